@@ -1,0 +1,551 @@
+//! Policy → engine: merges the built-in packs with the policy, checks every
+//! field, and builds the multi-pattern regex and the context automaton.
+
+use std::collections::HashMap;
+
+use aho_corasick::{AhoCorasickBuilder, MatchKind as AcMatchKind};
+use regex_automata::{meta, util::syntax, MatchKind};
+
+use super::builtin;
+use super::redact::HashKey;
+use super::scope::Scope;
+use super::{Allowlist, Category, Detector, Engine, PatternInfo};
+use crate::policy::{
+    ActionKind, CategorySpec, DetectorSpec, PatternSpec, PolicyError, PolicySpec, RedactSpec,
+    Severity,
+};
+
+/// Longest match a pattern may have: the streaming window grows with it.
+pub const MAX_PATTERN_LEN: usize = 8192;
+/// Widest context window, in bytes on each side.
+pub const MAX_CONTEXT_WINDOW: usize = 256;
+const DEFAULT_SCORE: f32 = 0.6;
+const DEFAULT_MIN_SCORE: f32 = 0.5;
+const DEFAULT_BOOST: f32 = 0.35;
+const DEFAULT_WINDOW: usize = 48;
+
+/// Documented example credentials, allowed unless the policy says otherwise.
+const DOCUMENTED_EXAMPLES: &[&str] = &[
+    "AKIAIOSFODNN7EXAMPLE",
+    "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+];
+
+/// Patterns are byte-oriented with ASCII classes (`\d`, `\w`, `\b`) unless
+/// a pattern opts into Unicode with `(?u)`: the lazy DFA then never has to
+/// give up on non-ASCII input.
+fn syntax_config() -> syntax::Config {
+    syntax::Config::new().unicode(false).utf8(false)
+}
+
+impl Engine {
+    /// Compiles a parsed policy together with the built-in rule packs.
+    pub fn compile(spec: &PolicySpec) -> Result<Engine, PolicyError> {
+        let packs = builtin::packs()?;
+        let mut categories: Vec<(String, CategorySpec)> = Vec::new();
+        for (name, cat) in packs
+            .iter()
+            .flat_map(|p| &p.categories)
+            .chain(&spec.categories)
+        {
+            merge_category(&mut categories, name, cat);
+        }
+        let mut detectors = builtin::select(&packs, &spec.builtin)?;
+        apply_overrides(&mut detectors, spec)?;
+        for (i, det) in spec.detectors.iter().enumerate() {
+            let at = format!("detectors[{i}]");
+            if detectors.iter().any(|(_, d)| d.id == det.id) {
+                return Err(
+                    PolicyError::new(at + ".id", "a detector with this id already exists")
+                        .detector(&det.id),
+                );
+            }
+            detectors.push((at, det.clone()));
+        }
+        let mut b = Builder {
+            categories,
+            ..Builder::default()
+        };
+        for (at, det) in &detectors {
+            b.add_detector(det, at, spec)?;
+        }
+        b.finish(spec)
+    }
+}
+
+fn merge_category(categories: &mut Vec<(String, CategorySpec)>, name: &str, spec: &CategorySpec) {
+    match categories.iter_mut().find(|(n, _)| n == name) {
+        Some((_, old)) => {
+            old.severity = spec.severity.or(old.severity);
+            old.action = spec.action.or(old.action);
+            old.redact = spec.redact.clone().or(old.redact.take());
+            if spec.description.is_some() {
+                old.description = spec.description.clone();
+            }
+        }
+        None => categories.push((name.to_string(), spec.clone())),
+    }
+}
+
+fn apply_overrides(
+    detectors: &mut [(String, DetectorSpec)],
+    spec: &PolicySpec,
+) -> Result<(), PolicyError> {
+    for (id, o) in &spec.overrides {
+        let Some((_, d)) = detectors.iter_mut().find(|(_, d)| &d.id == id) else {
+            let reason = if builtin::builtin_detector_ids().contains(&id.as_str()) {
+                "this built-in detector is not selected (see `builtin.include` and `builtin.exclude`)"
+            } else {
+                "no built-in detector has this id"
+            };
+            return Err(PolicyError::new(format!("overrides.{id}"), reason).detector(id));
+        };
+        d.severity = o.severity.or(d.severity);
+        d.min_score = o.min_score.or(d.min_score);
+        d.allow.extend(o.allow.iter().cloned());
+        d.scope = o.scope.clone().unwrap_or_else(|| d.scope.clone());
+        d.action = o.action.or(d.action);
+        d.redact = o.redact.clone().or(d.redact.take());
+    }
+    Ok(())
+}
+
+#[derive(Default)]
+struct Builder {
+    categories: Vec<(String, CategorySpec)>,
+    detectors: Vec<Detector>,
+    /// (pattern source, info), in priority order: earlier wins a tie.
+    patterns: Vec<(String, PatternInfo)>,
+    words: Vec<String>,
+    word_ids: HashMap<String, u32>,
+    max_len: usize,
+    max_context: usize,
+}
+
+impl Builder {
+    fn add_detector(
+        &mut self,
+        spec: &DetectorSpec,
+        at: &str,
+        policy: &PolicySpec,
+    ) -> Result<(), PolicyError> {
+        let err = |path: &str, reason: String| {
+            let path = if path.is_empty() {
+                at.to_string()
+            } else {
+                format!("{at}.{path}")
+            };
+            PolicyError::new(path, reason).detector(&spec.id)
+        };
+        check_id(&spec.id).map_err(|r| err("id", r))?;
+        if spec.category.trim().is_empty() {
+            return Err(err("category", "must name a category".into()));
+        }
+        if spec.patterns.is_empty() && spec.keywords.is_empty() {
+            return Err(err(
+                "",
+                "needs at least one of `patterns` or `keywords`".into(),
+            ));
+        }
+        let score = spec.score.unwrap_or(DEFAULT_SCORE);
+        let min_score = spec.min_score.unwrap_or(DEFAULT_MIN_SCORE);
+        check_unit(score).map_err(|r| err("score", r))?;
+        check_unit(min_score).map_err(|r| err("min_score", r))?;
+        if let Some(e) = spec.min_entropy.filter(|e| !(0.0..=8.0).contains(e)) {
+            return Err(err(
+                "min_entropy",
+                format!("{e} is outside 0..=8 bits per byte"),
+            ));
+        }
+        let index = self.detectors.len();
+        for (j, p) in spec.patterns.iter().enumerate() {
+            let at = format!("patterns[{j}]");
+            let (len, has_secret) = check_pattern(p.regex()).map_err(|r| err(&at, r))?;
+            let score = match p {
+                PatternSpec::Scored { score, .. } => {
+                    check_unit(*score).map_err(|r| err(&format!("{at}.score"), r))?
+                }
+                PatternSpec::Plain(_) => score,
+            };
+            self.max_len = self.max_len.max(len);
+            self.patterns.push((
+                p.regex().to_string(),
+                PatternInfo {
+                    detector: index,
+                    score,
+                    has_secret,
+                },
+            ));
+        }
+        for (j, k) in spec.keywords.iter().enumerate() {
+            let source = keyword_pattern(k).map_err(|r| err(&format!("keywords[{j}]"), r))?;
+            self.max_len = self.max_len.max(k.len() + 2);
+            self.patterns.push((
+                source,
+                PatternInfo {
+                    detector: index,
+                    score,
+                    has_secret: false,
+                },
+            ));
+        }
+        let (context_words, context_window, context_boost) = match &spec.context {
+            Some(c) => {
+                let window = c.window.unwrap_or(DEFAULT_WINDOW);
+                if window > MAX_CONTEXT_WINDOW {
+                    return Err(err(
+                        "context.window",
+                        format!("{window} is over the maximum of {MAX_CONTEXT_WINDOW} bytes"),
+                    ));
+                }
+                let boost = check_unit(c.boost.unwrap_or(DEFAULT_BOOST))
+                    .map_err(|r| err("context.boost", r))?;
+                let mut ids = Vec::new();
+                for (j, w) in c.words.iter().enumerate() {
+                    if w.trim().is_empty() {
+                        return Err(err(
+                            &format!("context.words[{j}]"),
+                            "must not be empty".into(),
+                        ));
+                    }
+                    ids.push(self.word_id(w));
+                }
+                ids.sort_unstable();
+                ids.dedup();
+                self.max_context = self.max_context.max(window);
+                (ids, window, boost)
+            }
+            None => (Vec::new(), 0, 0.0),
+        };
+        if score < min_score && context_words.is_empty() {
+            let reason = format!("score {score} is below min_score {min_score} and there are no context words, so it could never report");
+            return Err(err("min_score", reason));
+        }
+        let category = self.category_index(&spec.category);
+        let cat = &self.categories[category].1;
+        let redact = spec
+            .redact
+            .clone()
+            .or(cat.redact.clone())
+            .or(policy.redaction.default.clone())
+            .unwrap_or_default();
+        check_redact(&redact).map_err(|r| err("redact", r))?;
+        let mut allow = Allowlist::default();
+        spec.allow.iter().for_each(|v| allow.insert(v));
+        self.detectors.push(Detector {
+            id: spec.id.clone(),
+            category,
+            severity: spec.severity.or(cat.severity).unwrap_or(Severity::Medium),
+            description: spec.description.clone(),
+            action: spec
+                .action
+                .or(cat.action)
+                .or(policy.default_action)
+                .unwrap_or(ActionKind::Monitor),
+            redact,
+            scope: Scope::compile(&spec.scope),
+            validator: spec.validator,
+            min_score,
+            min_entropy: spec.min_entropy,
+            context_words,
+            context_window,
+            context_boost,
+            allow,
+        });
+        Ok(())
+    }
+
+    fn category_index(&mut self, name: &str) -> usize {
+        self.categories
+            .iter()
+            .position(|(n, _)| n == name)
+            .unwrap_or_else(|| {
+                self.categories
+                    .push((name.to_string(), CategorySpec::default()));
+                self.categories.len() - 1
+            })
+    }
+
+    fn word_id(&mut self, word: &str) -> u32 {
+        let word = word.to_ascii_lowercase();
+        if let Some(&id) = self.word_ids.get(&word) {
+            return id;
+        }
+        let id = self.words.len() as u32;
+        self.words.push(word.clone());
+        self.word_ids.insert(word, id);
+        id
+    }
+
+    fn finish(self, policy: &PolicySpec) -> Result<Engine, PolicyError> {
+        for (name, cat) in &self.categories {
+            if let Some(r) = &cat.redact {
+                check_redact(r)
+                    .map_err(|r| PolicyError::new(format!("categories.{name}.redact"), r))?;
+            }
+        }
+        if let Some(r) = &policy.redaction.default {
+            check_redact(r).map_err(|r| PolicyError::new("redaction.default", r))?;
+        }
+        let sources: Vec<&str> = self.patterns.iter().map(|(s, _)| s.as_str()).collect();
+        let build = |kind: MatchKind| {
+            meta::Regex::builder()
+                .syntax(syntax_config())
+                .configure(
+                    meta::Config::new()
+                        .match_kind(kind)
+                        .utf8_empty(false)
+                        .nfa_size_limit(Some(64 << 20)),
+                )
+                .build_many(&sources)
+                .map_err(|e| {
+                    PolicyError::new(
+                        "detectors",
+                        format!("the combined pattern set does not compile: {e}"),
+                    )
+                })
+        };
+        let regex = build(MatchKind::LeftmostFirst)?;
+        let regex_all = build(MatchKind::All)?;
+        let context = if self.words.is_empty() {
+            None
+        } else {
+            let ac = AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .match_kind(AcMatchKind::Standard)
+                .build(&self.words)
+                .map_err(|e| {
+                    PolicyError::new("detectors", format!("context words do not compile: {e}"))
+                })?;
+            Some(ac)
+        };
+        let mut allow = Allowlist::default();
+        policy
+            .allowlists
+            .values
+            .iter()
+            .for_each(|v| allow.insert(v));
+        if policy.allowlists.documented_examples {
+            DOCUMENTED_EXAMPLES.iter().for_each(|v| allow.insert(v));
+        }
+        if policy.allowlists.issuer_test_cards {
+            builtin::issuer_test_cards().for_each(|v| allow.insert(v));
+        }
+        let hash_key = match &policy.redaction.hash_key {
+            Some(k) if k.len() < 16 => {
+                return Err(PolicyError::new("redaction.hash_key", "must be at least 16 bytes, so hashes of short values cannot be brute-forced from a guessable key"));
+            }
+            Some(k) => HashKey::new(k.as_bytes()),
+            None => HashKey::random(),
+        };
+        let categories = self
+            .categories
+            .into_iter()
+            .map(|(name, c)| Category {
+                name,
+                severity: c.severity.unwrap_or(Severity::Medium),
+            })
+            .collect();
+        Ok(Engine {
+            detectors: self.detectors,
+            categories,
+            regex,
+            regex_all,
+            patterns: self.patterns.into_iter().map(|(_, info)| info).collect(),
+            context,
+            allow,
+            hash_key,
+            window: self.max_len + 2 * self.max_context + 2,
+            lookbehind: self.max_context + 1,
+        })
+    }
+}
+
+fn check_id(id: &str) -> Result<(), String> {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("{id:?} must be 1 to 64 characters of a-z, 0-9, '-' or '_' (it appears in metrics and headers)"))
+    }
+}
+
+fn check_unit(x: f32) -> Result<f32, String> {
+    if (0.0..=1.0).contains(&x) {
+        Ok(x)
+    } else {
+        Err(format!("{x} is outside 0..=1"))
+    }
+}
+
+/// Checks that a pattern compiles, can be found across chunk boundaries
+/// (bounded, non-empty matches) and returns its maximum length and whether
+/// it has a `secret` group.
+fn check_pattern(source: &str) -> Result<(usize, bool), String> {
+    let hir =
+        syntax::parse_with(source, &syntax_config()).map_err(|e| format!("invalid regex: {e}"))?;
+    let props = hir.properties();
+    let Some(max) = props.maximum_len() else {
+        return Err("the pattern can match an unbounded length (`+`, `*` or `{n,}`); bound it, e.g. `{1,256}`, so matches are found across chunk boundaries in bounded memory".into());
+    };
+    if max > MAX_PATTERN_LEN {
+        return Err(format!(
+            "the pattern can match up to {max} bytes; the maximum is {MAX_PATTERN_LEN}"
+        ));
+    }
+    if props.minimum_len() == Some(0) {
+        return Err("the pattern can match the empty string".into());
+    }
+    Ok((max, capture_names(&hir).iter().any(|n| n == "secret")))
+}
+
+fn capture_names(hir: &regex_syntax::hir::Hir) -> Vec<String> {
+    use regex_syntax::hir::HirKind;
+    let mut names = Vec::new();
+    let mut stack = vec![hir];
+    while let Some(h) = stack.pop() {
+        match h.kind() {
+            HirKind::Capture(c) => {
+                if let Some(n) = &c.name {
+                    names.push(n.to_string());
+                }
+                stack.push(&c.sub);
+            }
+            HirKind::Concat(hs) | HirKind::Alternation(hs) => stack.extend(hs.iter()),
+            HirKind::Repetition(r) => stack.push(&r.sub),
+            _ => {}
+        }
+    }
+    names
+}
+
+/// A keyword as a pattern: ASCII case-insensitive, at word boundaries where
+/// the keyword starts or ends with a word character.
+fn keyword_pattern(keyword: &str) -> Result<String, String> {
+    if keyword.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if keyword.len() > 256 {
+        return Err("is longer than 256 bytes".into());
+    }
+    let word = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+    let b = |edge| if word(edge) { r"\b" } else { "" };
+    Ok(format!(
+        "(?i:{}{}{})",
+        b(keyword.chars().next()),
+        regex_syntax::escape(keyword),
+        b(keyword.chars().last())
+    ))
+}
+
+fn check_redact(spec: &RedactSpec) -> Result<(), String> {
+    match spec {
+        RedactSpec::Mask { char } | RedactSpec::Partial { char, .. } if !char.is_ascii() || char.is_ascii_control() => {
+            Err(format!("the mask character {char:?} must be printable ASCII, so masking keeps the byte length"))
+        }
+        RedactSpec::Hash { length, .. } if !(4..=64).contains(length) => {
+            Err(format!("hash length {length} is outside 4..=64 hex characters"))
+        }
+        RedactSpec::Replace { text } if text.len() > 256 => Err("replacement text is longer than 256 bytes".into()),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::engine::Engine;
+    use crate::policy::PolicyError;
+
+    fn refuse(policy: &str) -> PolicyError {
+        Engine::from_policy_text(policy).unwrap_err()
+    }
+
+    #[test]
+    fn the_default_policy_compiles() {
+        let e = Engine::from_policy_text("").unwrap();
+        assert!(e.detectors().len() >= 20);
+        assert!(
+            e.window() >= 6144,
+            "private keys span several KiB: {}",
+            e.window()
+        );
+    }
+
+    #[test]
+    fn bad_regex_names_path_detector_and_compiler_message() {
+        let e = refuse("detectors:\n  - id: ok\n    category: c\n    keywords: [x]\n  - id: broken\n    category: c\n    patterns: ['a', '(unclosed']\n");
+        assert_eq!(e.path, "detectors[1].patterns[1]");
+        assert_eq!(e.detector.as_deref(), Some("broken"));
+        assert!(
+            e.reason.contains("invalid regex") && e.reason.contains("unclosed group"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn unbounded_and_empty_patterns_are_refused() {
+        let e = refuse(r#"{"detectors":[{"id":"u","category":"c","patterns":["secret=\\w+"]}]}"#);
+        assert!(e.reason.contains("unbounded"), "{e}");
+        let e = refuse(r#"{"detectors":[{"id":"e","category":"c","patterns":["a?"]}]}"#);
+        assert!(e.reason.contains("empty"), "{e}");
+    }
+
+    #[test]
+    fn detector_fields_are_checked() {
+        assert!(
+            refuse(r#"{"detectors":[{"id":"Bad Id","category":"c","keywords":["x"]}]}"#)
+                .path
+                .ends_with(".id")
+        );
+        assert!(refuse(r#"{"detectors":[{"id":"n","category":"c"}]}"#)
+            .reason
+            .contains("patterns"));
+        assert_eq!(
+            refuse(r#"{"detectors":[{"id":"s","category":"c","keywords":["x"],"score":2}]}"#).path,
+            "detectors[0].score"
+        );
+        let e = refuse(r#"{"detectors":[{"id":"s","category":"c","keywords":["x"],"score":0.2}]}"#);
+        assert!(e.reason.contains("could never report"), "{e}");
+        let e = refuse(r#"{"detectors":[{"id":"credit-card","category":"c","keywords":["x"]}]}"#);
+        assert!(e.reason.contains("already exists"), "{e}");
+        let e = refuse(
+            r#"{"detectors":[{"id":"m","category":"c","keywords":["x"],"action":"redact","redact":{"method":"mask","char":"é"}}]}"#,
+        );
+        assert_eq!(e.path, "detectors[0].redact");
+    }
+
+    #[test]
+    fn overrides_and_selection_name_unknown_ids() {
+        let e = refuse(r#"{"overrides":{"no-such":{"action":"block"}}}"#);
+        assert_eq!(e.path, "overrides.no-such");
+        let e = refuse(r#"{"builtin":{"include":["all"],"exclude":["nope"]}}"#);
+        assert_eq!(e.path, "builtin.exclude[0]");
+        let e =
+            refuse(r#"{"builtin":{"include":["pci"]},"overrides":{"email":{"action":"block"}}}"#);
+        assert!(e.reason.contains("not selected"), "{e}");
+    }
+
+    #[test]
+    fn short_hash_keys_are_refused() {
+        assert_eq!(
+            refuse(r#"{"redaction":{"hash_key":"short"}}"#).path,
+            "redaction.hash_key"
+        );
+    }
+
+    #[test]
+    fn actions_resolve_detector_then_category_then_default() {
+        let e = Engine::from_policy_text(
+            "default_action: block\ncategories:\n  pci: {action: redact}\noverrides:\n  email: {action: monitor}\n",
+        )
+        .unwrap();
+        let action = |id: &str| e.detectors().iter().find(|d| d.id == id).unwrap().action;
+        use crate::policy::ActionKind::*;
+        assert_eq!(action("credit-card"), Redact);
+        assert_eq!(action("email"), Monitor);
+        assert_eq!(action("us-ssn"), Block);
+    }
+}

@@ -1,0 +1,292 @@
+//! A streaming JSON structure tracker: fed bytes in order, it knows the key
+//! path (`$.user.cards[2].number`) of the value at the current position.
+//!
+//! It does not build values and never fails the scan: on malformed input it
+//! gives up (`path` returns `None`) and the scanner goes on as plain text.
+//! Memory is bounded by [`MAX_DEPTH`] frames of at most [`MAX_KEY`] bytes.
+
+use std::fmt::Write;
+
+/// Deeper documents are scanned as text.
+pub const MAX_DEPTH: usize = 64;
+/// Longer keys are truncated in paths.
+pub const MAX_KEY: usize = 128;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Before a value (document start, after `:` or `,` in an array, after `[`).
+    Value,
+    /// Inside a string; `key` says whether it is an object key.
+    Str { key: bool, escaped: bool },
+    /// Inside a number, `true`, `false` or `null`.
+    Scalar,
+    /// After a value: expecting `,`, `}`, `]` or the end.
+    AfterValue,
+    /// After `{` or `,` in an object: expecting a key or `}`.
+    Key,
+    /// After a key: expecting `:`.
+    Colon,
+    /// Not JSON (any more).
+    Failed,
+}
+
+#[derive(Debug, Clone)]
+enum Frame {
+    Object { key: Vec<u8>, has_key: bool },
+    Array { index: usize },
+}
+
+#[derive(Debug, Clone)]
+pub struct JsonTracker {
+    state: State,
+    stack: Vec<Frame>,
+}
+
+impl Default for JsonTracker {
+    fn default() -> Self {
+        JsonTracker {
+            state: State::Value,
+            stack: Vec::new(),
+        }
+    }
+}
+
+impl JsonTracker {
+    /// Consumes the next bytes of the document.
+    pub fn advance(&mut self, mut bytes: &[u8]) {
+        while let Some((&b, rest)) = bytes.split_first() {
+            if let State::Str {
+                key,
+                escaped: false,
+            } = self.state
+            {
+                // Fast path: jump to the next quote or backslash.
+                let end = memchr::memchr2(b'"', b'\\', bytes).unwrap_or(bytes.len());
+                if key {
+                    self.push_key_bytes(&bytes[..end]);
+                }
+                bytes = &bytes[end..];
+                if let Some((&b, rest)) = bytes.split_first() {
+                    self.state = if b == b'"' {
+                        self.end_string(key)
+                    } else {
+                        State::Str { key, escaped: true }
+                    };
+                    bytes = rest;
+                }
+                continue;
+            }
+            self.step(b);
+            bytes = rest;
+        }
+    }
+
+    /// The key path of the value at the current position, or `None` when the
+    /// document is not (or no longer) JSON.
+    pub fn path(&self) -> Option<String> {
+        if self.state == State::Failed {
+            return None;
+        }
+        let in_key = matches!(
+            self.state,
+            State::Key | State::Str { key: true, .. } | State::Colon
+        );
+        let mut path = String::from("$");
+        let last = self.stack.len().saturating_sub(1);
+        for (i, frame) in self.stack.iter().enumerate() {
+            match frame {
+                Frame::Object { key, has_key: true } if !(i == last && in_key) => {
+                    path.push('.');
+                    path.push_str(&String::from_utf8_lossy(key));
+                }
+                Frame::Array { index } => {
+                    let _ = write!(path, "[{index}]");
+                }
+                Frame::Object { .. } => {}
+            }
+        }
+        Some(path)
+    }
+
+    /// The innermost object key the current value sits under.
+    pub fn last_key(&self) -> Option<&[u8]> {
+        if self.state == State::Failed {
+            return None;
+        }
+        self.stack.iter().rev().find_map(|f| match f {
+            Frame::Object { key, has_key: true } => Some(key.as_slice()),
+            _ => None,
+        })
+    }
+
+    pub fn failed(&self) -> bool {
+        self.state == State::Failed
+    }
+
+    fn step(&mut self, b: u8) {
+        self.state = match (self.state, b) {
+            (State::Failed, _) => State::Failed,
+            (State::Str { key, .. }, _) => {
+                if key {
+                    self.push_key_bytes(&[b]);
+                }
+                State::Str {
+                    key,
+                    escaped: false,
+                }
+            }
+            (_, b' ' | b'\t' | b'\r' | b'\n') if self.state != State::Scalar => self.state,
+            (State::Value, b'"') => State::Str {
+                key: false,
+                escaped: false,
+            },
+            (State::Value, b'{') => self.open(
+                Frame::Object {
+                    key: Vec::new(),
+                    has_key: false,
+                },
+                State::Key,
+            ),
+            (State::Value, b'[') => self.open(Frame::Array { index: 0 }, State::Value),
+            (State::Value, b']') if self.in_empty_array() => self.close(),
+            (State::Value, b'-' | b'0'..=b'9' | b't' | b'f' | b'n') => State::Scalar,
+            (State::Scalar, b'0'..=b'9' | b'a'..=b'z' | b'.' | b'+' | b'-' | b'E') => State::Scalar,
+            (State::Scalar | State::AfterValue, _) => self.after_value(b),
+            (State::Key, b'"') => {
+                if let Some(Frame::Object { key, has_key }) = self.stack.last_mut() {
+                    key.clear();
+                    *has_key = true;
+                }
+                State::Str {
+                    key: true,
+                    escaped: false,
+                }
+            }
+            (State::Key, b'}') => self.close(),
+            (State::Colon, b':') => State::Value,
+            _ => State::Failed,
+        };
+    }
+
+    fn after_value(&mut self, b: u8) -> State {
+        match (self.stack.last_mut(), b) {
+            (_, b' ' | b'\t' | b'\r' | b'\n') => State::AfterValue,
+            (Some(Frame::Object { .. }), b',') => State::Key,
+            (Some(Frame::Object { .. }), b'}') => self.close(),
+            (Some(Frame::Array { index }), b',') => {
+                *index += 1;
+                State::Value
+            }
+            (Some(Frame::Array { .. }), b']') => self.close(),
+            _ => State::Failed,
+        }
+    }
+
+    fn end_string(&mut self, key: bool) -> State {
+        if key {
+            State::Colon
+        } else {
+            State::AfterValue
+        }
+    }
+
+    fn open(&mut self, frame: Frame, next: State) -> State {
+        if self.stack.len() >= MAX_DEPTH {
+            return State::Failed;
+        }
+        self.stack.push(frame);
+        next
+    }
+
+    fn close(&mut self) -> State {
+        self.stack.pop();
+        State::AfterValue
+    }
+
+    fn in_empty_array(&self) -> bool {
+        matches!(self.stack.last(), Some(Frame::Array { index: 0 }))
+    }
+
+    fn push_key_bytes(&mut self, bytes: &[u8]) {
+        if let Some(Frame::Object { key, .. }) = self.stack.last_mut() {
+            let room = MAX_KEY.saturating_sub(key.len());
+            key.extend_from_slice(&bytes[..bytes.len().min(room)]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The path just before the first occurrence of `needle`.
+    fn path_at(doc: &str, needle: &str) -> Option<String> {
+        let at = doc.find(needle).unwrap();
+        let mut t = JsonTracker::default();
+        t.advance(&doc.as_bytes()[..at]);
+        t.path()
+    }
+
+    #[test]
+    fn paths_of_strings_numbers_and_array_items() {
+        let doc = r#"{"user": {"name": "Ann", "ssn": "531-21-7351", "cards": [{"n": 4111}, {"n": "5500"}]}, "z": true}"#;
+        assert_eq!(path_at(doc, "Ann").unwrap(), "$.user.name");
+        assert_eq!(path_at(doc, "531").unwrap(), "$.user.ssn");
+        assert_eq!(path_at(doc, "4111").unwrap(), "$.user.cards[0].n");
+        assert_eq!(path_at(doc, "5500").unwrap(), "$.user.cards[1].n");
+        assert_eq!(path_at(doc, "true").unwrap(), "$.z");
+    }
+
+    #[test]
+    fn inside_a_key_the_path_is_the_parent() {
+        assert_eq!(path_at(r#"{"a": {"secret": 1}}"#, "secret").unwrap(), "$.a");
+    }
+
+    #[test]
+    fn escapes_do_not_end_strings() {
+        let doc = r#"{"k\"ey": "va\"l", "next": "x"}"#;
+        assert_eq!(path_at(doc, "x\"").unwrap(), "$.next");
+        assert_eq!(
+            path_at(doc, "va").unwrap(),
+            "$.k\"ey",
+            "escaped quotes are kept, backslashes dropped"
+        );
+    }
+
+    #[test]
+    fn top_level_array_and_empty_containers() {
+        assert_eq!(path_at(r#"[[], {}, "x"]"#, "x").unwrap(), "$[2]");
+    }
+
+    #[test]
+    fn malformed_json_gives_up() {
+        let mut t = JsonTracker::default();
+        t.advance(b"{\"a\": 1 2}");
+        assert!(t.failed());
+        assert_eq!(t.path(), None);
+        let mut t = JsonTracker::default();
+        t.advance(b"plain text");
+        assert!(t.failed());
+    }
+
+    #[test]
+    fn any_chunking_gives_the_same_state() {
+        let doc = br#"{"a": [1, {"b\\": "x y"}], "c": "d"}"#;
+        let mut whole = JsonTracker::default();
+        whole.advance(doc);
+        for split in 0..doc.len() {
+            let mut t = JsonTracker::default();
+            t.advance(&doc[..split]);
+            t.advance(&doc[split..]);
+            assert_eq!(t.path(), whole.path(), "split {split}");
+            assert_eq!(t.state, whole.state);
+        }
+    }
+
+    #[test]
+    fn depth_is_bounded() {
+        let mut t = JsonTracker::default();
+        t.advance(&vec![b'['; MAX_DEPTH + 1]);
+        assert!(t.failed());
+    }
+}

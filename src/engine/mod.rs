@@ -1,0 +1,172 @@
+//! Layer 2: the classification engine. Pure Rust, no proxy-wasm types.
+//!
+//! A policy ([`crate::policy::PolicySpec`]) is compiled once by
+//! [`Engine::compile`] into an immutable [`Engine`]: every detector pattern in
+//! one multi-pattern regex (one pass over the bytes, whatever the number of
+//! rules), an Aho-Corasick automaton over every context word, and per-detector
+//! validators, scopes and actions. A [`Scanner`] then runs the engine over a
+//! stream fed in chunks of any size, finding matches across chunk boundaries
+//! with memory bounded by [`Engine::window`], and optionally writes the
+//! redacted stream, identical however the input was chunked.
+//!
+//! ```
+//! use sieve::engine::{Engine, ScanOptions};
+//!
+//! let engine = Engine::from_policy_text("").unwrap(); // every built-in detector
+//! let findings = engine.scan(b"card 4111 1111 1111 1111", &ScanOptions::text(&engine));
+//! assert_eq!(engine.detector(findings[0].detector).id, "credit-card");
+//! ```
+
+mod builtin;
+mod compile;
+mod form;
+mod glob;
+mod iban;
+mod json;
+mod redact;
+mod scan;
+mod scope;
+pub mod validate;
+
+use std::sync::Arc;
+
+use aho_corasick::AhoCorasick;
+use regex_automata::meta;
+
+use crate::policy::{ActionKind, PolicyError, RedactSpec, Severity, ValidatorKind};
+
+pub use builtin::{builtin_detector_ids, BUILTIN_PACKS};
+pub use form::{redact_form, scan_form, FormFinding};
+pub use glob::Glob;
+pub use json::JsonTracker;
+pub use redact::{is_same_length, HashKey};
+pub use scan::{Finding, RedactMode, ScanOptions, Scanner, Sink};
+pub use scope::{DetectorSet, Scope, Target};
+
+/// The compiled, immutable engine. Cheap to share (`Arc<Engine>`).
+#[derive(Debug)]
+pub struct Engine {
+    detectors: Vec<Detector>,
+    categories: Vec<Category>,
+    /// All patterns, leftmost-first: the single pass.
+    regex: meta::Regex,
+    /// The same patterns with `MatchKind::All`, used only to ask which other
+    /// patterns also match where a candidate was rejected.
+    regex_all: meta::Regex,
+    /// Per regex pattern id.
+    patterns: Vec<PatternInfo>,
+    /// Every context word of every detector.
+    context: Option<AhoCorasick>,
+    allow: Allowlist,
+    hash_key: HashKey,
+    window: usize,
+    lookbehind: usize,
+}
+
+/// A compiled detector.
+#[derive(Debug)]
+pub struct Detector {
+    pub id: String,
+    pub category: usize,
+    pub severity: Severity,
+    pub description: String,
+    pub action: ActionKind,
+    pub redact: RedactSpec,
+    pub scope: Scope,
+    validator: Option<ValidatorKind>,
+    min_score: f32,
+    min_entropy: Option<f32>,
+    context_words: Vec<u32>,
+    context_window: usize,
+    context_boost: f32,
+    allow: Allowlist,
+}
+
+#[derive(Debug)]
+pub struct Category {
+    pub name: String,
+    pub severity: Severity,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct PatternInfo {
+    detector: usize,
+    score: f32,
+    /// Whether the pattern has a `secret` group that narrows the finding.
+    has_secret: bool,
+}
+
+/// Values never reported, compared after [`Allowlist::normalize`].
+#[derive(Debug, Default, Clone)]
+struct Allowlist(std::collections::HashSet<Vec<u8>>);
+
+impl Allowlist {
+    fn normalize(value: &[u8]) -> Vec<u8> {
+        value
+            .iter()
+            .filter(|b| !matches!(b, b' ' | b'-' | b'\t'))
+            .map(u8::to_ascii_lowercase)
+            .collect()
+    }
+
+    fn insert(&mut self, value: &str) {
+        self.0.insert(Self::normalize(value.as_bytes()));
+    }
+
+    fn contains(&self, value: &[u8]) -> bool {
+        !self.0.is_empty() && self.0.contains(&Self::normalize(value))
+    }
+}
+
+impl Engine {
+    /// Parses and compiles policy text (JSON or YAML; empty for the default).
+    pub fn from_policy_text(text: &str) -> Result<Engine, PolicyError> {
+        Engine::compile(&crate::policy::parse(text)?)
+    }
+
+    pub fn detectors(&self) -> &[Detector] {
+        &self.detectors
+    }
+
+    pub fn detector(&self, index: usize) -> &Detector {
+        &self.detectors[index]
+    }
+
+    pub fn categories(&self) -> &[Category] {
+        &self.categories
+    }
+
+    pub fn category_of(&self, detector: usize) -> &Category {
+        &self.categories[self.detectors[detector].category]
+    }
+
+    pub fn hash_key(&self) -> &HashKey {
+        &self.hash_key
+    }
+
+    /// The longest match (plus context on both sides) the streaming scanner
+    /// guarantees to find across chunk boundaries; per-stream memory is a
+    /// small multiple of it.
+    pub fn window(&self) -> usize {
+        self.window
+    }
+
+    /// A streaming scanner over this engine.
+    pub fn scanner(self: &Arc<Self>, options: ScanOptions) -> Scanner {
+        Scanner::new(Arc::clone(self), options)
+    }
+
+    /// Scans a whole buffer.
+    pub fn scan(&self, bytes: &[u8], options: &ScanOptions) -> Vec<Finding> {
+        let mut findings = Vec::new();
+        scan::scan_whole(self, bytes, options, &mut |f, _| findings.push(f));
+        findings
+    }
+
+    /// Writes the redacted form of a whole buffer and returns the findings.
+    pub fn redact(&self, bytes: &[u8], options: &ScanOptions) -> (Vec<u8>, Vec<Finding>) {
+        let mut findings = Vec::new();
+        let out = scan::redact_whole(self, bytes, options, &mut |f, _| findings.push(f));
+        (out, findings)
+    }
+}

@@ -1,0 +1,459 @@
+//! The streaming scanner: chunks in, findings (and optionally the redacted
+//! stream) out.
+//!
+//! # How chunking stays invisible
+//!
+//! Every pattern has a bounded maximum match length, so whether a match
+//! starts at offset `s` depends only on the bytes `s-1 ..= s + max_len`
+//! (one byte back for `\b`), plus the context window on either side. With
+//! `W` = [`Engine::window`] covering all of that, a search over the retained
+//! bytes decides every match that starts more than `W` bytes before the end
+//! of what has arrived; later starts are tentative and searched again once
+//! more bytes (or the end of the stream) arrive. Accepted findings and the
+//! redacted output are therefore the same as for one whole-buffer scan.
+//!
+//! Memory per stream: the retained tail (at most about `3 W` bytes, since
+//! scanning waits until `2 W` bytes are pending) plus the chunk being fed.
+
+use std::sync::Arc;
+
+use regex_automata::{Anchored, Input, PatternID, PatternSet};
+
+use super::redact::{apply, is_same_length};
+use super::scope::DetectorSet;
+use super::validate::{entropy, validate};
+use super::{Engine, JsonTracker};
+use crate::policy::{ActionKind, RedactSpec};
+
+/// One finding. Offsets are absolute byte offsets in the stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    /// Index into [`Engine::detectors`].
+    pub detector: usize,
+    pub start: u64,
+    pub end: u64,
+    pub score: f32,
+    /// The JSON key path (`$.user.ssn`) or the field name (`$.password`) of
+    /// the value, when known.
+    pub path: Option<String>,
+}
+
+/// Which findings the scanner rewrites in its output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RedactMode {
+    /// Only detectors whose action is `redact`.
+    ByAction,
+    /// Every finding (`sieve redact`).
+    All,
+}
+
+/// How a stream is scanned.
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    /// The detectors that may report.
+    pub detectors: DetectorSet,
+    /// Track JSON key paths (falls back to text on malformed JSON).
+    pub json: bool,
+    /// The name the whole value stands under (a header or form field name):
+    /// its path, and a place for context words.
+    pub field: Option<String>,
+    /// Which findings to redact in the output of [`Scanner::feed_redact`].
+    pub redact: RedactMode,
+    /// Use a same-length method (mask) wherever a detector's method would
+    /// change the length.
+    pub same_length: bool,
+}
+
+impl ScanOptions {
+    /// Every detector, plain text.
+    pub fn text(engine: &Engine) -> ScanOptions {
+        ScanOptions {
+            detectors: DetectorSet::all(engine),
+            json: false,
+            field: None,
+            redact: RedactMode::ByAction,
+            same_length: false,
+        }
+    }
+
+    /// Every detector, JSON key paths tracked.
+    pub fn json(engine: &Engine) -> ScanOptions {
+        ScanOptions {
+            json: true,
+            ..ScanOptions::text(engine)
+        }
+    }
+}
+
+/// Receives each finding with the matched value (which the receiver must
+/// never print in clear).
+pub type Sink<'a> = dyn FnMut(Finding, &[u8]) + 'a;
+
+/// A stream being scanned. Feed chunks in order, then call `finish`.
+#[derive(Debug)]
+pub struct Scanner {
+    engine: Arc<Engine>,
+    options: ScanOptions,
+    state: State,
+}
+
+impl Scanner {
+    pub fn new(engine: Arc<Engine>, options: ScanOptions) -> Scanner {
+        let state = State::new(&engine, &options);
+        Scanner {
+            engine,
+            options,
+            state,
+        }
+    }
+
+    /// Scans the next chunk; findings come out in stream order.
+    pub fn feed(&mut self, chunk: &[u8], sink: &mut Sink) {
+        self.state
+            .feed(&self.engine, &self.options, chunk, false, None, sink);
+    }
+
+    /// Scans the next chunk and appends the redacted bytes that are final.
+    pub fn feed_redact(&mut self, chunk: &[u8], out: &mut Vec<u8>, sink: &mut Sink) {
+        self.state
+            .feed(&self.engine, &self.options, chunk, false, Some(out), sink);
+    }
+
+    /// Ends the stream.
+    pub fn finish(&mut self, sink: &mut Sink) {
+        self.state
+            .feed(&self.engine, &self.options, &[], true, None, sink);
+    }
+
+    /// Ends the stream, appending the rest of the redacted bytes.
+    pub fn finish_redact(&mut self, out: &mut Vec<u8>, sink: &mut Sink) {
+        self.state
+            .feed(&self.engine, &self.options, &[], true, Some(out), sink);
+    }
+
+    /// Bytes fed so far.
+    pub fn offset(&self) -> u64 {
+        self.state.base + self.state.buf.len() as u64
+    }
+
+    /// Bytes held right now (the retained tail and any pending input).
+    pub fn retained(&self) -> usize {
+        self.state.buf.len()
+    }
+
+    pub fn options(&self) -> &ScanOptions {
+        &self.options
+    }
+}
+
+pub(super) fn scan_whole(engine: &Engine, bytes: &[u8], options: &ScanOptions, sink: &mut Sink) {
+    let mut state = State::new(engine, options);
+    state.feed(engine, options, bytes, true, None, sink);
+}
+
+pub(super) fn redact_whole(
+    engine: &Engine,
+    bytes: &[u8],
+    options: &ScanOptions,
+    sink: &mut Sink,
+) -> Vec<u8> {
+    let mut state = State::new(engine, options);
+    let mut out = Vec::with_capacity(bytes.len());
+    state.feed(engine, options, bytes, true, Some(&mut out), sink);
+    out
+}
+
+/// The per-stream state, apart from the engine it runs.
+#[derive(Debug)]
+struct State {
+    /// Retained bytes; `buf[0]` is stream offset `base`.
+    buf: Vec<u8>,
+    base: u64,
+    /// Where the next search starts: nothing before it is pending.
+    next: u64,
+    /// Output written up to here (redaction).
+    emitted: u64,
+    /// Accepted findings to rewrite, not yet written: (start, end, detector).
+    redactions: Vec<(u64, u64, usize)>,
+    json: Option<JsonTracker>,
+    json_pos: u64,
+    patset: PatternSet,
+}
+
+impl State {
+    fn new(engine: &Engine, options: &ScanOptions) -> State {
+        State {
+            buf: Vec::new(),
+            base: 0,
+            next: 0,
+            emitted: 0,
+            redactions: Vec::new(),
+            json: options.json.then(JsonTracker::default),
+            json_pos: 0,
+            patset: PatternSet::new(engine.regex_all.pattern_len()),
+        }
+    }
+
+    fn feed(
+        &mut self,
+        engine: &Engine,
+        options: &ScanOptions,
+        chunk: &[u8],
+        eof: bool,
+        out: Option<&mut Vec<u8>>,
+        sink: &mut Sink,
+    ) {
+        self.buf.extend_from_slice(chunk);
+        let end = self.base + self.buf.len() as u64;
+        let window = engine.window as u64;
+        if !eof && end - self.next < 2 * window {
+            return; // Wait for more: keeps rescanning to at most half the work.
+        }
+        let limit = if eof { end } else { end - window };
+        let redacting = out.is_some();
+        self.search(engine, options, limit, redacting, sink);
+        if let Some(out) = out {
+            self.emit(engine, options, out);
+        }
+        self.compact(engine, redacting);
+    }
+
+    /// Finds every match starting before `limit`.
+    fn search(
+        &mut self,
+        engine: &Engine,
+        options: &ScanOptions,
+        limit: u64,
+        redacting: bool,
+        sink: &mut Sink,
+    ) {
+        let lim = (limit - self.base) as usize;
+        let mut at = (self.next - self.base) as usize;
+        while at < lim {
+            let input = Input::new(&self.buf).span(at..self.buf.len());
+            let Some(m) = engine.regex.search(&input) else {
+                break;
+            };
+            if m.start() >= lim {
+                break;
+            }
+            at = match self.candidate(engine, options, m.start(), m.pattern(), m.end()) {
+                Some((finding, match_end)) => {
+                    if redacting && redacts(engine, options, finding.detector) {
+                        self.redactions
+                            .push((finding.start, finding.end, finding.detector));
+                    }
+                    let (vs, ve) = (
+                        (finding.start - self.base) as usize,
+                        (finding.end - self.base) as usize,
+                    );
+                    sink(finding, &self.buf[vs..ve]);
+                    match_end.max(m.start() + 1)
+                }
+                None => m.start() + 1,
+            };
+        }
+        self.next = self.base + at.max(lim) as u64;
+    }
+
+    /// Accepts the match of `pid` at `start`, or failing that, any other
+    /// pattern matching at `start`. Returns the finding and the match end.
+    fn candidate(
+        &mut self,
+        engine: &Engine,
+        options: &ScanOptions,
+        start: usize,
+        pid: PatternID,
+        end: usize,
+    ) -> Option<(Finding, usize)> {
+        if let Some(f) = self.accept(engine, options, start, end, pid) {
+            return Some((f, end));
+        }
+        self.patset.clear();
+        let anchored = Input::new(&self.buf)
+            .span(start..self.buf.len())
+            .anchored(Anchored::Yes);
+        engine
+            .regex_all
+            .which_overlapping_matches(&anchored, &mut self.patset);
+        let others: Vec<PatternID> = self.patset.iter().filter(|&p| p != pid).collect();
+        for other in others {
+            let input = Input::new(&self.buf)
+                .span(start..self.buf.len())
+                .anchored(Anchored::Pattern(other));
+            if let Some(m) = engine.regex.search(&input) {
+                if let Some(f) = self.accept(engine, options, start, m.end(), other) {
+                    return Some((f, m.end()));
+                }
+            }
+        }
+        None
+    }
+
+    /// Applies the detector's checks to the match `start..end` of `pid`.
+    fn accept(
+        &mut self,
+        engine: &Engine,
+        options: &ScanOptions,
+        start: usize,
+        end: usize,
+        pid: PatternID,
+    ) -> Option<Finding> {
+        let info = engine.patterns[pid.as_usize()];
+        if !options.detectors.contains(info.detector) {
+            return None;
+        }
+        let d = &engine.detectors[info.detector];
+        let (vs, ve) = if info.has_secret {
+            self.secret_span(engine, start, end, pid)
+        } else {
+            (start, end)
+        };
+        let value = &self.buf[vs..ve];
+        if d.validator.is_some_and(|v| !validate(v, value))
+            || d.min_entropy.is_some_and(|min| entropy(value) < min)
+            || engine.allow.contains(value)
+            || d.allow.contains(value)
+        {
+            return None;
+        }
+        let path = self.path_at(self.base + vs as u64, options);
+        if !d.scope.allows_json_path(path.as_deref()) {
+            return None;
+        }
+        let mut score = info.score;
+        if score < d.min_score && self.has_context(engine, info.detector, vs, ve, options) {
+            score += d.context_boost;
+        }
+        (score >= d.min_score).then(|| Finding {
+            detector: info.detector,
+            start: self.base + vs as u64,
+            end: self.base + ve as u64,
+            score: score.min(1.0),
+            path,
+        })
+    }
+
+    /// The span of the pattern's `secret` group, or the whole match.
+    fn secret_span(
+        &self,
+        engine: &Engine,
+        start: usize,
+        end: usize,
+        pid: PatternID,
+    ) -> (usize, usize) {
+        let mut caps = engine.regex.create_captures();
+        let input = Input::new(&self.buf)
+            .range(start..end)
+            .anchored(Anchored::Pattern(pid));
+        engine.regex.search_captures(&input, &mut caps);
+        caps.get_group_by_name("secret")
+            .map_or((start, end), |s| (s.start, s.end))
+    }
+
+    /// Whether a context word of the detector is near the value or in the
+    /// key it stands under.
+    fn has_context(
+        &self,
+        engine: &Engine,
+        detector: usize,
+        vs: usize,
+        ve: usize,
+        options: &ScanOptions,
+    ) -> bool {
+        let d = &engine.detectors[detector];
+        let Some(ac) = engine
+            .context
+            .as_ref()
+            .filter(|_| !d.context_words.is_empty())
+        else {
+            return false;
+        };
+        let is_word = |m: aho_corasick::Match| {
+            d.context_words
+                .binary_search(&(m.pattern().as_u32()))
+                .is_ok()
+        };
+        let near = &self.buf
+            [vs.saturating_sub(d.context_window)..(ve + d.context_window).min(self.buf.len())];
+        let key = self
+            .json
+            .as_ref()
+            .and_then(|j| j.last_key())
+            .or(options.field.as_deref().map(str::as_bytes));
+        ac.find_iter(near).any(is_word) || key.is_some_and(|k| ac.find_iter(k).any(is_word))
+    }
+
+    /// The key path at stream offset `at` (monotone: calls only move forward).
+    fn path_at(&mut self, at: u64, options: &ScanOptions) -> Option<String> {
+        match &mut self.json {
+            Some(json) => {
+                json.advance(
+                    &self.buf[(self.json_pos - self.base) as usize..(at - self.base) as usize],
+                );
+                self.json_pos = at;
+                json.path()
+                    .or_else(|| options.field.as_ref().map(|f| format!("$.{f}")))
+            }
+            None => options.field.as_ref().map(|f| format!("$.{f}")),
+        }
+    }
+
+    /// Writes the bytes before `next`, with accepted redactions applied.
+    fn emit(&mut self, engine: &Engine, options: &ScanOptions, out: &mut Vec<u8>) {
+        for (start, end, detector) in self.redactions.drain(..) {
+            out.extend_from_slice(
+                &self.buf[(self.emitted - self.base) as usize..(start - self.base) as usize],
+            );
+            let value = &self.buf[(start - self.base) as usize..(end - self.base) as usize];
+            apply(
+                method(engine, options, detector),
+                &engine.hash_key,
+                value,
+                out,
+            );
+            self.emitted = end;
+        }
+        let upto = self.next.max(self.emitted);
+        out.extend_from_slice(
+            &self.buf[(self.emitted - self.base) as usize..(upto - self.base) as usize],
+        );
+        self.emitted = upto;
+    }
+
+    /// Drops bytes no later search, context check or output needs.
+    fn compact(&mut self, engine: &Engine, redacting: bool) {
+        let mut keep_from = self
+            .next
+            .saturating_sub(engine.lookbehind as u64)
+            .max(self.base);
+        if redacting {
+            keep_from = keep_from.min(self.emitted);
+        }
+        if let Some(json) = &mut self.json {
+            if keep_from > self.json_pos {
+                json.advance(
+                    &self.buf
+                        [(self.json_pos - self.base) as usize..(keep_from - self.base) as usize],
+                );
+                self.json_pos = keep_from;
+            }
+        }
+        self.buf.drain(..(keep_from - self.base) as usize);
+        self.base = keep_from;
+    }
+}
+
+fn redacts(engine: &Engine, options: &ScanOptions, detector: usize) -> bool {
+    options.redact == RedactMode::All || engine.detectors[detector].action == ActionKind::Redact
+}
+
+fn method<'e>(engine: &'e Engine, options: &ScanOptions, detector: usize) -> &'e RedactSpec {
+    const MASK: RedactSpec = RedactSpec::Mask { char: '*' };
+    let spec = &engine.detectors[detector].redact;
+    if options.same_length && !is_same_length(spec) {
+        &MASK
+    } else {
+        spec
+    }
+}

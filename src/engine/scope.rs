@@ -1,0 +1,168 @@
+//! Where detectors look: compiled scopes, the place being scanned, and the
+//! set of detectors active there.
+
+use crate::policy::{Direction, Part, ScopeSpec};
+
+use super::glob::{any_matches, Glob};
+use super::Engine;
+
+/// A detector's compiled scope. `None` lists match everything.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    directions: Option<Vec<Direction>>,
+    parts: Option<Vec<Part>>,
+    headers: Option<Vec<Glob>>,
+    json_paths: Option<Vec<Glob>>,
+    content_types: Option<Vec<Glob>>,
+    hosts: Option<Vec<Glob>>,
+    paths: Option<Vec<Glob>>,
+}
+
+fn globs(list: &Option<Vec<String>>) -> Option<Vec<Glob>> {
+    list.as_ref()
+        .map(|l| l.iter().map(|p| Glob::new(p)).collect())
+}
+
+impl Scope {
+    pub fn compile(spec: &ScopeSpec) -> Scope {
+        Scope {
+            directions: spec.directions.clone(),
+            parts: spec.parts.clone(),
+            headers: globs(&spec.headers),
+            json_paths: globs(&spec.json_paths),
+            content_types: globs(&spec.content_types),
+            hosts: globs(&spec.hosts),
+            paths: globs(&spec.paths),
+        }
+    }
+
+    /// Whether the detector runs on `target`.
+    pub fn allows(&self, target: &Target) -> bool {
+        listed(&self.directions, &target.direction)
+            && listed(&self.parts, &target.part)
+            && (target.part != Part::Headers
+                || any_matches(&self.headers, target.header.unwrap_or_default()))
+            && (target.part != Part::Body
+                || any_matches(&self.content_types, target.content_type.unwrap_or_default()))
+            && any_matches(&self.hosts, target.host.unwrap_or_default())
+            && any_matches(&self.paths, target.path.unwrap_or_default())
+    }
+
+    /// Whether a finding at JSON key path `path` counts. Detectors scoped to
+    /// key paths never fire outside JSON, forms or named fields.
+    pub fn allows_json_path(&self, path: Option<&str>) -> bool {
+        match (&self.json_paths, path) {
+            (None, _) => true,
+            (Some(_), None) => false,
+            (Some(globs), Some(p)) => globs.iter().any(|g| g.matches(p.as_bytes())),
+        }
+    }
+}
+
+fn listed<T: PartialEq>(list: &Option<Vec<T>>, x: &T) -> bool {
+    list.as_ref().is_none_or(|l| l.contains(x))
+}
+
+/// The place a scan runs: what the flow layer knows about it.
+#[derive(Debug, Clone, Copy)]
+pub struct Target<'a> {
+    pub direction: Direction,
+    pub part: Part,
+    /// The header name, for `Part::Headers`.
+    pub header: Option<&'a [u8]>,
+    /// The content type, for `Part::Body`.
+    pub content_type: Option<&'a [u8]>,
+    pub host: Option<&'a [u8]>,
+    /// The request path (without query).
+    pub path: Option<&'a [u8]>,
+}
+
+/// A set of detector indexes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DetectorSet(Vec<u64>);
+
+impl DetectorSet {
+    pub fn all(engine: &Engine) -> DetectorSet {
+        let n = engine.detectors().len();
+        let mut words = vec![u64::MAX; n.div_ceil(64)];
+        if n % 64 != 0 {
+            if let Some(last) = words.last_mut() {
+                *last = (1u64 << (n % 64)) - 1;
+            }
+        }
+        DetectorSet(words)
+    }
+
+    /// The detectors whose scope allows `target`.
+    pub fn for_target(engine: &Engine, target: &Target) -> DetectorSet {
+        let mut set = DetectorSet(vec![0; engine.detectors().len().div_ceil(64)]);
+        for (i, d) in engine.detectors().iter().enumerate() {
+            if d.scope.allows(target) {
+                set.0[i / 64] |= 1 << (i % 64);
+            }
+        }
+        set
+    }
+
+    pub fn contains(&self, index: usize) -> bool {
+        self.0
+            .get(index / 64)
+            .is_some_and(|w| w & (1 << (index % 64)) != 0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.iter().all(|&w| w == 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(part: Part) -> Target<'static> {
+        Target {
+            direction: Direction::Request,
+            part,
+            header: Some(b"Authorization"),
+            content_type: Some(b"application/json"),
+            host: Some(b"api.example.com"),
+            path: Some(b"/v1/pay"),
+        }
+    }
+
+    #[test]
+    fn empty_scope_allows_everything() {
+        assert!(Scope::default().allows(&target(Part::Body)));
+        assert!(Scope::default().allows_json_path(None));
+    }
+
+    #[test]
+    fn each_field_narrows() {
+        let s = Scope::compile(&ScopeSpec {
+            directions: Some(vec![Direction::Response]),
+            ..Default::default()
+        });
+        assert!(!s.allows(&target(Part::Body)));
+        let s = Scope::compile(&ScopeSpec {
+            headers: Some(vec!["x-*".into()]),
+            ..Default::default()
+        });
+        assert!(!s.allows(&target(Part::Headers)));
+        assert!(
+            s.allows(&target(Part::Body)),
+            "header globs do not constrain bodies"
+        );
+        let s = Scope::compile(&ScopeSpec {
+            paths: Some(vec!["/v1/*".into()]),
+            ..Default::default()
+        });
+        assert!(s.allows(&target(Part::Url)));
+        let s = Scope::compile(&ScopeSpec {
+            json_paths: Some(vec!["*.ssn".into()]),
+            ..Default::default()
+        });
+        assert!(s.allows_json_path(Some("$.user.ssn")));
+        assert!(!s.allows_json_path(Some("$.user.id")));
+        assert!(!s.allows_json_path(None));
+    }
+}

@@ -1,0 +1,327 @@
+//! The policy as users write it: plain serde types, no behaviour.
+//!
+//! Every struct refuses unknown fields, so a typo (`patern:`) is an error
+//! that names the field instead of a rule that silently does nothing.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// A whole policy: which detectors run, how findings are acted on, and the
+/// limits of the flow layer.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicySpec {
+    /// Which built-in detectors are active. Default: all of them.
+    #[serde(default)]
+    pub builtin: BuiltinSelection,
+    /// Category definitions and per-category actions. Built-in categories
+    /// exist already; an entry here overrides their severity or action.
+    #[serde(default)]
+    pub categories: BTreeMap<String, CategorySpec>,
+    /// The operator's own detectors, added to the built-in ones.
+    #[serde(default)]
+    pub detectors: Vec<DetectorSpec>,
+    /// Per-detector overrides of built-in detectors, by id.
+    #[serde(default)]
+    pub overrides: BTreeMap<String, DetectorOverride>,
+    /// Values that are never reported.
+    #[serde(default)]
+    pub allowlists: AllowlistSpec,
+    /// Settings of the `hash` redaction method and of keyed previews.
+    #[serde(default)]
+    pub redaction: RedactionSettings,
+    /// The action for findings whose detector and category name none.
+    #[serde(default)]
+    pub default_action: Option<ActionKind>,
+}
+
+/// A rule pack under `rules/`: categories and detectors, nothing else.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RulePack {
+    #[serde(default)]
+    pub categories: BTreeMap<String, CategorySpec>,
+    #[serde(default)]
+    pub detectors: Vec<DetectorSpec>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BuiltinSelection {
+    /// Detector ids or category names; `all` selects every built-in.
+    #[serde(default = "BuiltinSelection::all")]
+    pub include: Vec<String>,
+    /// Detector ids or category names removed from `include`.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+}
+
+impl BuiltinSelection {
+    fn all() -> Vec<String> {
+        vec!["all".to_string()]
+    }
+}
+
+impl Default for BuiltinSelection {
+    fn default() -> Self {
+        BuiltinSelection {
+            include: Self::all(),
+            exclude: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CategorySpec {
+    pub severity: Option<Severity>,
+    pub description: Option<String>,
+    pub action: Option<ActionKind>,
+    pub redact: Option<RedactSpec>,
+}
+
+/// What to do with a finding. Detector settings win over category settings,
+/// which win over `default_action`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionKind {
+    /// Tag and count the flow; let it through unchanged.
+    Monitor,
+    /// Replace the value in place.
+    Redact,
+    /// Stop the flow.
+    Block,
+}
+
+impl ActionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionKind::Monitor => "monitor",
+            ActionKind::Redact => "redact",
+            ActionKind::Block => "block",
+        }
+    }
+}
+
+/// How a value is redacted.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(tag = "method", rename_all = "snake_case", deny_unknown_fields)]
+pub enum RedactSpec {
+    /// Every character becomes `char` (same length).
+    Mask {
+        #[serde(default = "default_mask_char")]
+        char: char,
+    },
+    /// Mask all but the last `keep` alphanumerics (same length); separators
+    /// such as spaces and dashes are kept so the shape stays readable.
+    Partial {
+        #[serde(default = "default_keep")]
+        keep: usize,
+        #[serde(default = "default_mask_char")]
+        char: char,
+    },
+    /// A keyed hash (HMAC-SHA256 under `redaction.hash_key`), hex, truncated
+    /// to `length` characters. With `same_length: true` the hex digest is
+    /// cut or repeated to the value's length instead.
+    Hash {
+        #[serde(default = "default_hash_len")]
+        length: usize,
+        #[serde(default)]
+        same_length: bool,
+    },
+    /// Fixed text.
+    Replace { text: String },
+}
+
+fn default_mask_char() -> char {
+    '*'
+}
+fn default_keep() -> usize {
+    4
+}
+fn default_hash_len() -> usize {
+    16
+}
+
+impl Default for RedactSpec {
+    fn default() -> Self {
+        RedactSpec::Mask { char: '*' }
+    }
+}
+
+/// A detector as written in a rule pack or a policy.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DetectorSpec {
+    pub id: String,
+    pub category: String,
+    pub severity: Option<Severity>,
+    #[serde(default)]
+    pub description: String,
+    /// Regular expressions (linear-time syntax). A group named `secret`
+    /// narrows the finding to that group, e.g. the password of a URL.
+    #[serde(default)]
+    pub patterns: Vec<PatternSpec>,
+    /// Literal keywords, matched ASCII case-insensitively at word bounds.
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    /// A check that candidates must pass, such as a checksum.
+    pub validator: Option<ValidatorKind>,
+    /// Words that make a candidate more likely when they are near it, or in
+    /// its JSON key path or form field name.
+    pub context: Option<ContextSpec>,
+    /// Score of a candidate before context (0..1). Default 0.6.
+    pub score: Option<f32>,
+    /// Findings scoring below this are dropped. Default 0.5.
+    pub min_score: Option<f32>,
+    /// Minimum Shannon entropy, in bits per character, of the value.
+    pub min_entropy: Option<f32>,
+    /// Values never reported by this detector (compared after removing
+    /// spaces and dashes, case-insensitively).
+    #[serde(default)]
+    pub allow: Vec<String>,
+    /// Where this detector looks.
+    #[serde(default)]
+    pub scope: ScopeSpec,
+    pub action: Option<ActionKind>,
+    pub redact: Option<RedactSpec>,
+}
+
+/// Field-level overrides of a built-in detector.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DetectorOverride {
+    pub severity: Option<Severity>,
+    pub min_score: Option<f32>,
+    #[serde(default)]
+    pub allow: Vec<String>,
+    pub scope: Option<ScopeSpec>,
+    pub action: Option<ActionKind>,
+    pub redact: Option<RedactSpec>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum PatternSpec {
+    Plain(String),
+    Scored { regex: String, score: f32 },
+}
+
+impl PatternSpec {
+    pub fn regex(&self) -> &str {
+        match self {
+            PatternSpec::Plain(r) | PatternSpec::Scored { regex: r, .. } => r,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ValidatorKind {
+    /// Luhn checksum only.
+    Luhn,
+    /// Luhn plus an issuer prefix and a length that issuer uses.
+    PaymentCard,
+    Iban,
+    UsSsn,
+    AbaRouting,
+    Jwt,
+    Ipv4,
+    Ipv6,
+    Email,
+    Date,
+    BasicAuth,
+    Phone,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContextSpec {
+    pub words: Vec<String>,
+    /// Bytes searched on each side of the candidate. Default 48.
+    pub window: Option<usize>,
+    /// Added to the score when a word is found. Default 0.35.
+    pub boost: Option<f32>,
+}
+
+/// Where a detector looks. An absent list means "everywhere".
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScopeSpec {
+    pub directions: Option<Vec<Direction>>,
+    pub parts: Option<Vec<Part>>,
+    /// Header names (globs, case-insensitive), for the `headers` part.
+    pub headers: Option<Vec<String>>,
+    /// JSON key paths (globs over `$.a.b[0].c`; `*` matches any run).
+    pub json_paths: Option<Vec<String>>,
+    /// Content types (globs), for the `body` part.
+    pub content_types: Option<Vec<String>>,
+    pub hosts: Option<Vec<String>>,
+    pub paths: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    Request,
+    Response,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Part {
+    /// Header values (and cookies).
+    Headers,
+    /// The request path and query string.
+    Url,
+    Body,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AllowlistSpec {
+    /// The card numbers issuers reserve for public testing (Macie's list).
+    #[serde(default)]
+    pub issuer_test_cards: bool,
+    /// Documented example credentials such as `AKIAIOSFODNN7EXAMPLE`. On by default.
+    #[serde(default = "yes")]
+    pub documented_examples: bool,
+    /// Further values, for every detector.
+    #[serde(default)]
+    pub values: Vec<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedactionSettings {
+    /// Key of the keyed hash. Without it, `hash` and previews use a
+    /// per-process random key, so hashes correlate only within one VM.
+    pub hash_key: Option<String>,
+    /// The method for `redact` actions that name none.
+    pub default: Option<RedactSpec>,
+}
