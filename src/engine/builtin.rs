@@ -5,19 +5,10 @@ use crate::policy::{parse_rule_pack, BuiltinSelection, DetectorSpec, PolicyError
 /// (file, text) of every pack, in priority order: where two detectors match
 /// at the same offset, the one from the earlier pack is tried first.
 pub const BUILTIN_PACKS: &[(&str, &str)] = &[
-    (
-        "rules/credentials.yaml",
-        include_str!("../../rules/credentials.yaml"),
-    ),
-    (
-        "rules/financial.yaml",
-        include_str!("../../rules/financial.yaml"),
-    ),
+    ("rules/credentials.yaml", include_str!("../../rules/credentials.yaml")),
+    ("rules/financial.yaml", include_str!("../../rules/financial.yaml")),
     ("rules/pii.yaml", include_str!("../../rules/pii.yaml")),
-    (
-        "rules/network.yaml",
-        include_str!("../../rules/network.yaml"),
-    ),
+    ("rules/network.yaml", include_str!("../../rules/network.yaml")),
 ];
 
 const ISSUER_TEST_CARDS: &str = include_str!("../../rules/allowlists/issuer-test-cards.txt");
@@ -25,10 +16,7 @@ const ISSUER_TEST_CARDS: &str = include_str!("../../rules/allowlists/issuer-test
 /// The parsed packs. A broken pack is a build defect, reported like any
 /// policy error rather than panicking inside the proxy.
 pub(super) fn packs() -> Result<Vec<RulePack>, PolicyError> {
-    BUILTIN_PACKS
-        .iter()
-        .map(|(file, text)| parse_rule_pack(text).map_err(|e| e.within(file)))
-        .collect()
+    BUILTIN_PACKS.iter().map(|(file, text)| parse_rule_pack(text).map_err(|e| e.within(file))).collect()
 }
 
 /// The ids of every built-in detector.
@@ -44,35 +32,20 @@ pub fn builtin_detector_ids() -> Vec<&'static str> {
 
 /// The issuer-reserved test card numbers (one per line, `#` comments).
 pub(super) fn issuer_test_cards() -> impl Iterator<Item = &'static str> {
-    ISSUER_TEST_CARDS
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    ISSUER_TEST_CARDS.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#'))
 }
 
 /// The built-in detectors the selection keeps, with where each came from.
-pub(super) fn select(
-    packs: &[RulePack],
-    sel: &BuiltinSelection,
-) -> Result<Vec<(String, DetectorSpec)>, PolicyError> {
+pub(super) fn select(packs: &[RulePack], sel: &BuiltinSelection) -> Result<Vec<(String, DetectorSpec)>, PolicyError> {
     let all: Vec<(String, &DetectorSpec)> = packs
         .iter()
         .zip(BUILTIN_PACKS)
-        .flat_map(|(p, (file, _))| {
-            p.detectors
-                .iter()
-                .map(move |d| (format!("{file}: {}", d.id), d))
-        })
+        .flat_map(|(p, (file, _))| p.detectors.iter().map(move |d| (format!("{file}: {}", d.id), d)))
         .collect();
     let names = |list: &[String], field: &str| -> Result<(), PolicyError> {
         for (i, name) in list.iter().enumerate() {
-            if name != "all"
-                && !all
-                    .iter()
-                    .any(|(_, d)| &d.id == name || &d.category == name)
-            {
-                let reason =
-                    format!("{name:?} is neither a built-in detector id nor a built-in category");
+            if name != "all" && !all.iter().any(|(_, d)| &d.id == name || &d.category == name) {
+                let reason = format!("{name:?} is neither a built-in detector id nor a built-in category");
                 return Err(PolicyError::new(format!("builtin.{field}[{i}]"), reason));
             }
         }
@@ -80,10 +53,7 @@ pub(super) fn select(
     };
     names(&sel.include, "include")?;
     names(&sel.exclude, "exclude")?;
-    let hit = |list: &[String], d: &DetectorSpec| {
-        list.iter()
-            .any(|n| n == "all" || *n == d.id || *n == d.category)
-    };
+    let hit = |list: &[String], d: &DetectorSpec| list.iter().any(|n| n == "all" || *n == d.id || *n == d.category);
     Ok(all
         .into_iter()
         .filter(|(_, d)| hit(&sel.include, d) && !hit(&sel.exclude, d))

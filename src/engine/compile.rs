@@ -11,8 +11,7 @@ use super::redact::HashKey;
 use super::scope::Scope;
 use super::{Allowlist, Category, Detector, Engine, PatternInfo};
 use crate::policy::{
-    ActionKind, CategorySpec, DetectorSpec, PatternSpec, PolicyError, PolicySpec, RedactSpec,
-    Severity,
+    ActionKind, CategorySpec, DetectorSpec, PatternSpec, PolicyError, PolicySpec, RedactSpec, Severity,
 };
 
 /// Longest match a pattern may have: the streaming window grows with it.
@@ -25,10 +24,7 @@ const DEFAULT_BOOST: f32 = 0.35;
 const DEFAULT_WINDOW: usize = 48;
 
 /// Documented example credentials, allowed unless the policy says otherwise.
-const DOCUMENTED_EXAMPLES: &[&str] = &[
-    "AKIAIOSFODNN7EXAMPLE",
-    "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-];
+const DOCUMENTED_EXAMPLES: &[&str] = &["AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"];
 
 /// Patterns are byte-oriented with ASCII classes (`\d`, `\w`, `\b`) unless
 /// a pattern opts into Unicode with `(?u)`: the lazy DFA then never has to
@@ -42,11 +38,7 @@ impl Engine {
     pub fn compile(spec: &PolicySpec) -> Result<Engine, PolicyError> {
         let packs = builtin::packs()?;
         let mut categories: Vec<(String, CategorySpec)> = Vec::new();
-        for (name, cat) in packs
-            .iter()
-            .flat_map(|p| &p.categories)
-            .chain(&spec.categories)
-        {
+        for (name, cat) in packs.iter().flat_map(|p| &p.categories).chain(&spec.categories) {
             merge_category(&mut categories, name, cat);
         }
         let mut detectors = builtin::select(&packs, &spec.builtin)?;
@@ -54,17 +46,11 @@ impl Engine {
         for (i, det) in spec.detectors.iter().enumerate() {
             let at = format!("detectors[{i}]");
             if detectors.iter().any(|(_, d)| d.id == det.id) {
-                return Err(
-                    PolicyError::new(at + ".id", "a detector with this id already exists")
-                        .detector(&det.id),
-                );
+                return Err(PolicyError::new(at + ".id", "a detector with this id already exists").detector(&det.id));
             }
             detectors.push((at, det.clone()));
         }
-        let mut b = Builder {
-            categories,
-            ..Builder::default()
-        };
+        let mut b = Builder { categories, ..Builder::default() };
         for (at, det) in &detectors {
             b.add_detector(det, at, spec)?;
         }
@@ -86,10 +72,7 @@ fn merge_category(categories: &mut Vec<(String, CategorySpec)>, name: &str, spec
     }
 }
 
-fn apply_overrides(
-    detectors: &mut [(String, DetectorSpec)],
-    spec: &PolicySpec,
-) -> Result<(), PolicyError> {
+fn apply_overrides(detectors: &mut [(String, DetectorSpec)], spec: &PolicySpec) -> Result<(), PolicyError> {
     for (id, o) in &spec.overrides {
         let Some((_, d)) = detectors.iter_mut().find(|(_, d)| &d.id == id) else {
             let reason = if builtin::builtin_detector_ids().contains(&id.as_str()) {
@@ -122,18 +105,9 @@ struct Builder {
 }
 
 impl Builder {
-    fn add_detector(
-        &mut self,
-        spec: &DetectorSpec,
-        at: &str,
-        policy: &PolicySpec,
-    ) -> Result<(), PolicyError> {
+    fn add_detector(&mut self, spec: &DetectorSpec, at: &str, policy: &PolicySpec) -> Result<(), PolicyError> {
         let err = |path: &str, reason: String| {
-            let path = if path.is_empty() {
-                at.to_string()
-            } else {
-                format!("{at}.{path}")
-            };
+            let path = if path.is_empty() { at.to_string() } else { format!("{at}.{path}") };
             PolicyError::new(path, reason).detector(&spec.id)
         };
         check_id(&spec.id).map_err(|r| err("id", r))?;
@@ -141,52 +115,30 @@ impl Builder {
             return Err(err("category", "must name a category".into()));
         }
         if spec.patterns.is_empty() && spec.keywords.is_empty() {
-            return Err(err(
-                "",
-                "needs at least one of `patterns` or `keywords`".into(),
-            ));
+            return Err(err("", "needs at least one of `patterns` or `keywords`".into()));
         }
         let score = spec.score.unwrap_or(DEFAULT_SCORE);
         let min_score = spec.min_score.unwrap_or(DEFAULT_MIN_SCORE);
         check_unit(score).map_err(|r| err("score", r))?;
         check_unit(min_score).map_err(|r| err("min_score", r))?;
         if let Some(e) = spec.min_entropy.filter(|e| !(0.0..=8.0).contains(e)) {
-            return Err(err(
-                "min_entropy",
-                format!("{e} is outside 0..=8 bits per byte"),
-            ));
+            return Err(err("min_entropy", format!("{e} is outside 0..=8 bits per byte")));
         }
         let index = self.detectors.len();
         for (j, p) in spec.patterns.iter().enumerate() {
             let at = format!("patterns[{j}]");
-            let (len, has_secret) = check_pattern(p.regex()).map_err(|r| err(&at, r))?;
+            let (len, has_value_group) = check_pattern(p.regex()).map_err(|r| err(&at, r))?;
             let score = match p {
-                PatternSpec::Scored { score, .. } => {
-                    check_unit(*score).map_err(|r| err(&format!("{at}.score"), r))?
-                }
+                PatternSpec::Scored { score, .. } => check_unit(*score).map_err(|r| err(&format!("{at}.score"), r))?,
                 PatternSpec::Plain(_) => score,
             };
             self.max_len = self.max_len.max(len);
-            self.patterns.push((
-                p.regex().to_string(),
-                PatternInfo {
-                    detector: index,
-                    score,
-                    has_secret,
-                },
-            ));
+            self.patterns.push((p.regex().to_string(), PatternInfo { detector: index, score, has_value_group }));
         }
         for (j, k) in spec.keywords.iter().enumerate() {
             let source = keyword_pattern(k).map_err(|r| err(&format!("keywords[{j}]"), r))?;
             self.max_len = self.max_len.max(k.len() + 2);
-            self.patterns.push((
-                source,
-                PatternInfo {
-                    detector: index,
-                    score,
-                    has_secret: false,
-                },
-            ));
+            self.patterns.push((source, PatternInfo { detector: index, score, has_value_group: false }));
         }
         let (context_words, context_window, context_boost) = match &spec.context {
             Some(c) => {
@@ -197,15 +149,11 @@ impl Builder {
                         format!("{window} is over the maximum of {MAX_CONTEXT_WINDOW} bytes"),
                     ));
                 }
-                let boost = check_unit(c.boost.unwrap_or(DEFAULT_BOOST))
-                    .map_err(|r| err("context.boost", r))?;
+                let boost = check_unit(c.boost.unwrap_or(DEFAULT_BOOST)).map_err(|r| err("context.boost", r))?;
                 let mut ids = Vec::new();
                 for (j, w) in c.words.iter().enumerate() {
                     if w.trim().is_empty() {
-                        return Err(err(
-                            &format!("context.words[{j}]"),
-                            "must not be empty".into(),
-                        ));
+                        return Err(err(&format!("context.words[{j}]"), "must not be empty".into()));
                     }
                     ids.push(self.word_id(w));
                 }
@@ -217,17 +165,15 @@ impl Builder {
             None => (Vec::new(), 0, 0.0),
         };
         if score < min_score && context_words.is_empty() {
-            let reason = format!("score {score} is below min_score {min_score} and there are no context words, so it could never report");
+            let reason = format!(
+                "score {score} is below min_score {min_score} and there are no context words, so it could never report"
+            );
             return Err(err("min_score", reason));
         }
         let category = self.category_index(&spec.category);
         let cat = &self.categories[category].1;
-        let redact = spec
-            .redact
-            .clone()
-            .or(cat.redact.clone())
-            .or(policy.redaction.default.clone())
-            .unwrap_or_default();
+        let redact =
+            spec.redact.clone().or(cat.redact.clone()).or(policy.redaction.default.clone()).unwrap_or_default();
         check_redact(&redact).map_err(|r| err("redact", r))?;
         let mut allow = Allowlist::default();
         spec.allow.iter().for_each(|v| allow.insert(v));
@@ -236,11 +182,7 @@ impl Builder {
             category,
             severity: spec.severity.or(cat.severity).unwrap_or(Severity::Medium),
             description: spec.description.clone(),
-            action: spec
-                .action
-                .or(cat.action)
-                .or(policy.default_action)
-                .unwrap_or(ActionKind::Monitor),
+            action: spec.action.or(cat.action).or(policy.default_action).unwrap_or(ActionKind::Monitor),
             redact,
             scope: Scope::compile(&spec.scope),
             validator: spec.validator,
@@ -255,14 +197,10 @@ impl Builder {
     }
 
     fn category_index(&mut self, name: &str) -> usize {
-        self.categories
-            .iter()
-            .position(|(n, _)| n == name)
-            .unwrap_or_else(|| {
-                self.categories
-                    .push((name.to_string(), CategorySpec::default()));
-                self.categories.len() - 1
-            })
+        self.categories.iter().position(|(n, _)| n == name).unwrap_or_else(|| {
+            self.categories.push((name.to_string(), CategorySpec::default()));
+            self.categories.len() - 1
+        })
     }
 
     fn word_id(&mut self, word: &str) -> u32 {
@@ -279,8 +217,7 @@ impl Builder {
     fn finish(self, policy: &PolicySpec) -> Result<Engine, PolicyError> {
         for (name, cat) in &self.categories {
             if let Some(r) = &cat.redact {
-                check_redact(r)
-                    .map_err(|r| PolicyError::new(format!("categories.{name}.redact"), r))?;
+                check_redact(r).map_err(|r| PolicyError::new(format!("categories.{name}.redact"), r))?;
             }
         }
         if let Some(r) = &policy.redaction.default {
@@ -290,19 +227,9 @@ impl Builder {
         let build = |kind: MatchKind| {
             meta::Regex::builder()
                 .syntax(syntax_config())
-                .configure(
-                    meta::Config::new()
-                        .match_kind(kind)
-                        .utf8_empty(false)
-                        .nfa_size_limit(Some(64 << 20)),
-                )
+                .configure(meta::Config::new().match_kind(kind).utf8_empty(false).nfa_size_limit(Some(64 << 20)))
                 .build_many(&sources)
-                .map_err(|e| {
-                    PolicyError::new(
-                        "detectors",
-                        format!("the combined pattern set does not compile: {e}"),
-                    )
-                })
+                .map_err(|e| PolicyError::new("detectors", format!("the combined pattern set does not compile: {e}")))
         };
         let regex = build(MatchKind::LeftmostFirst)?;
         let regex_all = build(MatchKind::All)?;
@@ -313,17 +240,11 @@ impl Builder {
                 .ascii_case_insensitive(true)
                 .match_kind(AcMatchKind::Standard)
                 .build(&self.words)
-                .map_err(|e| {
-                    PolicyError::new("detectors", format!("context words do not compile: {e}"))
-                })?;
+                .map_err(|e| PolicyError::new("detectors", format!("context words do not compile: {e}")))?;
             Some(ac)
         };
         let mut allow = Allowlist::default();
-        policy
-            .allowlists
-            .values
-            .iter()
-            .for_each(|v| allow.insert(v));
+        policy.allowlists.values.iter().for_each(|v| allow.insert(v));
         if policy.allowlists.documented_examples {
             DOCUMENTED_EXAMPLES.iter().for_each(|v| allow.insert(v));
         }
@@ -332,7 +253,10 @@ impl Builder {
         }
         let hash_key = match &policy.redaction.hash_key {
             Some(k) if k.len() < 16 => {
-                return Err(PolicyError::new("redaction.hash_key", "must be at least 16 bytes, so hashes of short values cannot be brute-forced from a guessable key"));
+                return Err(PolicyError::new(
+                    "redaction.hash_key",
+                    "must be at least 16 bytes, so hashes of short values cannot be brute-forced from a guessable key",
+                ));
             }
             Some(k) => HashKey::new(k.as_bytes()),
             None => HashKey::random(),
@@ -340,10 +264,7 @@ impl Builder {
         let categories = self
             .categories
             .into_iter()
-            .map(|(name, c)| Category {
-                name,
-                severity: c.severity.unwrap_or(Severity::Medium),
-            })
+            .map(|(name, c)| Category { name, severity: c.severity.unwrap_or(Severity::Medium) })
             .collect();
         Ok(Engine {
             detectors: self.detectors,
@@ -363,9 +284,7 @@ impl Builder {
 fn check_id(id: &str) -> Result<(), String> {
     let ok = !id.is_empty()
         && id.len() <= 64
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+        && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
     if ok {
         Ok(())
     } else {
@@ -383,23 +302,20 @@ fn check_unit(x: f32) -> Result<f32, String> {
 
 /// Checks that a pattern compiles, can be found across chunk boundaries
 /// (bounded, non-empty matches) and returns its maximum length and whether
-/// it has a `secret` group.
+/// it has a `value` group.
 fn check_pattern(source: &str) -> Result<(usize, bool), String> {
-    let hir =
-        syntax::parse_with(source, &syntax_config()).map_err(|e| format!("invalid regex: {e}"))?;
+    let hir = syntax::parse_with(source, &syntax_config()).map_err(|e| format!("invalid regex: {e}"))?;
     let props = hir.properties();
     let Some(max) = props.maximum_len() else {
         return Err("the pattern can match an unbounded length (`+`, `*` or `{n,}`); bound it, e.g. `{1,256}`, so matches are found across chunk boundaries in bounded memory".into());
     };
     if max > MAX_PATTERN_LEN {
-        return Err(format!(
-            "the pattern can match up to {max} bytes; the maximum is {MAX_PATTERN_LEN}"
-        ));
+        return Err(format!("the pattern can match up to {max} bytes; the maximum is {MAX_PATTERN_LEN}"));
     }
     if props.minimum_len() == Some(0) {
         return Err("the pattern can match the empty string".into());
     }
-    Ok((max, capture_names(&hir).iter().any(|n| n == "secret")))
+    Ok((max, capture_names(&hir).iter().any(|n| n == "value")))
 }
 
 fn capture_names(hir: &regex_syntax::hir::Hir) -> Vec<String> {
@@ -433,12 +349,7 @@ fn keyword_pattern(keyword: &str) -> Result<String, String> {
     }
     let word = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
     let b = |edge| if word(edge) { r"\b" } else { "" };
-    Ok(format!(
-        "(?i:{}{}{})",
-        b(keyword.chars().next()),
-        regex_syntax::escape(keyword),
-        b(keyword.chars().last())
-    ))
+    Ok(format!("(?i:{}{}{})", b(keyword.chars().next()), regex_syntax::escape(keyword), b(keyword.chars().last())))
 }
 
 fn check_redact(spec: &RedactSpec) -> Result<(), String> {
@@ -467,11 +378,7 @@ mod tests {
     fn the_default_policy_compiles() {
         let e = Engine::from_policy_text("").unwrap();
         assert!(e.detectors().len() >= 20);
-        assert!(
-            e.window() >= 6144,
-            "private keys span several KiB: {}",
-            e.window()
-        );
+        assert!(e.window() >= 6144, "private keys span several KiB: {}", e.window());
     }
 
     #[test]
@@ -479,10 +386,7 @@ mod tests {
         let e = refuse("detectors:\n  - id: ok\n    category: c\n    keywords: [x]\n  - id: broken\n    category: c\n    patterns: ['a', '(unclosed']\n");
         assert_eq!(e.path, "detectors[1].patterns[1]");
         assert_eq!(e.detector.as_deref(), Some("broken"));
-        assert!(
-            e.reason.contains("invalid regex") && e.reason.contains("unclosed group"),
-            "{e}"
-        );
+        assert!(e.reason.contains("invalid regex") && e.reason.contains("unclosed group"), "{e}");
     }
 
     #[test]
@@ -495,14 +399,8 @@ mod tests {
 
     #[test]
     fn detector_fields_are_checked() {
-        assert!(
-            refuse(r#"{"detectors":[{"id":"Bad Id","category":"c","keywords":["x"]}]}"#)
-                .path
-                .ends_with(".id")
-        );
-        assert!(refuse(r#"{"detectors":[{"id":"n","category":"c"}]}"#)
-            .reason
-            .contains("patterns"));
+        assert!(refuse(r#"{"detectors":[{"id":"Bad Id","category":"c","keywords":["x"]}]}"#).path.ends_with(".id"));
+        assert!(refuse(r#"{"detectors":[{"id":"n","category":"c"}]}"#).reason.contains("patterns"));
         assert_eq!(
             refuse(r#"{"detectors":[{"id":"s","category":"c","keywords":["x"],"score":2}]}"#).path,
             "detectors[0].score"
@@ -523,17 +421,13 @@ mod tests {
         assert_eq!(e.path, "overrides.no-such");
         let e = refuse(r#"{"builtin":{"include":["all"],"exclude":["nope"]}}"#);
         assert_eq!(e.path, "builtin.exclude[0]");
-        let e =
-            refuse(r#"{"builtin":{"include":["pci"]},"overrides":{"email":{"action":"block"}}}"#);
+        let e = refuse(r#"{"builtin":{"include":["pci"]},"overrides":{"email":{"action":"block"}}}"#);
         assert!(e.reason.contains("not selected"), "{e}");
     }
 
     #[test]
     fn short_hash_keys_are_refused() {
-        assert_eq!(
-            refuse(r#"{"redaction":{"hash_key":"short"}}"#).path,
-            "redaction.hash_key"
-        );
+        assert_eq!(refuse(r#"{"redaction":{"hash_key":"short"}}"#).path, "redaction.hash_key");
     }
 
     #[test]

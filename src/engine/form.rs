@@ -12,17 +12,10 @@ use super::Engine;
 pub type FormFinding = Finding;
 
 /// Scans a form; `sink` gets each finding (encoded offsets) and the decoded value.
-pub fn scan_form(
-    engine: &Engine,
-    form: &[u8],
-    options: &ScanOptions,
-    sink: &mut dyn FnMut(Finding, &[u8]),
-) {
+pub fn scan_form(engine: &Engine, form: &[u8], options: &ScanOptions, sink: &mut dyn FnMut(Finding, &[u8])) {
     for field in fields(form) {
         let opts = field.options(options);
-        scan_whole(engine, &field.value, &opts, &mut |f, v| {
-            sink(field.to_encoded(f), v)
-        });
+        scan_whole(engine, &field.value, &opts, &mut |f, v| sink(field.to_encoded(f), v));
     }
 }
 
@@ -63,11 +56,7 @@ struct Field {
 
 impl Field {
     fn options(&self, base: &ScanOptions) -> ScanOptions {
-        ScanOptions {
-            json: false,
-            field: Some(self.name.clone()),
-            ..base.clone()
-        }
+        ScanOptions { json: false, field: Some(self.name.clone()), ..base.clone() }
     }
 
     fn to_encoded(&self, mut f: Finding) -> Finding {
@@ -103,11 +92,7 @@ fn decode(encoded: &[u8], offset: usize) -> (Vec<u8>, Vec<usize>) {
     while i < encoded.len() {
         map.push(offset + i);
         let hex = |b: u8| (b as char).to_digit(16);
-        match (
-            encoded[i],
-            encoded.get(i + 1).copied().and_then(hex),
-            encoded.get(i + 2).copied().and_then(hex),
-        ) {
+        match (encoded[i], encoded.get(i + 1).copied().and_then(hex), encoded.get(i + 2).copied().and_then(hex)) {
             (b'%', Some(h), Some(l)) => {
                 out.push((h * 16 + l) as u8);
                 i += 3;
@@ -151,17 +136,12 @@ mod tests {
         let e = engine();
         let form = b"name=Ann&email=ann%40example.com&x=1";
         let mut found = Vec::new();
-        scan_form(&e, form, &ScanOptions::text(&e), &mut |f, v| {
-            found.push((f, v.to_vec()))
-        });
+        scan_form(&e, form, &ScanOptions::text(&e), &mut |f, v| found.push((f, v.to_vec())));
         assert_eq!(found.len(), 1);
         let (f, value) = &found[0];
         assert_eq!(e.detector(f.detector).id, "email");
         assert_eq!(value, b"ann@example.com");
-        assert_eq!(
-            &form[f.start as usize..f.end as usize],
-            b"ann%40example.com"
-        );
+        assert_eq!(&form[f.start as usize..f.end as usize], b"ann%40example.com");
         assert_eq!(f.path.as_deref(), Some("$.email"));
     }
 
@@ -169,36 +149,17 @@ mod tests {
     fn field_name_is_context() {
         let e = engine();
         let mut found = Vec::new();
-        scan_form(&e, b"ssn=531217351", &ScanOptions::text(&e), &mut |f, _| {
-            found.push(f)
-        });
-        assert_eq!(
-            found.len(),
-            1,
-            "a bare 9-digit SSN needs context, here the field name"
-        );
-        scan_form(
-            &e,
-            b"order=531217351",
-            &ScanOptions::text(&e),
-            &mut |f, _| found.push(f),
-        );
+        scan_form(&e, b"ssn=531217351", &ScanOptions::text(&e), &mut |f, _| found.push(f));
+        assert_eq!(found.len(), 1, "a bare 9-digit SSN needs context, here the field name");
+        scan_form(&e, b"order=531217351", &ScanOptions::text(&e), &mut |f, _| found.push(f));
         assert_eq!(found.len(), 1);
     }
 
     #[test]
     fn redaction_rewrites_only_the_encoded_value() {
         let e = engine();
-        let opts = ScanOptions {
-            redact: RedactMode::All,
-            ..ScanOptions::text(&e)
-        };
-        let out = redact_form(
-            &e,
-            b"a=1&card=4111+1111+1111+1111&b=%zz",
-            &opts,
-            &mut |_, _| {},
-        );
+        let opts = ScanOptions { redact: RedactMode::All, ..ScanOptions::text(&e) };
+        let out = redact_form(&e, b"a=1&card=4111+1111+1111+1111&b=%zz", &opts, &mut |_, _| {});
         assert_eq!(out, b"a=1&card=****%20****%20****%201111&b=%zz");
     }
 

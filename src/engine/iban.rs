@@ -126,10 +126,7 @@ const COUNTRIES: &[(&str, usize, &str)] = &[
 pub fn is_valid(value: &[u8]) -> bool {
     let mut iban = [0u8; 34];
     let mut n = 0;
-    for &b in value
-        .iter()
-        .filter(|b| !b.is_ascii_whitespace() && **b != b'-')
-    {
+    for &b in value.iter().filter(|b| !b.is_ascii_whitespace() && **b != b'-') {
         let Some(slot) = iban.get_mut(n) else {
             return false;
         };
@@ -141,10 +138,7 @@ pub fn is_valid(value: &[u8]) -> bool {
 }
 
 fn layout_ok(iban: &[u8]) -> bool {
-    let Some(&(_, len, bban)) = COUNTRIES
-        .iter()
-        .find(|(cc, _, _)| cc.as_bytes() == &iban[..2])
-    else {
+    let Some(&(_, len, bban)) = COUNTRIES.iter().find(|(cc, _, _)| cc.as_bytes() == &iban[..2]) else {
         return false;
     };
     iban.len() == len && iban[2..4].iter().all(u8::is_ascii_digit) && bban_ok(&iban[4..], bban)

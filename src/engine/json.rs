@@ -40,26 +40,36 @@ enum Frame {
 pub struct JsonTracker {
     state: State,
     stack: Vec<Frame>,
+    /// Bytes consumed so far.
+    pos: u64,
+    /// Offset of the first byte inside the current string.
+    string_start: u64,
 }
 
 impl Default for JsonTracker {
     fn default() -> Self {
-        JsonTracker {
-            state: State::Value,
-            stack: Vec::new(),
-        }
+        JsonTracker { state: State::Value, stack: Vec::new(), pos: 0, string_start: 0 }
     }
+}
+
+/// Where the current value sits, for context that must not leak across values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueExtent {
+    /// Inside a string value that began at this offset.
+    String(u64),
+    /// A number or literal: no text around it belongs to it.
+    Scalar,
+    /// Not JSON: any text may be context.
+    Unknown,
 }
 
 impl JsonTracker {
     /// Consumes the next bytes of the document.
     pub fn advance(&mut self, mut bytes: &[u8]) {
+        self.pos += bytes.len() as u64;
+        let end = self.pos;
         while let Some((&b, rest)) = bytes.split_first() {
-            if let State::Str {
-                key,
-                escaped: false,
-            } = self.state
-            {
+            if let State::Str { key, escaped: false } = self.state {
                 // Fast path: jump to the next quote or backslash.
                 let end = memchr::memchr2(b'"', b'\\', bytes).unwrap_or(bytes.len());
                 if key {
@@ -67,17 +77,25 @@ impl JsonTracker {
                 }
                 bytes = &bytes[end..];
                 if let Some((&b, rest)) = bytes.split_first() {
-                    self.state = if b == b'"' {
-                        self.end_string(key)
-                    } else {
-                        State::Str { key, escaped: true }
-                    };
+                    self.state = if b == b'"' { self.end_string(key) } else { State::Str { key, escaped: true } };
                     bytes = rest;
                 }
                 continue;
             }
             self.step(b);
             bytes = rest;
+            if let State::Str { key: false, .. } = self.state {
+                self.string_start = end - bytes.len() as u64;
+            }
+        }
+    }
+
+    /// The extent of the value at the current position.
+    pub fn extent(&self) -> ValueExtent {
+        match self.state {
+            State::Str { key: false, .. } => ValueExtent::String(self.string_start),
+            State::Failed => ValueExtent::Unknown,
+            _ => ValueExtent::Scalar,
         }
     }
 
@@ -87,10 +105,7 @@ impl JsonTracker {
         if self.state == State::Failed {
             return None;
         }
-        let in_key = matches!(
-            self.state,
-            State::Key | State::Str { key: true, .. } | State::Colon
-        );
+        let in_key = matches!(self.state, State::Key | State::Str { key: true, .. } | State::Colon);
         let mut path = String::from("$");
         let last = self.stack.len().saturating_sub(1);
         for (i, frame) in self.stack.iter().enumerate() {
@@ -130,23 +145,11 @@ impl JsonTracker {
                 if key {
                     self.push_key_bytes(&[b]);
                 }
-                State::Str {
-                    key,
-                    escaped: false,
-                }
+                State::Str { key, escaped: false }
             }
             (_, b' ' | b'\t' | b'\r' | b'\n') if self.state != State::Scalar => self.state,
-            (State::Value, b'"') => State::Str {
-                key: false,
-                escaped: false,
-            },
-            (State::Value, b'{') => self.open(
-                Frame::Object {
-                    key: Vec::new(),
-                    has_key: false,
-                },
-                State::Key,
-            ),
+            (State::Value, b'"') => State::Str { key: false, escaped: false },
+            (State::Value, b'{') => self.open(Frame::Object { key: Vec::new(), has_key: false }, State::Key),
             (State::Value, b'[') => self.open(Frame::Array { index: 0 }, State::Value),
             (State::Value, b']') if self.in_empty_array() => self.close(),
             (State::Value, b'-' | b'0'..=b'9' | b't' | b'f' | b'n') => State::Scalar,
@@ -157,10 +160,7 @@ impl JsonTracker {
                     key.clear();
                     *has_key = true;
                 }
-                State::Str {
-                    key: true,
-                    escaped: false,
-                }
+                State::Str { key: true, escaped: false }
             }
             (State::Key, b'}') => self.close(),
             (State::Colon, b':') => State::Value,
@@ -229,7 +229,8 @@ mod tests {
 
     #[test]
     fn paths_of_strings_numbers_and_array_items() {
-        let doc = r#"{"user": {"name": "Ann", "ssn": "531-21-7351", "cards": [{"n": 4111}, {"n": "5500"}]}, "z": true}"#;
+        let doc =
+            r#"{"user": {"name": "Ann", "ssn": "531-21-7351", "cards": [{"n": 4111}, {"n": "5500"}]}, "z": true}"#;
         assert_eq!(path_at(doc, "Ann").unwrap(), "$.user.name");
         assert_eq!(path_at(doc, "531").unwrap(), "$.user.ssn");
         assert_eq!(path_at(doc, "4111").unwrap(), "$.user.cards[0].n");
@@ -239,18 +240,14 @@ mod tests {
 
     #[test]
     fn inside_a_key_the_path_is_the_parent() {
-        assert_eq!(path_at(r#"{"a": {"secret": 1}}"#, "secret").unwrap(), "$.a");
+        assert_eq!(path_at(r#"{"a": {"value": 1}}"#, "value").unwrap(), "$.a");
     }
 
     #[test]
     fn escapes_do_not_end_strings() {
         let doc = r#"{"k\"ey": "va\"l", "next": "x"}"#;
         assert_eq!(path_at(doc, "x\"").unwrap(), "$.next");
-        assert_eq!(
-            path_at(doc, "va").unwrap(),
-            "$.k\"ey",
-            "escaped quotes are kept, backslashes dropped"
-        );
+        assert_eq!(path_at(doc, "va").unwrap(), "$.k\"ey", "escaped quotes are kept, backslashes dropped");
     }
 
     #[test]

@@ -92,8 +92,8 @@ pub struct Category {
 struct PatternInfo {
     detector: usize,
     score: f32,
-    /// Whether the pattern has a `secret` group that narrows the finding.
-    has_secret: bool,
+    /// Whether the pattern has a `value` group that narrows the finding.
+    has_value_group: bool,
 }
 
 /// Values never reported, compared after [`Allowlist::normalize`].
@@ -102,11 +102,7 @@ struct Allowlist(std::collections::HashSet<Vec<u8>>);
 
 impl Allowlist {
     fn normalize(value: &[u8]) -> Vec<u8> {
-        value
-            .iter()
-            .filter(|b| !matches!(b, b' ' | b'-' | b'\t'))
-            .map(u8::to_ascii_lowercase)
-            .collect()
+        value.iter().filter(|b| !matches!(b, b' ' | b'-' | b'\t')).map(u8::to_ascii_lowercase).collect()
     }
 
     fn insert(&mut self, value: &str) {

@@ -39,14 +39,9 @@ impl HashKey {
     /// Hex HMAC-SHA256 of `value`.
     pub fn hex(&self, value: &[u8]) -> String {
         // HMAC accepts keys of any length, so this cannot fail.
-        let mut mac =
-            <Hmac<Sha256> as Mac>::new_from_slice(&self.0).unwrap_or_else(|_| unreachable!());
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0).unwrap_or_else(|_| unreachable!());
         mac.update(value);
-        mac.finalize()
-            .into_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
     }
 
     /// A short fingerprint for logs and reports: equal values give equal
@@ -72,16 +67,11 @@ pub fn apply(spec: &RedactSpec, key: &HashKey, value: &[u8], out: &mut Vec<u8>) 
     match spec {
         RedactSpec::Mask { char } => out.extend(std::iter::repeat_n(ascii(*char), value.len())),
         RedactSpec::Partial { keep, char } => partial(value, *keep, ascii(*char), out),
-        RedactSpec::Hash {
-            length,
-            same_length: false,
-        } => {
+        RedactSpec::Hash { length, same_length: false } => {
             let hex = key.hex(value);
             out.extend_from_slice(&hex.as_bytes()[..(*length).min(hex.len())]);
         }
-        RedactSpec::Hash {
-            same_length: true, ..
-        } => {
+        RedactSpec::Hash { same_length: true, .. } => {
             let hex = key.hex(value);
             out.extend(hex.bytes().cycle().take(value.len()));
         }
@@ -107,11 +97,7 @@ fn partial(value: &[u8], keep: usize, mask: u8, out: &mut Vec<u8>) {
     for &b in value {
         if b.is_ascii_alphanumeric() {
             seen += 1;
-            out.push(if seen > alnum.saturating_sub(keep) {
-                b
-            } else {
-                mask
-            });
+            out.push(if seen > alnum.saturating_sub(keep) { b } else { mask });
         } else if b.is_ascii() {
             out.push(b);
         } else {
@@ -133,82 +119,26 @@ mod tests {
     #[test]
     fn mask_and_partial_keep_length_and_shape() {
         assert_eq!(run(RedactSpec::Mask { char: '#' }, "abc"), "###");
-        assert_eq!(
-            run(
-                RedactSpec::Partial { keep: 4, char: '*' },
-                "4111 1111 1111 1234"
-            ),
-            "**** **** **** 1234"
-        );
+        assert_eq!(run(RedactSpec::Partial { keep: 4, char: '*' }, "4111 1111 1111 1234"), "**** **** **** 1234");
         assert_eq!(run(RedactSpec::Partial { keep: 4, char: '*' }, "12"), "12");
         assert_eq!(run(RedactSpec::Mask { char: '*' }, "é").len(), "é".len());
     }
 
     #[test]
     fn hash_is_keyed_deterministic_and_truncated() {
-        let a = run(
-            RedactSpec::Hash {
-                length: 16,
-                same_length: false,
-            },
-            "secret",
-        );
+        let a = run(RedactSpec::Hash { length: 16, same_length: false }, "value");
         assert_eq!(a.len(), 16);
-        assert_eq!(
-            a,
-            run(
-                RedactSpec::Hash {
-                    length: 16,
-                    same_length: false
-                },
-                "secret"
-            )
-        );
-        assert_ne!(
-            a,
-            run(
-                RedactSpec::Hash {
-                    length: 16,
-                    same_length: false
-                },
-                "secreT"
-            )
-        );
+        assert_eq!(a, run(RedactSpec::Hash { length: 16, same_length: false }, "value"));
+        assert_ne!(a, run(RedactSpec::Hash { length: 16, same_length: false }, "secreT"));
         let mut other = Vec::new();
-        apply(
-            &RedactSpec::Hash {
-                length: 16,
-                same_length: false,
-            },
-            &HashKey::new(b"k2"),
-            b"secret",
-            &mut other,
-        );
+        apply(&RedactSpec::Hash { length: 16, same_length: false }, &HashKey::new(b"k2"), b"value", &mut other);
         assert_ne!(a.as_bytes(), other.as_slice());
-        assert_eq!(
-            run(
-                RedactSpec::Hash {
-                    length: 16,
-                    same_length: true
-                },
-                "x".repeat(100).as_str()
-            )
-            .len(),
-            100
-        );
+        assert_eq!(run(RedactSpec::Hash { length: 16, same_length: true }, "x".repeat(100).as_str()).len(), 100);
     }
 
     #[test]
     fn replace_uses_the_text() {
-        assert_eq!(
-            run(
-                RedactSpec::Replace {
-                    text: "[card]".into()
-                },
-                "4111"
-            ),
-            "[card]"
-        );
+        assert_eq!(run(RedactSpec::Replace { text: "[card]".into() }, "4111"), "[card]");
     }
 
     #[test]

@@ -19,6 +19,7 @@ use std::sync::Arc;
 
 use regex_automata::{Anchored, Input, PatternID, PatternSet};
 
+use super::json::ValueExtent;
 use super::redact::{apply, is_same_length};
 use super::scope::DetectorSet;
 use super::validate::{entropy, validate};
@@ -78,10 +79,7 @@ impl ScanOptions {
 
     /// Every detector, JSON key paths tracked.
     pub fn json(engine: &Engine) -> ScanOptions {
-        ScanOptions {
-            json: true,
-            ..ScanOptions::text(engine)
-        }
+        ScanOptions { json: true, ..ScanOptions::text(engine) }
     }
 }
 
@@ -100,35 +98,27 @@ pub struct Scanner {
 impl Scanner {
     pub fn new(engine: Arc<Engine>, options: ScanOptions) -> Scanner {
         let state = State::new(&engine, &options);
-        Scanner {
-            engine,
-            options,
-            state,
-        }
+        Scanner { engine, options, state }
     }
 
     /// Scans the next chunk; findings come out in stream order.
     pub fn feed(&mut self, chunk: &[u8], sink: &mut Sink) {
-        self.state
-            .feed(&self.engine, &self.options, chunk, false, None, sink);
+        self.state.feed(&self.engine, &self.options, chunk, false, None, sink);
     }
 
     /// Scans the next chunk and appends the redacted bytes that are final.
     pub fn feed_redact(&mut self, chunk: &[u8], out: &mut Vec<u8>, sink: &mut Sink) {
-        self.state
-            .feed(&self.engine, &self.options, chunk, false, Some(out), sink);
+        self.state.feed(&self.engine, &self.options, chunk, false, Some(out), sink);
     }
 
     /// Ends the stream.
     pub fn finish(&mut self, sink: &mut Sink) {
-        self.state
-            .feed(&self.engine, &self.options, &[], true, None, sink);
+        self.state.feed(&self.engine, &self.options, &[], true, None, sink);
     }
 
     /// Ends the stream, appending the rest of the redacted bytes.
     pub fn finish_redact(&mut self, out: &mut Vec<u8>, sink: &mut Sink) {
-        self.state
-            .feed(&self.engine, &self.options, &[], true, Some(out), sink);
+        self.state.feed(&self.engine, &self.options, &[], true, Some(out), sink);
     }
 
     /// Bytes fed so far.
@@ -151,12 +141,7 @@ pub(super) fn scan_whole(engine: &Engine, bytes: &[u8], options: &ScanOptions, s
     state.feed(engine, options, bytes, true, None, sink);
 }
 
-pub(super) fn redact_whole(
-    engine: &Engine,
-    bytes: &[u8],
-    options: &ScanOptions,
-    sink: &mut Sink,
-) -> Vec<u8> {
+pub(super) fn redact_whole(engine: &Engine, bytes: &[u8], options: &ScanOptions, sink: &mut Sink) -> Vec<u8> {
     let mut state = State::new(engine, options);
     let mut out = Vec::with_capacity(bytes.len());
     state.feed(engine, options, bytes, true, Some(&mut out), sink);
@@ -219,14 +204,7 @@ impl State {
     }
 
     /// Finds every match starting before `limit`.
-    fn search(
-        &mut self,
-        engine: &Engine,
-        options: &ScanOptions,
-        limit: u64,
-        redacting: bool,
-        sink: &mut Sink,
-    ) {
+    fn search(&mut self, engine: &Engine, options: &ScanOptions, limit: u64, redacting: bool, sink: &mut Sink) {
         let lim = (limit - self.base) as usize;
         let mut at = (self.next - self.base) as usize;
         while at < lim {
@@ -240,13 +218,9 @@ impl State {
             at = match self.candidate(engine, options, m.start(), m.pattern(), m.end()) {
                 Some((finding, match_end)) => {
                     if redacting && redacts(engine, options, finding.detector) {
-                        self.redactions
-                            .push((finding.start, finding.end, finding.detector));
+                        self.redactions.push((finding.start, finding.end, finding.detector));
                     }
-                    let (vs, ve) = (
-                        (finding.start - self.base) as usize,
-                        (finding.end - self.base) as usize,
-                    );
+                    let (vs, ve) = ((finding.start - self.base) as usize, (finding.end - self.base) as usize);
                     sink(finding, &self.buf[vs..ve]);
                     match_end.max(m.start() + 1)
                 }
@@ -266,28 +240,40 @@ impl State {
         pid: PatternID,
         end: usize,
     ) -> Option<(Finding, usize)> {
-        if let Some(f) = self.accept(engine, options, start, end, pid) {
-            return Some((f, end));
-        }
-        self.patset.clear();
-        let anchored = Input::new(&self.buf)
-            .span(start..self.buf.len())
-            .anchored(Anchored::Yes);
-        engine
-            .regex_all
-            .which_overlapping_matches(&anchored, &mut self.patset);
-        let others: Vec<PatternID> = self.patset.iter().filter(|&p| p != pid).collect();
-        for other in others {
-            let input = Input::new(&self.buf)
-                .span(start..self.buf.len())
-                .anchored(Anchored::Pattern(other));
-            if let Some(m) = engine.regex.search(&input) {
-                if let Some(f) = self.accept(engine, options, start, m.end(), other) {
-                    return Some((f, m.end()));
-                }
+        let (finding, pid, end) = match self.accept(engine, options, start, end, pid) {
+            Some(f) => (f, pid, end),
+            None => self.first_accepted(engine, options, start, start..self.buf.len(), |p| p != pid)?,
+        };
+        // A value group's content may be something more specific: a JWT
+        // assigned to `token`, a GitHub token in a password field.
+        let (vs, ve) = ((finding.start - self.base) as usize, (finding.end - self.base) as usize);
+        if engine.patterns[pid.as_usize()].has_value_group && vs > start {
+            if let Some((specific, _, _)) = self.first_accepted(engine, options, vs, vs..ve, |p| p < pid) {
+                return Some((specific, end));
             }
         }
-        None
+        Some((finding, end))
+    }
+
+    /// The first pattern, in priority order and among those `keep` allows,
+    /// whose match anchored at `at` (within `span`) is accepted, with its end.
+    fn first_accepted(
+        &mut self,
+        engine: &Engine,
+        options: &ScanOptions,
+        at: usize,
+        span: std::ops::Range<usize>,
+        keep: impl Fn(PatternID) -> bool,
+    ) -> Option<(Finding, PatternID, usize)> {
+        self.patset.clear();
+        let anchored = Input::new(&self.buf).range(span.clone()).anchored(Anchored::Yes);
+        engine.regex_all.which_overlapping_matches(&anchored, &mut self.patset);
+        let candidates: Vec<PatternID> = self.patset.iter().filter(|&p| keep(p)).collect();
+        candidates.into_iter().find_map(|p| {
+            let input = Input::new(&self.buf).range(at..span.end).anchored(Anchored::Pattern(p));
+            let m = engine.regex.search(&input)?;
+            self.accept(engine, options, at, m.end(), p).map(|f| (f, p, m.end()))
+        })
     }
 
     /// Applies the detector's checks to the match `start..end` of `pid`.
@@ -304,11 +290,7 @@ impl State {
             return None;
         }
         let d = &engine.detectors[info.detector];
-        let (vs, ve) = if info.has_secret {
-            self.secret_span(engine, start, end, pid)
-        } else {
-            (start, end)
-        };
+        let (vs, ve) = if info.has_value_group { self.value_span(engine, start, end, pid) } else { (start, end) };
         let value = &self.buf[vs..ve];
         if d.validator.is_some_and(|v| !validate(v, value))
             || d.min_entropy.is_some_and(|min| entropy(value) < min)
@@ -334,66 +316,43 @@ impl State {
         })
     }
 
-    /// The span of the pattern's `secret` group, or the whole match.
-    fn secret_span(
-        &self,
-        engine: &Engine,
-        start: usize,
-        end: usize,
-        pid: PatternID,
-    ) -> (usize, usize) {
+    /// The span of the pattern's `value` group, or the whole match.
+    fn value_span(&self, engine: &Engine, start: usize, end: usize, pid: PatternID) -> (usize, usize) {
         let mut caps = engine.regex.create_captures();
-        let input = Input::new(&self.buf)
-            .range(start..end)
-            .anchored(Anchored::Pattern(pid));
+        let input = Input::new(&self.buf).range(start..end).anchored(Anchored::Pattern(pid));
         engine.regex.search_captures(&input, &mut caps);
-        caps.get_group_by_name("secret")
-            .map_or((start, end), |s| (s.start, s.end))
+        caps.get_group_by_name("value").map_or((start, end), |s| (s.start, s.end))
     }
 
     /// Whether a context word of the detector is near the value or in the
-    /// key it stands under.
-    fn has_context(
-        &self,
-        engine: &Engine,
-        detector: usize,
-        vs: usize,
-        ve: usize,
-        options: &ScanOptions,
-    ) -> bool {
+    /// key it stands under. Inside JSON, "near" stays within the value's own
+    /// string, so a sibling key does not lend its meaning.
+    fn has_context(&self, engine: &Engine, detector: usize, vs: usize, ve: usize, options: &ScanOptions) -> bool {
         let d = &engine.detectors[detector];
-        let Some(ac) = engine
-            .context
-            .as_ref()
-            .filter(|_| !d.context_words.is_empty())
-        else {
+        let Some(ac) = engine.context.as_ref().filter(|_| !d.context_words.is_empty()) else {
             return false;
         };
-        let is_word = |m: aho_corasick::Match| {
-            d.context_words
-                .binary_search(&(m.pattern().as_u32()))
-                .is_ok()
-        };
-        let near = &self.buf
-            [vs.saturating_sub(d.context_window)..(ve + d.context_window).min(self.buf.len())];
-        let key = self
-            .json
-            .as_ref()
-            .and_then(|j| j.last_key())
-            .or(options.field.as_deref().map(str::as_bytes));
-        ac.find_iter(near).any(is_word) || key.is_some_and(|k| ac.find_iter(k).any(is_word))
+        let mut lo = vs.saturating_sub(d.context_window);
+        let mut hi = (ve + d.context_window).min(self.buf.len());
+        match self.json.as_ref().map(JsonTracker::extent) {
+            Some(ValueExtent::String(start)) => {
+                lo = lo.max(start.saturating_sub(self.base) as usize);
+                hi = ve + string_end(&self.buf[ve..hi]);
+            }
+            Some(ValueExtent::Scalar) => (lo, hi) = (vs, vs),
+            Some(ValueExtent::Unknown) | None => {}
+        }
+        let key = self.json.as_ref().and_then(|j| j.last_key()).or(options.field.as_deref().map(str::as_bytes));
+        has_word(ac, &d.context_words, &self.buf[lo..hi]) || key.is_some_and(|k| has_word(ac, &d.context_words, k))
     }
 
     /// The key path at stream offset `at` (monotone: calls only move forward).
     fn path_at(&mut self, at: u64, options: &ScanOptions) -> Option<String> {
         match &mut self.json {
             Some(json) => {
-                json.advance(
-                    &self.buf[(self.json_pos - self.base) as usize..(at - self.base) as usize],
-                );
+                json.advance(&self.buf[(self.json_pos - self.base) as usize..(at - self.base) as usize]);
                 self.json_pos = at;
-                json.path()
-                    .or_else(|| options.field.as_ref().map(|f| format!("$.{f}")))
+                json.path().or_else(|| options.field.as_ref().map(|f| format!("$.{f}")))
             }
             None => options.field.as_ref().map(|f| format!("$.{f}")),
         }
@@ -402,46 +361,55 @@ impl State {
     /// Writes the bytes before `next`, with accepted redactions applied.
     fn emit(&mut self, engine: &Engine, options: &ScanOptions, out: &mut Vec<u8>) {
         for (start, end, detector) in self.redactions.drain(..) {
-            out.extend_from_slice(
-                &self.buf[(self.emitted - self.base) as usize..(start - self.base) as usize],
-            );
+            out.extend_from_slice(&self.buf[(self.emitted - self.base) as usize..(start - self.base) as usize]);
             let value = &self.buf[(start - self.base) as usize..(end - self.base) as usize];
-            apply(
-                method(engine, options, detector),
-                &engine.hash_key,
-                value,
-                out,
-            );
+            apply(method(engine, options, detector), &engine.hash_key, value, out);
             self.emitted = end;
         }
         let upto = self.next.max(self.emitted);
-        out.extend_from_slice(
-            &self.buf[(self.emitted - self.base) as usize..(upto - self.base) as usize],
-        );
+        out.extend_from_slice(&self.buf[(self.emitted - self.base) as usize..(upto - self.base) as usize]);
         self.emitted = upto;
     }
 
     /// Drops bytes no later search, context check or output needs.
     fn compact(&mut self, engine: &Engine, redacting: bool) {
-        let mut keep_from = self
-            .next
-            .saturating_sub(engine.lookbehind as u64)
-            .max(self.base);
+        let mut keep_from = self.next.saturating_sub(engine.lookbehind as u64).max(self.base);
         if redacting {
             keep_from = keep_from.min(self.emitted);
         }
         if let Some(json) = &mut self.json {
             if keep_from > self.json_pos {
-                json.advance(
-                    &self.buf
-                        [(self.json_pos - self.base) as usize..(keep_from - self.base) as usize],
-                );
+                json.advance(&self.buf[(self.json_pos - self.base) as usize..(keep_from - self.base) as usize]);
                 self.json_pos = keep_from;
             }
         }
         self.buf.drain(..(keep_from - self.base) as usize);
         self.base = keep_from;
     }
+}
+
+/// Whether `text` holds one of `words` at the start of a word (so `tin`
+/// does not hit inside `routing`; camelCase humps count as word starts).
+fn has_word(ac: &aho_corasick::AhoCorasick, words: &[u32], text: &[u8]) -> bool {
+    ac.find_overlapping_iter(text).any(|m| {
+        let at_start = m.start() == 0 || {
+            let (prev, first) = (text[m.start() - 1], text[m.start()]);
+            !prev.is_ascii_alphanumeric() || (prev.is_ascii_lowercase() && first.is_ascii_uppercase())
+        };
+        at_start && words.binary_search(&m.pattern().as_u32()).is_ok()
+    })
+}
+
+/// Length of `rest` up to the first unescaped quote.
+fn string_end(rest: &[u8]) -> usize {
+    let mut i = 0;
+    while let Some(q) = memchr::memchr(b'"', &rest[i..]) {
+        if q + i == 0 || rest[q + i - 1] != b'\\' {
+            return q + i;
+        }
+        i += q + 1;
+    }
+    rest.len()
 }
 
 fn redacts(engine: &Engine, options: &ScanOptions, detector: usize) -> bool {

@@ -19,8 +19,7 @@ pub struct Scope {
 }
 
 fn globs(list: &Option<Vec<String>>) -> Option<Vec<Glob>> {
-    list.as_ref()
-        .map(|l| l.iter().map(|p| Glob::new(p)).collect())
+    list.as_ref().map(|l| l.iter().map(|p| Glob::new(p)).collect())
 }
 
 impl Scope {
@@ -40,10 +39,8 @@ impl Scope {
     pub fn allows(&self, target: &Target) -> bool {
         listed(&self.directions, &target.direction)
             && listed(&self.parts, &target.part)
-            && (target.part != Part::Headers
-                || any_matches(&self.headers, target.header.unwrap_or_default()))
-            && (target.part != Part::Body
-                || any_matches(&self.content_types, target.content_type.unwrap_or_default()))
+            && (target.part != Part::Headers || any_matches(&self.headers, target.header.unwrap_or_default()))
+            && (target.part != Part::Body || any_matches(&self.content_types, target.content_type.unwrap_or_default()))
             && any_matches(&self.hosts, target.host.unwrap_or_default())
             && any_matches(&self.paths, target.path.unwrap_or_default())
     }
@@ -105,9 +102,7 @@ impl DetectorSet {
     }
 
     pub fn contains(&self, index: usize) -> bool {
-        self.0
-            .get(index / 64)
-            .is_some_and(|w| w & (1 << (index % 64)) != 0)
+        self.0.get(index / 64).is_some_and(|w| w & (1 << (index % 64)) != 0)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -138,29 +133,14 @@ mod tests {
 
     #[test]
     fn each_field_narrows() {
-        let s = Scope::compile(&ScopeSpec {
-            directions: Some(vec![Direction::Response]),
-            ..Default::default()
-        });
+        let s = Scope::compile(&ScopeSpec { directions: Some(vec![Direction::Response]), ..Default::default() });
         assert!(!s.allows(&target(Part::Body)));
-        let s = Scope::compile(&ScopeSpec {
-            headers: Some(vec!["x-*".into()]),
-            ..Default::default()
-        });
+        let s = Scope::compile(&ScopeSpec { headers: Some(vec!["x-*".into()]), ..Default::default() });
         assert!(!s.allows(&target(Part::Headers)));
-        assert!(
-            s.allows(&target(Part::Body)),
-            "header globs do not constrain bodies"
-        );
-        let s = Scope::compile(&ScopeSpec {
-            paths: Some(vec!["/v1/*".into()]),
-            ..Default::default()
-        });
+        assert!(s.allows(&target(Part::Body)), "header globs do not constrain bodies");
+        let s = Scope::compile(&ScopeSpec { paths: Some(vec!["/v1/*".into()]), ..Default::default() });
         assert!(s.allows(&target(Part::Url)));
-        let s = Scope::compile(&ScopeSpec {
-            json_paths: Some(vec!["*.ssn".into()]),
-            ..Default::default()
-        });
+        let s = Scope::compile(&ScopeSpec { json_paths: Some(vec!["*.ssn".into()]), ..Default::default() });
         assert!(s.allows_json_path(Some("$.user.ssn")));
         assert!(!s.allows_json_path(Some("$.user.id")));
         assert!(!s.allows_json_path(None));

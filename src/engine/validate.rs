@@ -114,11 +114,7 @@ pub fn aba_routing(value: &[u8]) -> bool {
     let prefix = d[0] * 10 + d[1];
     let known_prefix = matches!(prefix, 0..=12 | 21..=32 | 61..=72 | 80);
     let w = [3u32, 7, 1];
-    let sum: u32 = d
-        .iter()
-        .enumerate()
-        .map(|(i, &x)| w[i % 3] * u32::from(x))
-        .sum();
+    let sum: u32 = d.iter().enumerate().map(|(i, &x)| w[i % 3] * u32::from(x)).sum();
     known_prefix && sum % 10 == 0 && !d.iter().all(|&x| x == d[0])
 }
 
@@ -126,8 +122,7 @@ pub fn aba_routing(value: &[u8]) -> bool {
 /// object with an `alg` member.
 pub fn jwt(value: &[u8]) -> bool {
     let mut parts = value.split(|&b| b == b'.');
-    let (Some(header), Some(payload), Some(_sig), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(header), Some(payload), Some(_sig), None) = (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return false;
     };
@@ -149,8 +144,7 @@ pub fn ipv4(value: &[u8]) -> bool {
     let Ok(s) = std::str::from_utf8(value) else {
         return false;
     };
-    s.parse::<std::net::Ipv4Addr>()
-        .is_ok_and(|ip| !ip.is_unspecified())
+    s.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| !ip.is_unspecified())
 }
 
 /// An address the standard library accepts, with at least two groups of hex
@@ -170,15 +164,13 @@ pub fn email(value: &[u8]) -> bool {
         return false;
     };
     let (local, domain) = (&value[..at], &value[at + 1..]);
-    let dots_ok = |s: &[u8]| {
-        !s.is_empty() && s[0] != b'.' && s[s.len() - 1] != b'.' && !s.windows(2).any(|w| w == b"..")
-    };
+    let dots_ok =
+        |s: &[u8]| !s.is_empty() && s[0] != b'.' && s[s.len() - 1] != b'.' && !s.windows(2).any(|w| w == b"..");
     if !dots_ok(local) || !dots_ok(domain) || local.len() > 64 {
         return false;
     }
-    let labels_ok = domain
-        .split(|&b| b == b'.')
-        .all(|l| !l.is_empty() && l.len() <= 63 && l[0] != b'-' && l[l.len() - 1] != b'-');
+    let labels_ok =
+        domain.split(|&b| b == b'.').all(|l| !l.is_empty() && l.len() <= 63 && l[0] != b'-' && l[l.len() - 1] != b'-');
     let tld = domain.rsplit(|&b| b == b'.').next().unwrap_or_default();
     labels_ok && domain.contains(&b'.') && tld.len() >= 2 && tld.iter().all(u8::is_ascii_alphabetic)
 }
@@ -189,10 +181,8 @@ pub fn date(value: &[u8]) -> bool {
     let Ok(s) = std::str::from_utf8(value) else {
         return false;
     };
-    let fields: Vec<&str> = s
-        .split(|c: char| c == '-' || c == '/' || c == '.' || c == ' ' || c == ',')
-        .filter(|f| !f.is_empty())
-        .collect();
+    let fields: Vec<&str> =
+        s.split(|c: char| c == '-' || c == '/' || c == '.' || c == ' ' || c == ',').filter(|f| !f.is_empty()).collect();
     let [a, b, c] = fields[..] else { return false };
     let num = |f: &str| f.parse::<u32>().ok();
     let (y, m, d) = if a.len() == 4 {
@@ -213,9 +203,7 @@ pub fn date(value: &[u8]) -> bool {
 }
 
 fn month(f: &str) -> Option<u32> {
-    const NAMES: [&str; 12] = [
-        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
-    ];
+    const NAMES: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
     let f = f.get(..3)?.to_ascii_lowercase();
     NAMES.iter().position(|n| *n == f).map(|i| i as u32 + 1)
 }
@@ -234,15 +222,10 @@ fn valid_ymd(y: u32, m: u32, d: u32) -> bool {
 
 /// `Basic <base64>` whose payload decodes to printable `user:password`.
 pub fn basic_auth(value: &[u8]) -> bool {
-    let token = value
-        .rsplit(|b| b.is_ascii_whitespace())
-        .next()
-        .unwrap_or_default();
+    let token = value.rsplit(|b| b.is_ascii_whitespace()).next().unwrap_or_default();
     match base64_decode(token) {
         Some(raw) => {
-            raw.len() >= 3
-                && raw[1..raw.len() - 1].contains(&b':')
-                && raw.iter().all(|&b| (0x20..0x7f).contains(&b))
+            raw.len() >= 3 && raw[1..raw.len() - 1].contains(&b':') && raw.iter().all(|&b| (0x20..0x7f).contains(&b))
         }
         None => false,
     }
@@ -251,10 +234,7 @@ pub fn basic_auth(value: &[u8]) -> bool {
 /// A phone number has 7 to 15 digits (E.164) before any extension, and is
 /// not one repeated digit.
 pub fn phone(value: &[u8]) -> bool {
-    let number = value
-        .split(|&b| b == b'x' || b == b'X' || b == b'e')
-        .next()
-        .unwrap_or_default();
+    let number = value.split(|&b| b == b'x' || b == b'X' || b == b'e').next().unwrap_or_default();
     let Some((d, n)) = digits::<15>(number) else {
         return false;
     };
@@ -271,20 +251,12 @@ pub fn entropy(value: &[u8]) -> f32 {
         counts[usize::from(b)] += 1;
     }
     let n = value.len() as f32;
-    counts
-        .iter()
-        .filter(|&&c| c > 0)
-        .map(|&c| c as f32 / n)
-        .map(|p| -p * p.log2())
-        .sum()
+    counts.iter().filter(|&&c| c > 0).map(|&c| c as f32 / n).map(|p| -p * p.log2()).sum()
 }
 
 /// Decodes base64 or base64url, padded or not. `None` on any other byte.
 pub fn base64_decode(text: &[u8]) -> Option<Vec<u8>> {
-    let text = text
-        .strip_suffix(b"==")
-        .or_else(|| text.strip_suffix(b"="))
-        .unwrap_or(text);
+    let text = text.strip_suffix(b"==").or_else(|| text.strip_suffix(b"=")).unwrap_or(text);
     let sextet = |b: u8| -> Option<u32> {
         Some(match b {
             b'A'..=b'Z' => b - b'A',
@@ -316,26 +288,18 @@ mod tests {
 
     #[test]
     fn luhn_accepts_valid_cards_in_any_layout() {
-        for card in [
-            "4111111111111111",
-            "4111 1111 1111 1111",
-            "4111-1111-1111-1111",
-            "378282246310005",
-            "6011111111111117",
-        ] {
+        for card in
+            ["4111111111111111", "4111 1111 1111 1111", "4111-1111-1111-1111", "378282246310005", "6011111111111117"]
+        {
             assert!(luhn(card.as_bytes()), "{card}");
         }
     }
 
     #[test]
     fn luhn_rejects_bad_checksums_lengths_and_repeats() {
-        for bad in [
-            "4111111111111112",
-            "41111111111",
-            "00000000000000000",
-            "4111111111111111111111",
-            "1234567812345678",
-        ] {
+        for bad in
+            ["4111111111111112", "41111111111", "00000000000000000", "4111111111111111111111", "1234567812345678"]
+        {
             assert!(!luhn(bad.as_bytes()), "{bad}");
         }
     }
@@ -352,16 +316,8 @@ mod tests {
             assert!(payment_card(card.as_bytes()), "{card}");
         }
         // Luhn-valid, but no issuer uses these prefix/length pairs.
-        for bad in [
-            "1700000000004",
-            "3411111111111110",
-            "7111111111111114",
-            "411111111117",
-        ] {
-            assert!(
-                luhn(bad.as_bytes()),
-                "{bad} must pass Luhn for this test to mean anything"
-            );
+        for bad in ["1700000000004", "3411111111111110", "7111111111111114", "411111111117"] {
+            assert!(luhn(bad.as_bytes()), "{bad} must pass Luhn for this test to mean anything");
             assert!(!payment_card(bad.as_bytes()), "{bad}");
         }
     }
@@ -427,38 +383,19 @@ mod tests {
     #[test]
     fn email_shapes() {
         assert!(email(b"jane.doe+tag@example.co.uk"));
-        for bad in [
-            ".a@example.com",
-            "a..b@example.com",
-            "a@example",
-            "a@-x.com",
-            "a@example.c0m",
-            "a@example.c",
-        ] {
+        for bad in [".a@example.com", "a..b@example.com", "a@example", "a@-x.com", "a@example.c0m", "a@example.c"] {
             assert!(!email(bad.as_bytes()), "{bad}");
         }
     }
 
     #[test]
     fn dates_in_several_layouts() {
-        for good in [
-            "1985-03-12",
-            "12/03/1985",
-            "03/31/1985",
-            "12.03.1985",
-            "12 March 1985",
-            "March 12, 1985",
-            "2000-02-29",
-        ] {
+        for good in
+            ["1985-03-12", "12/03/1985", "03/31/1985", "12.03.1985", "12 March 1985", "March 12, 1985", "2000-02-29"]
+        {
             assert!(date(good.as_bytes()), "{good}");
         }
-        for bad in [
-            "1985-13-12",
-            "31/31/1985",
-            "1899-01-01",
-            "2001-02-29",
-            "12/03",
-        ] {
+        for bad in ["1985-13-12", "31/31/1985", "1899-01-01", "2001-02-29", "12/03"] {
             assert!(!date(bad.as_bytes()), "{bad}");
         }
     }

@@ -13,11 +13,7 @@ pub struct PolicyError {
 
 impl PolicyError {
     pub fn new(path: impl Into<String>, reason: impl Into<String>) -> Self {
-        PolicyError {
-            path: path.into(),
-            detector: None,
-            reason: reason.into(),
-        }
+        PolicyError { path: path.into(), detector: None, reason: reason.into() }
     }
 
     pub fn detector(mut self, id: &str) -> Self {
@@ -40,11 +36,7 @@ impl PolicyError {
 
 impl fmt::Display for PolicyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let path = if self.path.is_empty() {
-            "policy"
-        } else {
-            &self.path
-        };
+        let path = if self.path.is_empty() { "policy" } else { &self.path };
         match &self.detector {
             Some(id) => write!(f, "{path} (detector \"{id}\"): {}", self.reason),
             None => write!(f, "{path}: {}", self.reason),

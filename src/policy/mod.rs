@@ -49,8 +49,7 @@ fn to_value(text: &str) -> Result<serde_json::Value, PolicyError> {
     if trimmed.starts_with('{') {
         serde_json::from_str(text).map_err(|e| PolicyError::new("", format!("invalid JSON: {e}")))
     } else {
-        serde_yaml_ng::from_str(text)
-            .map_err(|e| PolicyError::new("", format!("invalid YAML: {e}")))
+        serde_yaml_ng::from_str(text).map_err(|e| PolicyError::new("", format!("invalid YAML: {e}")))
     }
 }
 
@@ -58,12 +57,7 @@ fn to_value(text: &str) -> Result<serde_json::Value, PolicyError> {
 fn detector_id_at(value: &serde_json::Value, path: &str) -> Option<String> {
     let rest = path.strip_prefix("detectors[")?;
     let index: usize = rest[..rest.find(']')?].parse().ok()?;
-    value
-        .get("detectors")?
-        .get(index)?
-        .get("id")?
-        .as_str()
-        .map(str::to_string)
+    value.get("detectors")?.get(index)?.get("id")?.as_str().map(str::to_string)
 }
 
 #[cfg(test)]
@@ -88,8 +82,7 @@ mod tests {
 
     #[test]
     fn unknown_field_is_named_with_its_path_and_detector() {
-        let yaml =
-            "detectors:\n  - id: a\n    category: c\n  - id: b\n    category: c\n    patern: x\n";
+        let yaml = "detectors:\n  - id: a\n    category: c\n  - id: b\n    category: c\n    patern: x\n";
         let e = parse(yaml).unwrap_err();
         assert_eq!(e.path, "detectors[1].patern");
         assert_eq!(e.detector.as_deref(), Some("b"));
@@ -98,8 +91,7 @@ mod tests {
 
     #[test]
     fn bad_enum_value_names_the_field() {
-        let e =
-            parse(r#"{"detectors":[{"id":"a","category":"c","validator":"lune"}]}"#).unwrap_err();
+        let e = parse(r#"{"detectors":[{"id":"a","category":"c","validator":"lune"}]}"#).unwrap_err();
         assert_eq!(e.path, "detectors[0].validator");
         assert!(e.reason.contains("lune"), "{e}");
     }
@@ -112,13 +104,7 @@ mod tests {
 
     #[test]
     fn redact_methods_parse() {
-        let p = parse(
-            "categories:\n  pci:\n    action: redact\n    redact: {method: partial, keep: 4}\n",
-        )
-        .unwrap();
-        assert_eq!(
-            p.categories["pci"].redact,
-            Some(RedactSpec::Partial { keep: 4, char: '*' })
-        );
+        let p = parse("categories:\n  pci:\n    action: redact\n    redact: {method: partial, keep: 4}\n").unwrap();
+        assert_eq!(p.categories["pci"].redact, Some(RedactSpec::Partial { keep: 4, char: '*' }));
     }
 }

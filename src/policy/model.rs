@@ -65,10 +65,7 @@ impl BuiltinSelection {
 
 impl Default for BuiltinSelection {
     fn default() -> Self {
-        BuiltinSelection {
-            include: Self::all(),
-            exclude: Vec::new(),
-        }
+        BuiltinSelection { include: Self::all(), exclude: Vec::new() }
     }
 }
 
@@ -179,7 +176,7 @@ pub struct DetectorSpec {
     pub severity: Option<Severity>,
     #[serde(default)]
     pub description: String,
-    /// Regular expressions (linear-time syntax). A group named `secret`
+    /// Regular expressions (linear-time syntax). A group named `value`
     /// narrows the finding to that group, e.g. the password of a URL.
     #[serde(default)]
     pub patterns: Vec<PatternSpec>,
@@ -298,7 +295,7 @@ pub enum Part {
     Body,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AllowlistSpec {
     /// The card numbers issuers reserve for public testing (Macie's list).
@@ -314,6 +311,12 @@ pub struct AllowlistSpec {
 
 fn yes() -> bool {
     true
+}
+
+impl Default for AllowlistSpec {
+    fn default() -> Self {
+        AllowlistSpec { issuer_test_cards: false, documented_examples: true, values: Vec::new() }
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
