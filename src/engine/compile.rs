@@ -4,12 +4,13 @@
 use std::collections::HashMap;
 
 use aho_corasick::{AhoCorasickBuilder, MatchKind as AcMatchKind};
-use regex_automata::{meta, util::syntax, MatchKind};
+use regex_automata::{meta, util::syntax, MatchKind, PatternID};
 
+use super::anatomy::{self, ByteSet};
 use super::builtin;
 use super::redact::HashKey;
 use super::scope::Scope;
-use super::{Allowlist, Category, Detector, Engine, PatternInfo};
+use super::{Allowlist, Category, Detector, Engine, Family, PatternInfo};
 use crate::policy::{
     ActionKind, CategorySpec, DetectorSpec, PatternSpec, PolicyError, PolicySpec, RedactSpec, Severity,
 };
@@ -22,6 +23,8 @@ const DEFAULT_SCORE: f32 = 0.6;
 const DEFAULT_MIN_SCORE: f32 = 0.5;
 const DEFAULT_BOOST: f32 = 0.35;
 const DEFAULT_WINDOW: usize = 48;
+/// How many leading bytes of a numeric pattern its trigger checks.
+const TRIGGER_LEN: usize = 8;
 
 /// Documented example credentials, allowed unless the policy says otherwise.
 const DOCUMENTED_EXAMPLES: &[&str] = &["AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"];
@@ -223,16 +226,7 @@ impl Builder {
         if let Some(r) = &policy.redaction.default {
             check_redact(r).map_err(|r| PolicyError::new("redaction.default", r))?;
         }
-        let sources: Vec<&str> = self.patterns.iter().map(|(s, _)| s.as_str()).collect();
-        let build = |kind: MatchKind| {
-            meta::Regex::builder()
-                .syntax(syntax_config())
-                .configure(meta::Config::new().match_kind(kind).utf8_empty(false).nfa_size_limit(Some(64 << 20)))
-                .build_many(&sources)
-                .map_err(|e| PolicyError::new("detectors", format!("the combined pattern set does not compile: {e}")))
-        };
-        let regex = build(MatchKind::LeftmostFirst)?;
-        let regex_all = build(MatchKind::All)?;
+        let (main, numeric) = families(self.patterns)?;
         let context = if self.words.is_empty() {
             None
         } else {
@@ -269,14 +263,71 @@ impl Builder {
         Ok(Engine {
             detectors: self.detectors,
             categories,
-            regex,
-            regex_all,
-            patterns: self.patterns.into_iter().map(|(_, info)| info).collect(),
+            main,
+            numeric,
             context,
             allow,
             hash_key,
             window: self.max_len + 2 * self.max_context + 2,
             lookbehind: self.max_context + 1,
+        })
+    }
+}
+
+/// Splits the patterns into the main family and the numeric family, and
+/// adds to the main family the trigger that hands over to the numeric one.
+fn families(patterns: Vec<(String, PatternInfo)>) -> Result<(Family, Option<Family>), PolicyError> {
+    let mut numeric_first = ByteSet::default();
+    numeric_first.insert_range(b'0', b'9');
+    let mut open = ByteSet::default();
+    open.insert_range(b'+', b'+');
+    open.insert_range(b'(', b'(');
+    numeric_first.union(&open);
+    let (mut main, mut numeric) = (Vec::new(), Vec::new());
+    // The trigger: for each numeric pattern, the shape of its first bytes.
+    let mut shapes: Vec<String> = Vec::new();
+    for (source, info) in patterns {
+        let a = match syntax::parse_with(&source, &syntax_config()) {
+            Ok(hir) => anatomy::analyze(&hir),
+            Err(_) => continue, // Unreachable: every pattern was checked when added.
+        };
+        let is_numeric =
+            !a.first.is_empty() && a.first.is_subset(&numeric_first) && (a.at_boundary || a.first.is_subset(&open));
+        if is_numeric {
+            let classes = anatomy::position_classes(&source, syntax_config(), a.min_len.min(TRIGGER_LEN));
+            let shape: String = classes.into_iter().map(ByteSet::to_class).collect();
+            let shape = if a.at_boundary { format!(r"\b{shape}") } else { shape };
+            if !shapes.contains(&shape) {
+                shapes.push(shape);
+            }
+            numeric.push((source, Some(info)));
+        } else {
+            main.push((source, Some(info)));
+        }
+    }
+    if numeric.is_empty() {
+        return Ok((Family::build(main, None)?, None));
+    }
+    main.push((format!("(?:{})", shapes.join("|")), None));
+    let trigger_id = PatternID::new(main.len() - 1).ok();
+    Ok((Family::build(main, trigger_id)?, Some(Family::build(numeric, None)?)))
+}
+
+impl Family {
+    fn build(patterns: Vec<(String, Option<PatternInfo>)>, trigger: Option<PatternID>) -> Result<Family, PolicyError> {
+        let sources: Vec<&str> = patterns.iter().map(|(s, _)| s.as_str()).collect();
+        let build = |kind: MatchKind| {
+            meta::Regex::builder()
+                .syntax(syntax_config())
+                .configure(meta::Config::new().match_kind(kind).utf8_empty(false).nfa_size_limit(Some(64 << 20)))
+                .build_many(&sources)
+                .map_err(|e| PolicyError::new("detectors", format!("the combined pattern set does not compile: {e}")))
+        };
+        Ok(Family {
+            regex: build(MatchKind::LeftmostFirst)?,
+            regex_all: build(MatchKind::All)?,
+            info: patterns.into_iter().map(|(_, info)| info).collect(),
+            trigger,
         })
     }
 }

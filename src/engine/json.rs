@@ -283,7 +283,7 @@ mod tests {
     #[test]
     fn depth_is_bounded() {
         let mut t = JsonTracker::default();
-        t.advance(&vec![b'['; MAX_DEPTH + 1]);
+        t.advance(&[b'['; MAX_DEPTH + 1]);
         assert!(t.failed());
     }
 }

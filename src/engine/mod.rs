@@ -17,6 +17,7 @@
 //! assert_eq!(engine.detector(findings[0].detector).id, "credit-card");
 //! ```
 
+mod anatomy;
 mod builtin;
 mod compile;
 mod form;
@@ -48,13 +49,14 @@ pub use scope::{DetectorSet, Scope, Target};
 pub struct Engine {
     detectors: Vec<Detector>,
     categories: Vec<Category>,
-    /// All patterns, leftmost-first: the single pass.
-    regex: meta::Regex,
-    /// The same patterns with `MatchKind::All`, used only to ask which other
-    /// patterns also match where a candidate was rejected.
-    regex_all: meta::Regex,
-    /// Per regex pattern id.
-    patterns: Vec<PatternInfo>,
+    /// The single unanchored pass: every pattern not in `numeric`, plus one
+    /// trigger pattern where a `numeric` pattern could start.
+    main: Family,
+    /// Patterns that start with a digit at a word boundary (or with `+` or
+    /// `(`): cards, phones, national ids, dates. Run anchored at triggers
+    /// only, because their counted repetitions, run unanchored side by side,
+    /// multiply the lazy DFA's states on digit-heavy input.
+    numeric: Option<Family>,
     /// Every context word of every detector.
     context: Option<AhoCorasick>,
     allow: Allowlist,
@@ -86,6 +88,20 @@ pub struct Detector {
 pub struct Category {
     pub name: String,
     pub severity: Severity,
+}
+
+/// Patterns compiled together.
+#[derive(Debug)]
+struct Family {
+    /// Leftmost-first: the search.
+    regex: meta::Regex,
+    /// The same patterns with `MatchKind::All`, used only to ask which other
+    /// patterns also match where a candidate was rejected.
+    regex_all: meta::Regex,
+    /// Per pattern id; `None` for the trigger.
+    info: Vec<Option<PatternInfo>>,
+    /// The pattern that hands over to the numeric family.
+    trigger: Option<regex_automata::PatternID>,
 }
 
 #[derive(Debug, Clone, Copy)]

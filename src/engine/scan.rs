@@ -23,7 +23,7 @@ use super::json::ValueExtent;
 use super::redact::{apply, is_same_length};
 use super::scope::DetectorSet;
 use super::validate::{entropy, validate};
-use super::{Engine, JsonTracker};
+use super::{Engine, Family, JsonTracker};
 use crate::policy::{ActionKind, RedactSpec};
 
 /// One finding. Offsets are absolute byte offsets in the stream.
@@ -97,7 +97,7 @@ pub struct Scanner {
 
 impl Scanner {
     pub fn new(engine: Arc<Engine>, options: ScanOptions) -> Scanner {
-        let state = State::new(&engine, &options);
+        let state = State::new(&options);
         Scanner { engine, options, state }
     }
 
@@ -137,12 +137,12 @@ impl Scanner {
 }
 
 pub(super) fn scan_whole(engine: &Engine, bytes: &[u8], options: &ScanOptions, sink: &mut Sink) {
-    let mut state = State::new(engine, options);
+    let mut state = State::new(options);
     state.feed(engine, options, bytes, true, None, sink);
 }
 
 pub(super) fn redact_whole(engine: &Engine, bytes: &[u8], options: &ScanOptions, sink: &mut Sink) -> Vec<u8> {
-    let mut state = State::new(engine, options);
+    let mut state = State::new(options);
     let mut out = Vec::with_capacity(bytes.len());
     state.feed(engine, options, bytes, true, Some(&mut out), sink);
     out
@@ -162,11 +162,10 @@ struct State {
     redactions: Vec<(u64, u64, usize)>,
     json: Option<JsonTracker>,
     json_pos: u64,
-    patset: PatternSet,
 }
 
 impl State {
-    fn new(engine: &Engine, options: &ScanOptions) -> State {
+    fn new(options: &ScanOptions) -> State {
         State {
             buf: Vec::new(),
             base: 0,
@@ -175,7 +174,6 @@ impl State {
             redactions: Vec::new(),
             json: options.json.then(JsonTracker::default),
             json_pos: 0,
-            patset: PatternSet::new(engine.regex_all.pattern_len()),
         }
     }
 
@@ -209,13 +207,11 @@ impl State {
         let mut at = (self.next - self.base) as usize;
         while at < lim {
             let input = Input::new(&self.buf).span(at..self.buf.len());
-            let Some(m) = engine.regex.search(&input) else {
-                break;
-            };
+            let Some(m) = engine.main.regex.search(&input) else { break };
             if m.start() >= lim {
                 break;
             }
-            at = match self.candidate(engine, options, m.start(), m.pattern(), m.end()) {
+            at = match self.candidate(engine, &engine.main, options, m.start(), m.pattern(), m.end()) {
                 Some((finding, match_end)) => {
                     if redacting && redacts(engine, options, finding.detector) {
                         self.redactions.push((finding.start, finding.end, finding.detector));
@@ -231,48 +227,78 @@ impl State {
     }
 
     /// Accepts the match of `pid` at `start`, or failing that, any other
-    /// pattern matching at `start`. Returns the finding and the match end.
+    /// pattern of the family matching at `start`. Returns the finding and
+    /// the end of the match, which the next search starts from.
     fn candidate(
         &mut self,
         engine: &Engine,
+        family: &Family,
         options: &ScanOptions,
         start: usize,
         pid: PatternID,
         end: usize,
     ) -> Option<(Finding, usize)> {
-        let (finding, pid, end) = match self.accept(engine, options, start, end, pid) {
-            Some(f) => (f, pid, end),
-            None => self.first_accepted(engine, options, start, start..self.buf.len(), |p| p != pid)?,
+        let (finding, pid, end) = match self.try_pattern(engine, family, options, start, pid, end) {
+            Some((f, end)) => (f, pid, end),
+            // The trigger has the lowest priority: when it won, nothing else matched here.
+            None if family.trigger == Some(pid) => return None,
+            None => self.first_accepted(engine, family, options, start, self.buf.len(), |p| p != pid)?,
         };
         // A value group's content may be something more specific: a JWT
-        // assigned to `token`, a GitHub token in a password field.
+        // assigned to `token`, a card number in a `secret` field.
         let (vs, ve) = ((finding.start - self.base) as usize, (finding.end - self.base) as usize);
-        if engine.patterns[pid.as_usize()].has_value_group && vs > start {
-            if let Some((specific, _, _)) = self.first_accepted(engine, options, vs, vs..ve, |p| p < pid) {
+        let has_group = family.info[pid.as_usize()].is_some_and(|i| i.has_value_group);
+        if has_group && vs > start {
+            let trigger = family.trigger;
+            let specific = self
+                .first_accepted(engine, family, options, vs, ve, |p| p < pid || Some(p) == trigger)
+                .map(|(f, _, _)| f);
+            if let Some(specific) = specific {
                 return Some((specific, end));
             }
         }
         Some((finding, end))
     }
 
-    /// The first pattern, in priority order and among those `keep` allows,
-    /// whose match anchored at `at` (within `span`) is accepted, with its end.
+    /// The match of `pid` anchored at `start` (ending at `end`), checked; the
+    /// trigger stands for every numeric pattern anchored there.
+    fn try_pattern(
+        &mut self,
+        engine: &Engine,
+        family: &Family,
+        options: &ScanOptions,
+        start: usize,
+        pid: PatternID,
+        end: usize,
+    ) -> Option<(Finding, usize)> {
+        if family.trigger != Some(pid) {
+            return self.accept(engine, family, options, start, end, pid).map(|f| (f, end));
+        }
+        let numeric = engine.numeric.as_ref()?;
+        let input = Input::new(&self.buf).range(start..).anchored(Anchored::Yes);
+        let m = numeric.regex.search(&input)?;
+        self.candidate(engine, numeric, options, start, m.pattern(), m.end())
+    }
+
+    /// The first pattern of `family`, in priority order and among those
+    /// `keep` allows, whose match anchored at `at` (ending by `until`) is
+    /// accepted: the finding, the pattern and the match end.
     fn first_accepted(
         &mut self,
         engine: &Engine,
+        family: &Family,
         options: &ScanOptions,
         at: usize,
-        span: std::ops::Range<usize>,
+        until: usize,
         keep: impl Fn(PatternID) -> bool,
     ) -> Option<(Finding, PatternID, usize)> {
-        self.patset.clear();
-        let anchored = Input::new(&self.buf).range(span.clone()).anchored(Anchored::Yes);
-        engine.regex_all.which_overlapping_matches(&anchored, &mut self.patset);
-        let candidates: Vec<PatternID> = self.patset.iter().filter(|&p| keep(p)).collect();
-        candidates.into_iter().find_map(|p| {
-            let input = Input::new(&self.buf).range(at..span.end).anchored(Anchored::Pattern(p));
-            let m = engine.regex.search(&input)?;
-            self.accept(engine, options, at, m.end(), p).map(|f| (f, p, m.end()))
+        let mut patset = PatternSet::new(family.regex_all.pattern_len());
+        let anchored = Input::new(&self.buf).range(at..until).anchored(Anchored::Yes);
+        family.regex_all.which_overlapping_matches(&anchored, &mut patset);
+        patset.iter().filter(|&p| keep(p)).find_map(|p| {
+            let input = Input::new(&self.buf).range(at..until).anchored(Anchored::Pattern(p));
+            let m = family.regex.search(&input)?;
+            self.try_pattern(engine, family, options, at, p, m.end()).map(|(f, end)| (f, p, end))
         })
     }
 
@@ -280,17 +306,18 @@ impl State {
     fn accept(
         &mut self,
         engine: &Engine,
+        family: &Family,
         options: &ScanOptions,
         start: usize,
         end: usize,
         pid: PatternID,
     ) -> Option<Finding> {
-        let info = engine.patterns[pid.as_usize()];
+        let info = family.info[pid.as_usize()]?;
         if !options.detectors.contains(info.detector) {
             return None;
         }
         let d = &engine.detectors[info.detector];
-        let (vs, ve) = if info.has_value_group { self.value_span(engine, start, end, pid) } else { (start, end) };
+        let (vs, ve) = if info.has_value_group { self.value_span(family, start, end, pid) } else { (start, end) };
         let value = &self.buf[vs..ve];
         if d.validator.is_some_and(|v| !validate(v, value))
             || d.min_entropy.is_some_and(|min| entropy(value) < min)
@@ -317,10 +344,10 @@ impl State {
     }
 
     /// The span of the pattern's `value` group, or the whole match.
-    fn value_span(&self, engine: &Engine, start: usize, end: usize, pid: PatternID) -> (usize, usize) {
-        let mut caps = engine.regex.create_captures();
+    fn value_span(&self, family: &Family, start: usize, end: usize, pid: PatternID) -> (usize, usize) {
+        let mut caps = family.regex.create_captures();
         let input = Input::new(&self.buf).range(start..end).anchored(Anchored::Pattern(pid));
-        engine.regex.search_captures(&input, &mut caps);
+        family.regex.search_captures(&input, &mut caps);
         caps.get_group_by_name("value").map_or((start, end), |s| (s.start, s.end))
     }
 

@@ -96,7 +96,7 @@ pub fn us_ssn(value: &[u8]) -> bool {
     };
     let num = |r: std::ops::Range<usize>| d[r].iter().fold(0u32, |a, &x| a * 10 + u32::from(x));
     let (area, group, serial) = (num(0..3), num(3..5), num(5..9));
-    const KNOWN_INVALID: [u32; 3] = [78_05_1120, 219_09_9999, 123_45_6789];
+    const KNOWN_INVALID: [u32; 3] = [78_051_120, 219_099_999, 123_456_789];
     area != 0
         && area != 666
         && area < 900
@@ -182,7 +182,7 @@ pub fn date(value: &[u8]) -> bool {
         return false;
     };
     let fields: Vec<&str> =
-        s.split(|c: char| c == '-' || c == '/' || c == '.' || c == ' ' || c == ',').filter(|f| !f.is_empty()).collect();
+        s.split(['-', '/', '.', ' ', ',']).filter(|f| !f.is_empty()).collect();
     let [a, b, c] = fields[..] else { return false };
     let num = |f: &str| f.parse::<u32>().ok();
     let (y, m, d) = if a.len() == 4 {
