@@ -40,7 +40,7 @@ pub use builtin::{builtin_detector_ids, BUILTIN_PACKS};
 pub use form::{redact_form, scan_form, FormFinding};
 pub use glob::Glob;
 pub use json::JsonTracker;
-pub use redact::{is_same_length, HashKey};
+pub use redact::{apply as redact_value, is_same_length, HashKey};
 pub use scan::{Finding, RedactMode, ScanOptions, Scanner, Sink};
 pub use scope::{DetectorSet, Scope, Target};
 

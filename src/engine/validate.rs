@@ -181,8 +181,7 @@ pub fn date(value: &[u8]) -> bool {
     let Ok(s) = std::str::from_utf8(value) else {
         return false;
     };
-    let fields: Vec<&str> =
-        s.split(['-', '/', '.', ' ', ',']).filter(|f| !f.is_empty()).collect();
+    let fields: Vec<&str> = s.split(['-', '/', '.', ' ', ',']).filter(|f| !f.is_empty()).collect();
     let [a, b, c] = fields[..] else { return false };
     let num = |f: &str| f.parse::<u32>().ok();
     let (y, m, d) = if a.len() == 4 {

@@ -1,0 +1,94 @@
+//! The `sieve` binary: exit codes, output formats, and no value in clear.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn sieve(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sieve"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn scan_reports_findings_as_json_lines_without_values() {
+    let out = sieve(&["scan", "--format", "jsonl", "samples/api/orders-response.json"], b"");
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    let lines: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 5, "{stdout}");
+    let card = lines.iter().find(|l| l["detector"] == "credit-card").unwrap();
+    for field in ["path", "detector", "category", "start", "end", "preview"] {
+        assert!(!card[field].is_null(), "missing {field}");
+    }
+    assert_eq!(card["category"], "pci");
+    assert_eq!(card["key_path"], "$.orders[0].payment.card_number");
+    assert_eq!(card["preview"], "**** **** **** 7020");
+    let file = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/api/orders-response.json")).unwrap();
+    let (s, e) = (card["start"].as_u64().unwrap() as usize, card["end"].as_u64().unwrap() as usize);
+    assert_eq!(&file[s..e], b"4532 2766 4457 7020", "offsets are byte offsets into the file");
+    for value in ["4532 2766 4457 7020", "grace.hopper@example.com", "DE89 3704", "+1 415 555 0134"] {
+        assert!(!stdout.contains(value), "{value} printed in clear");
+    }
+}
+
+#[test]
+fn scan_of_clean_input_exits_zero() {
+    let out = sieve(&["scan", "-"], br#"{"status": "ok", "count": 3}"#);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("0 findings"));
+}
+
+#[test]
+fn redact_writes_the_stream_with_values_replaced() {
+    let out = sieve(&["redact", "-"], b"card 4111 1111 1111 1111, mail a@b.io\n");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stdout), "card **** **** **** 1111, mail ******\n");
+}
+
+#[test]
+fn redact_by_action_follows_the_policy() {
+    let dir = std::env::temp_dir().join(format!("sieve-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let policy = dir.join("p.yaml");
+    std::fs::write(&policy, "categories:\n  contact: {action: redact, redact: {method: replace, text: '<email>'}}\n")
+        .unwrap();
+    let out = sieve(&["redact", "--by-action", "--policy", policy.to_str().unwrap(), "-"], b"4111111111111111 a@b.io");
+    assert_eq!(text(&out.stdout), "4111111111111111 <email>");
+}
+
+#[test]
+fn check_accepts_good_and_refuses_bad_policies() {
+    let dir = std::env::temp_dir().join(format!("sieve-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = dir.join("good.yaml");
+    std::fs::write(&good, "detectors:\n  - id: codename\n    category: internal\n    keywords: [falcon]\n").unwrap();
+    let out = sieve(&["check", good.to_str().unwrap()], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, r#"{"detectors": [{"id": "x", "category": "c", "patterns": ["([a-z"]}]}"#).unwrap();
+    let out = sieve(&["check", bad.to_str().unwrap()], b"");
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("detectors[0].patterns[0]") && err.contains("\"x\"") && err.contains("invalid regex"),
+        "{err}"
+    );
+}
+
+#[test]
+fn usage_errors_exit_two() {
+    assert_eq!(sieve(&["scan", "--format", "xml"], b"").status.code(), Some(2));
+    assert_eq!(sieve(&["frobnicate"], b"").status.code(), Some(2));
+    assert_eq!(sieve(&["scan", "no/such/file"], b"").status.code(), Some(2));
+}
