@@ -122,19 +122,29 @@ const COUNTRIES: &[(&str, usize, &str)] = &[
     ("YT", 27, "5n5n11c2n"),
 ];
 
-/// True for a well-formed IBAN with a correct check, spaces allowed.
-pub fn is_valid(value: &[u8]) -> bool {
+/// The length of the IBAN at the start of `value`: the country's number of
+/// characters, read past single spaces, dots or dashes, not followed by
+/// another letter or digit, with a correct layout and check.
+pub fn valid_prefix(value: &[u8]) -> Option<usize> {
+    let cc = value.get(..2)?.to_ascii_uppercase();
+    let &(_, len, _) = COUNTRIES.iter().find(|(c, _, _)| c.as_bytes() == cc)?;
     let mut iban = [0u8; 34];
-    let mut n = 0;
-    for &b in value.iter().filter(|b| !b.is_ascii_whitespace() && **b != b'-') {
-        let Some(slot) = iban.get_mut(n) else {
-            return false;
-        };
-        *slot = b.to_ascii_uppercase();
-        n += 1;
+    let (mut n, mut end) = (0, 0);
+    for (i, &b) in value.iter().enumerate() {
+        if n == len {
+            break;
+        }
+        if b.is_ascii_alphanumeric() {
+            iban[n] = b.to_ascii_uppercase();
+            n += 1;
+            end = i + 1;
+        } else if !matches!(b, b' ' | b'.' | b'-') {
+            return None;
+        }
     }
     let iban = &iban[..n];
-    n >= 15 && layout_ok(iban) && mod97(iban) == 1
+    let runs_on = value.get(end).is_some_and(u8::is_ascii_alphanumeric);
+    (n == len && !runs_on && layout_ok(iban) && mod97(iban) == 1).then_some(end)
 }
 
 fn layout_ok(iban: &[u8]) -> bool {
@@ -185,6 +195,10 @@ fn mod97(iban: &[u8]) -> u32 {
 mod tests {
     use super::*;
 
+    fn is_valid(value: &[u8]) -> bool {
+        valid_prefix(value) == Some(value.len())
+    }
+
     #[test]
     fn accepts_valid_ibans_with_and_without_spaces() {
         assert!(is_valid(b"DE89370400440532013000"));
@@ -199,5 +213,12 @@ mod tests {
         assert!(!is_valid(b"GB82WEST1234569876543X")); // digits field has a letter
         assert!(!is_valid(b"XX89370400440532013000")); // no such country
         assert!(!is_valid(b"DE89"));
+    }
+
+    #[test]
+    fn the_valid_prefix_of_a_greedy_match() {
+        assert_eq!(valid_prefix(b"DE89370400440532013000 AND MORE"), Some(22));
+        assert_eq!(valid_prefix(b"FR 76 3000 6000 0112 3456 7890 189"), Some(34));
+        assert_eq!(valid_prefix(b"DE893704004405320130001"), None, "runs on into more digits");
     }
 }

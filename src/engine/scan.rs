@@ -317,10 +317,12 @@ impl State {
             return None;
         }
         let d = &engine.detectors[info.detector];
-        let (vs, ve) = if info.has_value_group { self.value_span(family, start, end, pid) } else { (start, end) };
+        let (vs, mut ve) = if info.has_value_group { self.value_span(family, start, end, pid) } else { (start, end) };
+        if let Some(kind) = d.validator {
+            ve = vs + validate(kind, &self.buf[vs..ve])?;
+        }
         let value = &self.buf[vs..ve];
-        if d.validator.is_some_and(|v| !validate(v, value))
-            || d.min_entropy.is_some_and(|min| entropy(value) < min)
+        if d.min_entropy.is_some_and(|min| entropy(value) < min)
             || engine.allow.contains(value)
             || d.allow.contains(value)
         {

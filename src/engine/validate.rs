@@ -7,12 +7,13 @@ use crate::policy::ValidatorKind;
 
 use super::iban;
 
-/// Runs `kind` on a candidate value.
-pub fn validate(kind: ValidatorKind, value: &[u8]) -> bool {
-    match kind {
+/// Runs `kind` on a candidate value: the length of the valid value, which
+/// some validators (IBAN) find as a prefix of a greedy match.
+pub fn validate(kind: ValidatorKind, value: &[u8]) -> Option<usize> {
+    let whole = match kind {
+        ValidatorKind::Iban => return iban::valid_prefix(value),
         ValidatorKind::Luhn => luhn(value),
         ValidatorKind::PaymentCard => payment_card(value),
-        ValidatorKind::Iban => iban::is_valid(value),
         ValidatorKind::UsSsn => us_ssn(value),
         ValidatorKind::AbaRouting => aba_routing(value),
         ValidatorKind::Jwt => jwt(value),
@@ -22,7 +23,8 @@ pub fn validate(kind: ValidatorKind, value: &[u8]) -> bool {
         ValidatorKind::Date => date(value),
         ValidatorKind::BasicAuth => basic_auth(value),
         ValidatorKind::Phone => phone(value),
-    }
+    };
+    whole.then_some(value.len())
 }
 
 /// The ASCII digits of `value`, in order, or `None` past `N` of them.
