@@ -198,7 +198,11 @@ impl State {
         if let Some(out) = out {
             self.emit(engine, options, out);
         }
-        self.compact(engine, redacting);
+        // At the end nothing is dropped, so the JSON tracker is never run
+        // past the last finding.
+        if !eof {
+            self.compact(engine, redacting);
+        }
     }
 
     /// Finds every match starting before `limit`.
