@@ -4,7 +4,7 @@
 use serde::Serialize;
 use serde_json::Value;
 use sieve::engine::Engine;
-use sieve::policy::{CategorySpec, DetectorOverride, DetectorSpec, PolicySpec, ScopeSpec};
+use sieve::policy::{CategorySpec, DetectorOverride, DetectorSpec, HttpSpec, PolicySpec, ScopeSpec};
 
 fn schema() -> Value {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema/policy.schema.json")).unwrap();
@@ -33,6 +33,7 @@ fn schema_properties_match_the_model() {
     assert_eq!(properties(&p["categories"]["additionalProperties"]), fields::<CategorySpec>());
     assert_eq!(properties(&p["overrides"]["additionalProperties"]), fields::<DetectorOverride>());
     assert_eq!(properties(&p["detectors"]["items"]["properties"]["scope"]), fields::<ScopeSpec>());
+    assert_eq!(properties(&p["http"]), fields::<HttpSpec>());
     assert_eq!(s["additionalProperties"], false, "unknown fields are errors in the engine too");
 }
 

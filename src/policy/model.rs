@@ -34,6 +34,51 @@ pub struct PolicySpec {
     /// The action for findings whose detector and category name none.
     #[serde(default)]
     pub default_action: Option<ActionKind>,
+    /// How the HTTP filter inspects and acts on exchanges.
+    #[serde(default)]
+    pub http: HttpSpec,
+}
+
+/// HTTP filter settings.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpSpec {
+    /// Body bytes scanned per direction; past it the policy's `on_limit` applies.
+    pub max_scan_bytes: usize,
+    /// Body bytes held per direction while a block or redact decision waits
+    /// for the end of the body. Keep it at or below Envoy's
+    /// `per_connection_buffer_limit_bytes`.
+    pub max_buffer_bytes: usize,
+    /// What happens to a body larger than the limits.
+    pub on_limit: LimitAction,
+    /// Status of the local reply that blocks a request.
+    pub block_status: u16,
+    /// Add `x-sieve-categories` and `x-sieve-detectors` to the request sent upstream.
+    pub tag_request: bool,
+    /// Add the same headers to the response sent to the client.
+    pub tag_response: bool,
+}
+
+impl Default for HttpSpec {
+    fn default() -> Self {
+        HttpSpec {
+            max_scan_bytes: 1 << 20,
+            max_buffer_bytes: 1 << 20,
+            on_limit: LimitAction::Pass,
+            block_status: 403,
+            tag_request: true,
+            tag_response: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LimitAction {
+    /// Let the rest through unscanned and tag the exchange `truncated`.
+    Pass,
+    /// Block the exchange.
+    Block,
 }
 
 /// A rule pack under `rules/`: categories and detectors, nothing else.

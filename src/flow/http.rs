@@ -1,0 +1,325 @@
+//! An HTTP exchange, callback by callback, as Envoy drives it: request
+//! headers, request body chunks, response headers, response body chunks.
+//!
+//! Decisions follow Envoy's rules (shared/docs/proxy-wasm-semantics.md):
+//! headers are decided in the headers callback (tags, header rewrites,
+//! `content-length` removal when the body may change, blocking on header
+//! findings); bodies that may be blocked or rewritten are held to their end
+//! and decided there; monitor-only bodies stream through.
+
+use std::sync::Arc;
+
+use serde_json::json;
+
+use super::body::{scan_query, Body, Kind, Step};
+use super::record::{Record, Recorded};
+use super::Inspector;
+use crate::engine::{DetectorSet, Engine, Finding, RedactMode, ScanOptions, Scanner, Target};
+use crate::policy::{ActionKind, Direction, Part};
+
+/// A reply sieve sends instead of the upstream's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalReply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+/// What to do once a headers callback returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeaderAction {
+    Continue {
+        /// Headers to add (tags).
+        add: Vec<(String, String)>,
+        /// Header values to replace (redacted).
+        set: Vec<(String, Vec<u8>)>,
+        /// The body may be rewritten: drop `content-length`.
+        remove_content_length: bool,
+    },
+    /// Send this reply instead (requests only).
+    Block(LocalReply),
+}
+
+/// What to do once a body callback returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BodyAction {
+    Continue,
+    /// Keep buffering: the decision needs the end of the body.
+    Hold,
+    /// Replace the whole body with this, then continue.
+    Replace(Vec<u8>),
+    /// Requests: send this reply. Responses, whose headers are gone: replace
+    /// the body with the reply's body.
+    Block(LocalReply),
+}
+
+/// The record being built.
+#[derive(Debug, Default)]
+pub(super) struct Outcome(Record);
+
+impl Outcome {
+    pub(super) fn found(
+        &mut self,
+        engine: &Engine,
+        direction: Direction,
+        part: Part,
+        header: Option<&str>,
+        f: &Finding,
+        value: &[u8],
+    ) {
+        let d = engine.detector(f.detector);
+        self.0.findings.push(Recorded {
+            detector: d.id.clone(),
+            category: engine.category_of(f.detector).name.clone(),
+            severity: d.severity.as_str(),
+            action: d.action,
+            direction,
+            part,
+            header: header.map(str::to_string),
+            key_path: f.path.clone(),
+            start: f.start,
+            end: f.end,
+            fingerprint: engine.hash_key().fingerprint(value),
+        });
+    }
+
+    pub(super) fn skipped(&mut self, direction: Direction, why: &'static str) {
+        self.0.skipped.push((direction, why));
+    }
+
+    pub(super) fn truncated(&mut self, direction: Direction) {
+        self.0.truncated.push(direction);
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.0.findings.len()
+    }
+
+    pub(super) fn actions_since(&self, start: usize) -> Vec<ActionKind> {
+        self.0.findings[start..].iter().map(|f| f.action).collect()
+    }
+}
+
+/// One HTTP exchange.
+#[derive(Debug)]
+pub struct Exchange {
+    inspector: Arc<Inspector>,
+    outcome: Outcome,
+    request: Option<Body>,
+    response: Option<Body>,
+    /// sieve sent a local reply: the response callbacks that follow carry
+    /// it, not the upstream's answer.
+    replied: bool,
+}
+
+impl Exchange {
+    pub fn new(inspector: Arc<Inspector>) -> Exchange {
+        Exchange { inspector, outcome: Outcome::default(), request: None, response: None, replied: false }
+    }
+
+    /// What was found, for the log record and metrics.
+    pub fn record(&self) -> &Record {
+        &self.outcome.0
+    }
+
+    pub fn request_headers(&mut self, headers: &[(Vec<u8>, Vec<u8>)], end_of_stream: bool) -> HeaderAction {
+        let get = |name: &str| headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name.as_bytes())).map(|(_, v)| v);
+        let text = |v: Option<&Vec<u8>>| v.map(|v| String::from_utf8_lossy(v).into_owned());
+        self.outcome.0.host = text(get(":authority"));
+        self.outcome.0.request_id = text(get("x-request-id"));
+        let full_path = get(":path").cloned().unwrap_or_default();
+        let path = full_path.split(|&b| b == b'?').next().unwrap_or_default().to_vec();
+        self.outcome.0.path = Some(String::from_utf8_lossy(&path).into_owned());
+        let host = get(":authority").cloned();
+        let target = |part, header| Target {
+            direction: Direction::Request,
+            part,
+            header,
+            content_type: get("content-type").map(Vec::as_slice),
+            host: host.as_deref(),
+            path: Some(&path),
+        };
+        let before = self.outcome.len();
+        self.scan_url(&full_path, target(Part::Url, None));
+        let set = self.scan_headers(Direction::Request, headers, |name| target(Part::Headers, Some(name)));
+        if self.outcome.actions_since(before).contains(&ActionKind::Block) {
+            return HeaderAction::Block(self.block_reply(Direction::Request));
+        }
+        if !end_of_stream {
+            let kind = Kind::of(
+                get("content-type").map_or(&[][..], Vec::as_slice),
+                get("content-encoding").map_or(&[][..], Vec::as_slice),
+            );
+            let body =
+                Body::new(&self.inspector, Direction::Request, kind, target(Part::Body, None), &mut self.outcome);
+            self.request = Some(body);
+        }
+        let add = if self.inspector.http.tag_request { self.tags() } else { Vec::new() };
+        let remove_content_length = self.request.as_ref().is_some_and(Body::may_rewrite);
+        HeaderAction::Continue { add, set, remove_content_length }
+    }
+
+    pub fn request_body(&mut self, chunk: &[u8], end_of_stream: bool) -> BodyAction {
+        self.body(Direction::Request, chunk, end_of_stream)
+    }
+
+    /// Trailers end the body.
+    pub fn request_trailers(&mut self) -> BodyAction {
+        self.body(Direction::Request, &[], true)
+    }
+
+    pub fn response_headers(&mut self, headers: &[(Vec<u8>, Vec<u8>)], end_of_stream: bool) -> HeaderAction {
+        let nothing = HeaderAction::Continue { add: Vec::new(), set: Vec::new(), remove_content_length: false };
+        if self.replied {
+            return nothing;
+        }
+        let get = |name: &str| {
+            headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name.as_bytes())).map(|(_, v)| v.as_slice())
+        };
+        let path = self.outcome.0.path.clone().unwrap_or_default();
+        let host = self.outcome.0.host.clone().unwrap_or_default();
+        let target = |part, header| Target {
+            direction: Direction::Response,
+            part,
+            header,
+            content_type: get("content-type"),
+            host: Some(host.as_bytes()),
+            path: Some(path.as_bytes()),
+        };
+        let set = self.scan_headers(Direction::Response, headers, |name| target(Part::Headers, Some(name)));
+        if !end_of_stream {
+            let kind = Kind::of(get("content-type").unwrap_or_default(), get("content-encoding").unwrap_or_default());
+            self.response = Some(Body::new(
+                &self.inspector,
+                Direction::Response,
+                kind,
+                target(Part::Body, None),
+                &mut self.outcome,
+            ));
+        }
+        let add = if self.inspector.http.tag_response { self.tags() } else { Vec::new() };
+        let remove_content_length = self.response.as_ref().is_some_and(Body::may_rewrite);
+        HeaderAction::Continue { add, set, remove_content_length }
+    }
+
+    pub fn response_body(&mut self, chunk: &[u8], end_of_stream: bool) -> BodyAction {
+        if self.replied {
+            return BodyAction::Continue;
+        }
+        self.body(Direction::Response, chunk, end_of_stream)
+    }
+
+    pub fn response_trailers(&mut self) -> BodyAction {
+        self.response_body(&[], true)
+    }
+
+    /// The filter sent the local reply from a `Block`.
+    pub fn local_reply_sent(&mut self) {
+        self.replied = true;
+        self.outcome.0.blocked = true;
+    }
+
+    fn body(&mut self, direction: Direction, chunk: &[u8], end: bool) -> BodyAction {
+        let slot = match direction {
+            Direction::Request => &mut self.request,
+            Direction::Response => &mut self.response,
+        };
+        let Some(body) = slot.as_mut() else { return BodyAction::Continue };
+        match body.chunk(&self.inspector, chunk, end, &mut self.outcome) {
+            Step::Continue => BodyAction::Continue,
+            Step::Hold => BodyAction::Hold,
+            Step::Replace(bytes) => BodyAction::Replace(bytes),
+            Step::Block => {
+                self.outcome.0.blocked = true;
+                BodyAction::Block(self.block_reply(direction))
+            }
+        }
+    }
+
+    /// Scans the path as text and the query string decoded.
+    fn scan_url(&mut self, full_path: &[u8], target: Target) {
+        let engine = Arc::clone(&self.inspector.engine);
+        let detectors = DetectorSet::for_target(&engine, &target);
+        if detectors.is_empty() {
+            return;
+        }
+        let (path, query) = match full_path.iter().position(|&b| b == b'?') {
+            Some(q) => (&full_path[..q], &full_path[q + 1..]),
+            None => (full_path, &[][..]),
+        };
+        let options = ScanOptions { detectors, ..ScanOptions::text(&engine) };
+        for f in engine.scan(path, &options) {
+            let value = &path[f.start as usize..f.end as usize];
+            self.outcome.found(&engine, Direction::Request, Part::Url, None, &f, value);
+        }
+        scan_query(&self.inspector, query, &options, &mut self.outcome);
+    }
+
+    /// Scans header values (not pseudo-headers, not sieve's own tags) and
+    /// returns the values to rewrite.
+    fn scan_headers<'h>(
+        &mut self,
+        direction: Direction,
+        headers: &'h [(Vec<u8>, Vec<u8>)],
+        target: impl Fn(&'h [u8]) -> Target<'h>,
+    ) -> Vec<(String, Vec<u8>)> {
+        let engine = Arc::clone(&self.inspector.engine);
+        let mut set = Vec::new();
+        for (name, value) in headers {
+            if name.starts_with(b":") || name.starts_with(b"x-sieve-") {
+                continue;
+            }
+            let detectors = DetectorSet::for_target(&engine, &target(name));
+            if detectors.is_empty() {
+                continue;
+            }
+            let name_text = String::from_utf8_lossy(name).into_owned();
+            let options = ScanOptions {
+                detectors,
+                field: Some(name_text.clone()),
+                redact: RedactMode::ByAction,
+                ..ScanOptions::text(&engine)
+            };
+            let mut scanner = Scanner::new(Arc::clone(&engine), options);
+            let mut out = Vec::with_capacity(value.len());
+            let outcome = &mut self.outcome;
+            let mut sink = |f, v: &[u8]| outcome.found(&engine, direction, Part::Headers, Some(&name_text), &f, v);
+            scanner.feed_redact(value, &mut out, &mut sink);
+            scanner.finish_redact(&mut out, &mut sink);
+            if out != *value {
+                set.push((name_text, out));
+            }
+        }
+        set
+    }
+
+    fn tags(&self) -> Vec<(String, String)> {
+        let record = self.record();
+        if record.findings.is_empty() {
+            return Vec::new();
+        }
+        vec![
+            ("x-sieve-categories".to_string(), record.categories().join(",")),
+            ("x-sieve-detectors".to_string(), record.detectors().join(",")),
+        ]
+    }
+
+    fn block_reply(&self, direction: Direction) -> LocalReply {
+        let record = self.record();
+        let body = json!({
+            "error": "blocked by sieve: sensitive data",
+            "direction": direction,
+            "categories": record.categories(),
+            "detectors": record.detectors(),
+            "request_id": record.request_id,
+        });
+        LocalReply {
+            status: self.inspector.http.block_status,
+            headers: vec![
+                ("content-type".to_string(), "application/json".to_string()),
+                ("x-sieve-blocked".to_string(), record.categories().join(",")),
+            ],
+            body: body.to_string(),
+        }
+    }
+}

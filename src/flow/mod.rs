@@ -1,0 +1,36 @@
+//! Layer 3: flow inspection. Plain state machines for an HTTP exchange:
+//! headers and body chunks in; tags, edits, local replies and a log record
+//! out. No proxy-wasm types: the filter is a thin adapter over this, and the
+//! same code runs natively in tests and tools.
+
+mod body;
+mod http;
+mod record;
+
+use std::sync::Arc;
+
+pub use http::{BodyAction, Exchange, HeaderAction, LocalReply};
+pub use record::{Record, Recorded};
+
+use crate::engine::Engine;
+use crate::policy::{self, HttpSpec, PolicyError};
+
+/// A compiled policy: the engine and the flow settings.
+#[derive(Debug)]
+pub struct Inspector {
+    pub engine: Arc<Engine>,
+    pub http: HttpSpec,
+}
+
+impl Inspector {
+    /// Parses, checks and compiles policy text (JSON or YAML; empty for the default).
+    pub fn from_policy_text(text: &str) -> Result<Arc<Inspector>, PolicyError> {
+        let spec = policy::parse(text)?;
+        if !(200..=599).contains(&spec.http.block_status) {
+            let reason = format!("{} is not an HTTP status from 200 to 599", spec.http.block_status);
+            return Err(PolicyError::new("http.block_status", reason));
+        }
+        let engine = Arc::new(Engine::compile(&spec)?);
+        Ok(Arc::new(Inspector { engine, http: spec.http }))
+    }
+}

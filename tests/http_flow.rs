@@ -1,0 +1,238 @@
+//! The HTTP inspection logic natively: every action, split points, limits,
+//! odd bodies, and random input for panic-freedom.
+
+use std::sync::Arc;
+
+use sieve::flow::{BodyAction, Exchange, HeaderAction, Inspector};
+use sieve::policy::{ActionKind, Direction, Part};
+
+fn inspector(policy: &str) -> Arc<Inspector> {
+    Inspector::from_policy_text(policy).unwrap()
+}
+
+fn headers(pairs: &[(&str, &str)]) -> Vec<(Vec<u8>, Vec<u8>)> {
+    pairs.iter().map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec())).collect()
+}
+
+fn post(content_type: &str) -> Vec<(Vec<u8>, Vec<u8>)> {
+    headers(&[
+        (":method", "POST"),
+        (":path", "/v1/pay"),
+        (":authority", "api.example.com"),
+        ("content-type", content_type),
+        ("content-length", "100"),
+        ("x-request-id", "req-1"),
+    ])
+}
+
+const REDACT: &str = "categories:\n  pci: {action: redact}\n  credentials: {action: block}\n";
+const CARD_BODY: &[u8] = br#"{"order": 7, "card": "4111 1111 1111 1111", "note": "thanks"}"#;
+const REDACTED: &[u8] = br#"{"order": 7, "card": "**** **** **** 1111", "note": "thanks"}"#;
+
+/// Feeds a body in chunks; returns the actions, the last one being the decision.
+fn feed(ex: &mut Exchange, body: &[u8], splits: &[usize]) -> Vec<BodyAction> {
+    let mut actions = Vec::new();
+    let mut at = 0;
+    for &s in splits.iter().filter(|&&s| s < body.len()).chain(std::iter::once(&body.len())) {
+        actions.push(ex.request_body(&body[at..s], s == body.len()));
+        at = s;
+    }
+    actions
+}
+
+#[test]
+fn monitor_mode_streams_and_records_without_changing_anything() {
+    let mut ex = Exchange::new(inspector(""));
+    match ex.request_headers(&post("application/json"), false) {
+        HeaderAction::Continue { remove_content_length, set, .. } => {
+            assert!(!remove_content_length, "monitor mode never rewrites bodies");
+            assert!(set.is_empty());
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(feed(&mut ex, CARD_BODY, &[10, 30]).iter().all(|a| *a == BodyAction::Continue));
+    let r = ex.record();
+    assert_eq!(r.detectors(), ["credit-card"]);
+    let f = &r.findings[0];
+    assert_eq!((f.direction, f.part, f.action), (Direction::Request, Part::Body, ActionKind::Monitor));
+    assert_eq!(f.key_path.as_deref(), Some("$.card"));
+    assert!(!r.to_json().contains("4111"), "the record never holds the value");
+}
+
+#[test]
+fn redaction_holds_the_body_and_replaces_it_at_every_split_point() {
+    let insp = inspector(REDACT);
+    for split in 0..=CARD_BODY.len() {
+        let mut ex = Exchange::new(Arc::clone(&insp));
+        let HeaderAction::Continue { remove_content_length, .. } = ex.request_headers(&post("application/json"), false)
+        else {
+            panic!()
+        };
+        assert!(remove_content_length, "the body may change length");
+        let actions = feed(&mut ex, CARD_BODY, &[split]);
+        assert_eq!(
+            actions[0],
+            if split == CARD_BODY.len() { BodyAction::Replace(REDACTED.to_vec()) } else { BodyAction::Hold }
+        );
+        assert_eq!(actions.last().unwrap(), &BodyAction::Replace(REDACTED.to_vec()), "split {split}");
+    }
+}
+
+#[test]
+fn credentials_in_the_body_block_with_a_json_reply_that_names_no_value() {
+    let mut ex = Exchange::new(inspector(REDACT));
+    ex.request_headers(&post("text/plain"), false);
+    let key =
+        "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\n-----END PRIVATE KEY-----";
+    let actions = feed(&mut ex, key.as_bytes(), &[20]);
+    let BodyAction::Block(reply) = actions.last().unwrap() else { panic!("{actions:?}") };
+    assert_eq!(reply.status, 403);
+    let body: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+    assert_eq!(body["categories"], serde_json::json!(["credentials"]));
+    assert_eq!(body["request_id"], "req-1");
+    assert!(!reply.body.contains("MIIE"));
+    assert!(ex.record().blocked);
+}
+
+#[test]
+fn header_findings_tag_block_and_redact_in_the_headers_callback() {
+    let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyIn0.c2lnbmF0dXJlc2lnbmF0dXJl";
+    let mut h = post("application/json");
+    h.push((b"x-debug-token".to_vec(), format!("Bearer {jwt}").into_bytes()));
+    match Exchange::new(inspector("")).request_headers(&h, true) {
+        HeaderAction::Continue { add, .. } => {
+            assert!(add.contains(&("x-sieve-categories".into(), "credentials".into())), "{add:?}");
+            assert!(add.contains(&("x-sieve-detectors".into(), "jwt".into())), "{add:?}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(Exchange::new(inspector(REDACT)).request_headers(&h, true), HeaderAction::Block(_)));
+    let mut h = post("application/json");
+    h.push((b"x-customer".to_vec(), b"ann@example.com".to_vec()));
+    match Exchange::new(inspector("categories:\n  contact: {action: redact}\n")).request_headers(&h, true) {
+        HeaderAction::Continue { set, .. } => {
+            assert_eq!(set, vec![("x-customer".to_string(), b"***************".to_vec())])
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn query_strings_are_scanned_decoded() {
+    let mut ex = Exchange::new(inspector(""));
+    ex.request_headers(&headers(&[(":path", "/search?q=x&email=ann%40example.com"), (":method", "GET")]), true);
+    let f = &ex.record().findings[0];
+    assert_eq!((f.detector.as_str(), f.part), ("email", Part::Url));
+    assert_eq!(f.key_path.as_deref(), Some("$.email"));
+}
+
+#[test]
+fn forms_are_held_and_redacted_in_their_encoding() {
+    let mut ex = Exchange::new(inspector(REDACT));
+    ex.request_headers(&post("application/x-www-form-urlencoded"), false);
+    let actions = feed(&mut ex, b"name=Ann&card=4111+1111+1111+1111", &[12]);
+    assert_eq!(actions.last().unwrap(), &BodyAction::Replace(b"name=Ann&card=****%20****%20****%201111".to_vec()));
+}
+
+#[test]
+fn binary_and_compressed_bodies_are_skipped_and_say_so() {
+    let mut ex = Exchange::new(inspector(REDACT));
+    ex.request_headers(&post("application/octet-stream"), false);
+    assert_eq!(feed(&mut ex, CARD_BODY, &[]), vec![BodyAction::Continue]);
+    assert_eq!(ex.record().skipped, vec![(Direction::Request, "binary content type")]);
+    let mut ex = Exchange::new(inspector(REDACT));
+    let mut h = post("application/json");
+    h.push((b"content-encoding".to_vec(), b"gzip".to_vec()));
+    ex.request_headers(&h, false);
+    assert_eq!(feed(&mut ex, b"\x1f\x8b\x08\x00", &[]), vec![BodyAction::Continue]);
+    assert_eq!(ex.record().skipped, vec![(Direction::Request, "content-encoding")]);
+}
+
+#[test]
+fn bodies_over_the_buffer_limit_pass_tagged_truncated_or_block() {
+    let big = format!("{{\"pad\": \"{}\", \"card\": \"4111111111111111\"}}", "x".repeat(2000));
+    let mut ex = Exchange::new(inspector(&format!("{REDACT}http: {{max_buffer_bytes: 1000}}")));
+    ex.request_headers(&post("application/json"), false);
+    let actions = feed(&mut ex, big.as_bytes(), &[500, 900, 1500]);
+    assert_eq!(actions, vec![BodyAction::Hold, BodyAction::Hold, BodyAction::Continue, BodyAction::Continue]);
+    assert_eq!(ex.record().truncated, vec![Direction::Request]);
+    let mut ex = Exchange::new(inspector(&format!("{REDACT}http: {{max_buffer_bytes: 1000, on_limit: block}}")));
+    ex.request_headers(&post("application/json"), false);
+    assert!(matches!(feed(&mut ex, big.as_bytes(), &[1500])[0], BodyAction::Block(_)));
+}
+
+#[test]
+fn responses_are_redacted_and_our_own_reply_is_not_inspected() {
+    let mut ex = Exchange::new(inspector(REDACT));
+    ex.request_headers(&headers(&[(":path", "/"), (":method", "GET")]), true);
+    let HeaderAction::Continue { remove_content_length, .. } =
+        ex.response_headers(&headers(&[(":status", "200"), ("content-type", "application/json")]), false)
+    else {
+        panic!()
+    };
+    assert!(remove_content_length);
+    assert_eq!(ex.response_body(CARD_BODY, true), BodyAction::Replace(REDACTED.to_vec()));
+
+    let mut ex = Exchange::new(inspector(REDACT));
+    ex.request_headers(&headers(&[(":path", "/"), ("authorization", "Basic dXNlcjpwYXNzd29yZA==")]), true);
+    ex.local_reply_sent();
+    let n = ex.record().findings.len();
+    ex.response_headers(&headers(&[(":status", "403"), ("content-type", "application/json")]), false);
+    assert_eq!(ex.response_body(CARD_BODY, true), BodyAction::Continue);
+    assert_eq!(ex.record().findings.len(), n, "the local reply is not scanned or counted");
+}
+
+#[test]
+fn trailers_end_a_held_body() {
+    let mut ex = Exchange::new(inspector(REDACT));
+    ex.request_headers(&post("application/json"), false);
+    assert_eq!(ex.request_body(CARD_BODY, false), BodyAction::Hold);
+    assert_eq!(ex.request_trailers(), BodyAction::Replace(REDACTED.to_vec()));
+}
+
+#[test]
+fn malformed_and_truncated_json_is_still_scanned() {
+    let mut ex = Exchange::new(inspector(REDACT));
+    ex.request_headers(&post("application/json"), false);
+    let actions = feed(&mut ex, br#"{"card": "4111 1111 1111 1111", "x": [1, 2"#, &[]);
+    assert_eq!(actions, vec![BodyAction::Replace(br#"{"card": "**** **** **** 1111", "x": [1, 2"#.to_vec())]);
+}
+
+#[test]
+fn random_input_and_chunking_never_panic() {
+    let insp = inspector(REDACT);
+    let mut rng = 0x2545f4914f6cdd1du64;
+    let mut next = move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    let pieces: [&[u8]; 8] = [b"4111 1111 1111 1111", b"\"", b"{", b"}", b"\xff\xfe", b"%4", b"a@b.io", b"-----BEGIN "];
+    for _ in 0..300 {
+        let mut body = Vec::new();
+        for _ in 0..next() % 40 {
+            if next() % 3 == 0 {
+                body.extend_from_slice(pieces[(next() % 8) as usize]);
+            } else {
+                body.push(next() as u8);
+            }
+        }
+        let content_type =
+            ["application/json", "text/plain", "application/x-www-form-urlencoded", ""][(next() % 4) as usize];
+        let mut ex = Exchange::new(Arc::clone(&insp));
+        let mut h = post(content_type);
+        h.push((b"x-raw".to_vec(), body.clone()));
+        ex.request_headers(&h, false);
+        let mut at = 0;
+        while at < body.len() {
+            let n = 1 + (next() as usize % body.len());
+            let end = (at + n).min(body.len());
+            ex.request_body(&body[at..end], end == body.len());
+            at = end;
+        }
+        ex.response_headers(&headers(&[(":status", "200"), ("content-type", content_type)]), false);
+        ex.response_body(&body, true);
+        let _ = ex.record().to_json();
+    }
+}
