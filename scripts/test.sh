@@ -5,6 +5,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 cargo fmt --check
 cargo clippy --all-targets --locked -- -D warnings
+cargo clippy --target wasm32-wasip1 --lib --locked -- -D warnings
 cargo test --all-targets --locked
 cargo test --doc --locked
 bash scripts/build-wasm.sh

@@ -1,1 +1,237 @@
+//! Layer 4: the proxy-wasm glue. It moves bytes between Envoy and
+//! [`crate::flow`] and turns verdicts into host calls, following Envoy's
+//! rules (shared/docs/proxy-wasm-semantics.md):
+//!
+//! - header values are read with the `*_bytes` getters (values need not be UTF-8);
+//! - a body held with `Pause` is cumulative, so only the new bytes are read;
+//! - a body is replaced with `start == 0` inside the body callback;
+//! - a local reply is sent, then `Pause` returned; the reply's own response
+//!   callbacks are not inspected;
+//! - nothing here unwraps: a failed host call is logged and traffic flows.
 
+mod metrics;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use log::{error, info, warn};
+use proxy_wasm::traits::{Context, HttpContext, RootContext};
+use proxy_wasm::types::{Action, ContextType, LogLevel};
+
+use crate::flow::{BodyAction, Exchange, HeaderAction, Inspector, LocalReply};
+use metrics::Metrics;
+
+proxy_wasm::main! {{
+    proxy_wasm::set_log_level(LogLevel::Info);
+    proxy_wasm::set_root_context(|_| Box::new(Root::default()));
+}}
+
+/// One per filter instance and worker: holds the compiled policy.
+#[derive(Default)]
+struct Root {
+    inspector: Option<Arc<Inspector>>,
+    /// The VM configuration: a default policy for plugins that give none.
+    vm_policy: String,
+    metrics: Rc<RefCell<Metrics>>,
+}
+
+impl Context for Root {}
+
+impl RootContext for Root {
+    fn on_vm_start(&mut self, _size: usize) -> bool {
+        let config = self.get_vm_configuration().unwrap_or_default();
+        match String::from_utf8(config) {
+            Ok(text) => {
+                self.vm_policy = text;
+                true
+            }
+            Err(_) => {
+                error!("sieve: the VM configuration is not UTF-8 text");
+                false
+            }
+        }
+    }
+
+    fn on_configure(&mut self, _size: usize) -> bool {
+        let config = self.get_plugin_configuration().unwrap_or_default();
+        let Ok(text) = std::str::from_utf8(&config) else {
+            error!("sieve: policy refused: the plugin configuration is not UTF-8 text");
+            return false;
+        };
+        let text = if text.trim().is_empty() { self.vm_policy.as_str() } else { text };
+        match Inspector::from_policy_text(text) {
+            Ok(inspector) => {
+                info!(
+                    "sieve: policy loaded: {} detectors, window {} bytes",
+                    inspector.engine.detectors().len(),
+                    inspector.engine.window()
+                );
+                self.inspector = Some(inspector);
+                true
+            }
+            Err(e) => {
+                let kept = if self.inspector.is_some() { "the previous policy stays in force" } else { "no policy" };
+                error!("sieve: policy refused ({kept}): {e}");
+                false
+            }
+        }
+    }
+
+    fn get_type(&self) -> Option<ContextType> {
+        Some(ContextType::HttpContext)
+    }
+
+    fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
+        Some(Box::new(Http {
+            exchange: self.inspector.clone().map(Exchange::new),
+            metrics: Rc::clone(&self.metrics),
+            held: 0,
+        }))
+    }
+}
+
+/// One HTTP stream.
+struct Http {
+    /// `None` when no policy was ever loaded: traffic passes untouched.
+    exchange: Option<Exchange>,
+    metrics: Rc<RefCell<Metrics>>,
+    /// Bytes of the current body Envoy holds for us (after a `Pause`).
+    held: usize,
+}
+
+impl Context for Http {}
+
+impl HttpContext for Http {
+    fn on_http_request_headers(&mut self, _n: usize, end_of_stream: bool) -> Action {
+        let headers = self.get_http_request_headers_bytes();
+        let Some(ex) = self.exchange.as_mut() else { return Action::Continue };
+        let headers: Vec<(Vec<u8>, Vec<u8>)> = headers.into_iter().map(|(k, v)| (k.into_bytes(), v)).collect();
+        match ex.request_headers(&headers, end_of_stream) {
+            HeaderAction::Continue { add, set, remove_content_length } => {
+                for (name, value) in set {
+                    self.set_http_request_header_bytes(&name, Some(&value));
+                }
+                if remove_content_length {
+                    self.set_http_request_header("content-length", None);
+                }
+                for (name, value) in add {
+                    self.add_http_request_header(&name, &value);
+                }
+                Action::Continue
+            }
+            HeaderAction::Block(reply) => self.reply(reply),
+        }
+    }
+
+    fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        let chunk = self.new_bytes(body_size, |s, start, n| s.get_http_request_body(start, n));
+        let Some(ex) = self.exchange.as_mut() else { return Action::Continue };
+        let action = ex.request_body(&chunk, end_of_stream);
+        self.apply_body(action, body_size, true)
+    }
+
+    fn on_http_request_trailers(&mut self, _n: usize) -> Action {
+        let Some(ex) = self.exchange.as_mut() else { return Action::Continue };
+        let action = ex.request_trailers();
+        let size = self.held;
+        self.apply_body(action, size, true)
+    }
+
+    fn on_http_response_headers(&mut self, _n: usize, end_of_stream: bool) -> Action {
+        self.held = 0;
+        let headers = self.get_http_response_headers_bytes();
+        let Some(ex) = self.exchange.as_mut() else { return Action::Continue };
+        let headers: Vec<(Vec<u8>, Vec<u8>)> = headers.into_iter().map(|(k, v)| (k.into_bytes(), v)).collect();
+        match ex.response_headers(&headers, end_of_stream) {
+            HeaderAction::Continue { add, set, remove_content_length } => {
+                for (name, value) in set {
+                    self.set_http_response_header_bytes(&name, Some(&value));
+                }
+                if remove_content_length {
+                    self.set_http_response_header("content-length", None);
+                }
+                for (name, value) in add {
+                    self.add_http_response_header(&name, &value);
+                }
+            }
+            // Responses are never blocked from headers: the flow only blocks requests there.
+            HeaderAction::Block(_) => warn!("sieve: ignoring a block verdict on response headers"),
+        }
+        Action::Continue
+    }
+
+    fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        let chunk = self.new_bytes(body_size, |s, start, n| s.get_http_response_body(start, n));
+        let Some(ex) = self.exchange.as_mut() else { return Action::Continue };
+        let action = ex.response_body(&chunk, end_of_stream);
+        self.apply_body(action, body_size, false)
+    }
+
+    fn on_http_response_trailers(&mut self, _n: usize) -> Action {
+        let Some(ex) = self.exchange.as_mut() else { return Action::Continue };
+        let action = ex.response_trailers();
+        let size = self.held;
+        self.apply_body(action, size, false)
+    }
+
+    fn on_log(&mut self) {
+        let Some(ex) = self.exchange.as_ref() else { return };
+        let record = ex.record();
+        self.metrics.borrow_mut().count(record);
+        if !record.findings.is_empty() || !record.truncated.is_empty() || !record.skipped.is_empty() {
+            info!("sieve: {}", record.to_json());
+        }
+    }
+}
+
+impl Http {
+    /// The bytes of this callback that the flow has not seen: Envoy's body
+    /// buffer is cumulative while we hold it.
+    fn new_bytes(&self, body_size: usize, read: impl Fn(&Self, usize, usize) -> Option<Vec<u8>>) -> Vec<u8> {
+        let start = self.held.min(body_size);
+        read(self, start, body_size - start).unwrap_or_default()
+    }
+
+    fn apply_body(&mut self, action: BodyAction, body_size: usize, request: bool) -> Action {
+        match action {
+            BodyAction::Continue => {
+                self.held = 0;
+                Action::Continue
+            }
+            BodyAction::Hold => {
+                self.held = body_size;
+                Action::Pause
+            }
+            BodyAction::Replace(bytes) => {
+                self.held = 0;
+                self.replace_body(request, body_size, &bytes);
+                Action::Continue
+            }
+            BodyAction::Block(reply) if request => self.reply(reply),
+            BodyAction::Block(reply) => {
+                // The response headers are gone: overwrite the body instead.
+                self.held = 0;
+                self.replace_body(false, body_size, reply.body.as_bytes());
+                Action::Continue
+            }
+        }
+    }
+
+    fn replace_body(&self, request: bool, size: usize, bytes: &[u8]) {
+        if request {
+            self.set_http_request_body(0, size, bytes);
+        } else {
+            self.set_http_response_body(0, size, bytes);
+        }
+    }
+
+    fn reply(&mut self, reply: LocalReply) -> Action {
+        let headers: Vec<(&str, &str)> = reply.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        self.send_http_response(u32::from(reply.status), headers, Some(reply.body.as_bytes()));
+        if let Some(ex) = self.exchange.as_mut() {
+            ex.local_reply_sent();
+        }
+        Action::Pause
+    }
+}

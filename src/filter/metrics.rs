@@ -1,0 +1,68 @@
+//! Counters in Envoy's stats, defined on first use.
+//!
+//! Names carry their tags as `.tag.value` segments
+//! (`sieve_findings_total.detector.credit-card.category.pci...`). The Envoy
+//! configurations we ship extract them with `stats_config.stats_tags`, so
+//! `/stats/prometheus` shows `sieve_findings_total{detector="credit-card",...}`;
+//! without those tags the segments stay part of the name.
+
+use std::collections::HashMap;
+
+use log::warn;
+use proxy_wasm::hostcalls::{define_metric, increment_metric};
+use proxy_wasm::types::MetricType;
+
+use crate::flow::Record;
+
+#[derive(Default)]
+pub struct Metrics {
+    ids: HashMap<String, u32>,
+}
+
+impl Metrics {
+    /// Counts one finished exchange.
+    pub fn count(&mut self, record: &Record) {
+        self.increment("sieve_exchanges_total".to_string());
+        for f in &record.findings {
+            self.increment(format!(
+                "sieve_findings_total.detector.{}.category.{}.action.{}.direction.{}",
+                f.detector,
+                f.category,
+                f.action.as_str(),
+                direction(f.direction)
+            ));
+        }
+        if record.blocked {
+            self.increment("sieve_blocked_total".to_string());
+        }
+        for d in &record.truncated {
+            self.increment(format!("sieve_truncated_total.direction.{}", direction(*d)));
+        }
+        for (d, why) in &record.skipped {
+            self.increment(format!("sieve_skipped_total.direction.{}.reason.{}", direction(*d), why.replace(' ', "_")));
+        }
+    }
+
+    fn increment(&mut self, name: String) {
+        let id = match self.ids.get(&name) {
+            Some(&id) => id,
+            None => match define_metric(MetricType::Counter, &name) {
+                Ok(id) => *self.ids.entry(name).or_insert(id),
+                Err(status) => {
+                    warn!("sieve: cannot define metric {name}: {status:?}");
+                    return;
+                }
+            },
+        };
+        if let Err(status) = increment_metric(id, 1) {
+            warn!("sieve: cannot increment a metric: {status:?}");
+        }
+    }
+}
+
+fn direction(d: crate::policy::Direction) -> &'static str {
+    match d {
+        crate::policy::Direction::Request => "request",
+        crate::policy::Direction::Response => "response",
+    }
+}

@@ -1,0 +1,359 @@
+//! The real-Envoy test bed: the release `.wasm` in the official Envoy
+//! binary, a recording loopback upstream and a raw HTTP/1.1 client.
+//!
+//! Each [`Bed`] renders `envoy/http.yaml` with free loopback ports, its own
+//! `--base-id` and the test's policy, starts Envoy, and waits for `/ready`.
+//! When a test fails, the bed prints Envoy's log and stats.
+
+#![allow(dead_code)] // Each test file uses a different part of the bed.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+/// The release `.wasm`, built once per test run.
+pub fn wasm() -> &'static Path {
+    static WASM: OnceLock<PathBuf> = OnceLock::new();
+    WASM.get_or_init(|| {
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "--release", "--target", "wasm32-wasip1", "--lib"])
+            .current_dir(ROOT)
+            .status()
+            .expect("cargo build");
+        assert!(status.success(), "building the .wasm failed");
+        PathBuf::from(ROOT).join("target/wasm32-wasip1/release/sieve.wasm")
+    })
+}
+
+/// The Envoy binary: `ENVOY_PATH`, or the pinned release the project installs.
+pub fn envoy() -> &'static Path {
+    static ENVOY: OnceLock<PathBuf> = OnceLock::new();
+    ENVOY.get_or_init(|| {
+        let out =
+            Command::new("bash").arg("scripts/install-envoy.sh").current_dir(ROOT).output().expect("install-envoy.sh");
+        assert!(out.status.success(), "installing Envoy failed: {}", String::from_utf8_lossy(&out.stderr));
+        PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+    })
+}
+
+/// A request as the upstream received it.
+#[derive(Debug, Clone, Default)]
+pub struct Received {
+    pub method: String,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// False when the request was reset before its body ended.
+    pub complete: bool,
+}
+
+impl Received {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+/// A response as the client received it.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// What the upstream answers: (content type, body).
+pub type Answer = (String, Vec<u8>);
+
+/// A loopback HTTP/1.1 server that records every request.
+pub struct Upstream {
+    pub port: u16,
+    pub received: Arc<Mutex<Vec<Received>>>,
+    pub answer: Arc<Mutex<Answer>>,
+}
+
+impl Upstream {
+    pub fn start() -> Upstream {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let answer = Arc::new(Mutex::new(("application/json".to_string(), b"{\"ok\":true}".to_vec())));
+        let (rec, ans) = (Arc::clone(&received), Arc::clone(&answer));
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (rec, ans) = (Arc::clone(&rec), Arc::clone(&ans));
+                std::thread::spawn(move || serve(stream, rec, ans));
+            }
+        });
+        Upstream { port, received, answer }
+    }
+}
+
+fn serve(stream: TcpStream, received: Arc<Mutex<Vec<Received>>>, answer: Arc<Mutex<Answer>>) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut writer = stream;
+    while let Some((start, headers)) = read_head(&mut reader) {
+        let mut parts = start.split_whitespace();
+        let (method, path) =
+            (parts.next().unwrap_or_default().to_string(), parts.next().unwrap_or_default().to_string());
+        let (body, complete) = read_body(&mut reader, &headers, false);
+        received.lock().unwrap().push(Received { method, path, headers, body, complete });
+        if !complete {
+            return;
+        }
+        let (content_type, body) = answer.lock().unwrap().clone();
+        let head = format!("HTTP/1.1 200 OK\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\n\r\n", body.len());
+        if writer.write_all(head.as_bytes()).and_then(|_| writer.write_all(&body)).is_err() {
+            return;
+        }
+    }
+}
+
+/// Reads a start line and headers; `None` at the end of the connection.
+fn read_head(reader: &mut impl BufRead) -> Option<(String, Vec<(String, String)>)> {
+    let mut start = String::new();
+    if reader.read_line(&mut start).ok()? == 0 {
+        return None;
+    }
+    let mut headers = Vec::new();
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).ok()?;
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        let (k, v) = line.split_once(':')?;
+        headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+    }
+    Some((start.trim_end().to_string(), headers))
+}
+
+/// Reads a body framed by content-length or chunked encoding; with
+/// `to_close`, an unframed body runs to the end of the connection. Returns
+/// what arrived and whether the body was complete (a reset cuts it short).
+fn read_body(reader: &mut impl BufRead, headers: &[(String, String)], to_close: bool) -> (Vec<u8>, bool) {
+    let get = |n: &str| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
+    let mut body = Vec::new();
+    let complete = if get("transfer-encoding").is_some_and(|v| v.contains("chunked")) {
+        read_chunked(reader, &mut body).is_ok()
+    } else if let Some(n) = get("content-length") {
+        let n: u64 = n.parse().unwrap_or(0);
+        reader.take(n).read_to_end(&mut body).is_ok() && body.len() as u64 == n
+    } else if to_close {
+        reader.read_to_end(&mut body).is_ok()
+    } else {
+        true
+    };
+    (body, complete)
+}
+
+fn read_chunked(reader: &mut impl BufRead, body: &mut Vec<u8>) -> std::io::Result<()> {
+    loop {
+        let mut size = String::new();
+        if reader.read_line(&mut size)? == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        let n = usize::from_str_radix(size.trim().split(';').next().unwrap_or("0"), 16).unwrap_or(0);
+        let mut chunk = vec![0; n + 2];
+        reader.read_exact(&mut chunk)?;
+        if n == 0 {
+            return Ok(());
+        }
+        body.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// Envoy with sieve in front of a recording upstream.
+pub struct Bed {
+    envoy: Child,
+    pub port: u16,
+    pub admin: u16,
+    pub upstream: Upstream,
+    log: PathBuf,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+impl Bed {
+    /// Starts Envoy with `policy` (YAML) as sieve's configuration.
+    pub fn start(policy: &str) -> Bed {
+        Bed::try_start(policy).unwrap_or_else(|log| panic!("Envoy did not become ready:\n{log}"))
+    }
+
+    /// Starts Envoy; `Err` holds its log when it does not become ready.
+    pub fn try_start(policy: &str) -> Result<Bed, String> {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let (wasm, envoy) = (wasm(), envoy());
+        let upstream = Upstream::start();
+        let (port, admin) = (free_port(), free_port());
+        let id = NEXT.fetch_add(1, Ordering::SeqCst);
+        let dir = std::env::temp_dir().join(format!("sieve-bed-{}-{id}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let config = render(policy, wasm, port, admin, upstream.port);
+        let config_path = dir.join("envoy.yaml");
+        std::fs::write(&config_path, config).unwrap();
+        let log = dir.join("envoy.log");
+        let base_id = 1000 + (std::process::id() % 1000) * 100 + id;
+        let envoy = Command::new(envoy)
+            .arg("-c")
+            .arg(&config_path)
+            .args(["--base-id", &base_id.to_string(), "--concurrency", "1", "--log-level", "info"])
+            .stdout(Stdio::null())
+            // Envoy's stderr log is written line by line; --log-path buffers.
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let mut bed = Bed { envoy, port, admin, upstream, log };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = bed.envoy.try_wait() {
+                return Err(bed.log());
+            }
+            if bed.admin_get("/ready").is_some_and(|r| r.status == 200) {
+                return Ok(bed);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Err(bed.log())
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn stats(&self) -> String {
+        self.admin_get("/stats/prometheus").map(|r| r.text()).unwrap_or_default()
+    }
+
+    fn admin_get(&self, path: &str) -> Option<Reply> {
+        request_on(self.admin, "GET", path, &[], &[]).ok()
+    }
+
+    /// Sends one request through Envoy.
+    pub fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+        request_on(self.port, method, path, headers, body).expect("request through Envoy")
+    }
+
+    /// Sends a chunked request, writing each chunk after a pause.
+    pub fn send_chunked(&self, path: &str, headers: &[(&str, &str)], chunks: &[&[u8]]) -> Reply {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        let mut head =
+            format!("POST {path} HTTP/1.1\r\nhost: sieve.test\r\ntransfer-encoding: chunked\r\nconnection: close\r\n");
+        for (k, v) in headers {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        s.write_all(format!("{head}\r\n").as_bytes()).unwrap();
+        for chunk in chunks {
+            s.write_all(format!("{:x}\r\n", chunk.len()).as_bytes()).unwrap();
+            s.write_all(chunk).unwrap();
+            s.write_all(b"\r\n").unwrap();
+            s.flush().unwrap();
+            std::thread::sleep(Duration::from_millis(30));
+        }
+        s.write_all(b"0\r\n\r\n").unwrap();
+        read_reply(s).expect("reply")
+    }
+
+    /// What the upstream received so far.
+    pub fn received(&self) -> Vec<Received> {
+        self.upstream.received.lock().unwrap().clone()
+    }
+
+    pub fn answer_with(&self, content_type: &str, body: &[u8]) {
+        *self.upstream.answer.lock().unwrap() = (content_type.to_string(), body.to_vec());
+    }
+
+    /// Envoy's log has no panic and no Wasm error or critical line.
+    pub fn assert_clean_log(&self) {
+        let log = self.log();
+        let bad: Vec<&str> = log
+            .lines()
+            .filter(|l| {
+                l.contains("panicked") || (l.contains("wasm") && (l.contains("[error]") || l.contains("[critical]")))
+            })
+            .collect();
+        assert!(bad.is_empty(), "Envoy log has errors:\n{}", bad.join("\n"));
+    }
+}
+
+impl Drop for Bed {
+    fn drop(&mut self) {
+        let _ = self.envoy.kill();
+        let _ = self.envoy.wait();
+        if std::thread::panicking() {
+            eprintln!("---- Envoy log ----\n{}\n---- Envoy stats (sieve) ----", self.log());
+            let stats = self.stats();
+            for line in stats.lines().filter(|l| l.contains("sieve") || l.contains("wasm")) {
+                eprintln!("{line}");
+            }
+        }
+    }
+}
+
+fn render(policy: &str, wasm: &Path, port: u16, admin: u16, upstream: u16) -> String {
+    let template = std::fs::read_to_string(PathBuf::from(ROOT).join("envoy/http.yaml")).unwrap();
+    let indent = " ".repeat(28);
+    let policy_block: String = policy.lines().map(|l| format!("{indent}{l}\n")).collect();
+    let mut out = String::new();
+    let mut skipping = false;
+    for line in template.lines() {
+        if skipping {
+            if line.starts_with(&indent) || line.trim().is_empty() {
+                continue;
+            }
+            skipping = false;
+        }
+        let line = line
+            .replace("port_value: 10000", &format!("port_value: {port}"))
+            .replace("port_value: 9901", &format!("port_value: {admin}"))
+            .replace("port_value: 8080", &format!("port_value: {upstream}"))
+            .replace("target/wasm32-wasip1/release/sieve.wasm", &wasm.display().to_string());
+        out.push_str(&line);
+        out.push('\n');
+        if line.trim_start().starts_with("value: |") {
+            out.push_str(&policy_block);
+            skipping = true;
+        }
+    }
+    out
+}
+
+fn request_on(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> std::io::Result<Reply> {
+    let mut s = TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let mut head = format!("{method} {path} HTTP/1.1\r\nhost: sieve.test\r\nconnection: close\r\n");
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    if !body.is_empty() || method == "POST" {
+        head.push_str(&format!("content-length: {}\r\n", body.len()));
+    }
+    s.write_all(format!("{head}\r\n").as_bytes())?;
+    s.write_all(body)?;
+    read_reply(s)
+}
+
+fn read_reply(s: TcpStream) -> std::io::Result<Reply> {
+    let mut reader = BufReader::new(s);
+    let (start, headers) = read_head(&mut reader).ok_or_else(|| std::io::Error::other("no reply"))?;
+    let status = start.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let (body, _) = read_body(&mut reader, &headers, true);
+    Ok(Reply { status, headers, body })
+}

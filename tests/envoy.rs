@@ -1,0 +1,137 @@
+//! sieve's `.wasm` in a real Envoy: what the upstream and the client
+//! receive, Envoy's stats, and Envoy's log.
+
+mod bed;
+
+use bed::Bed;
+
+const POLICY: &str =
+    "categories:\n  pci: {action: redact, redact: {method: partial, keep: 4}}\n  credentials: {action: block}\n";
+const CARD_BODY: &str = r#"{"order": 7, "card": "4111 1111 1111 1111", "note": "thanks"}"#;
+const REDACTED: &str = r#"{"order": 7, "card": "**** **** **** 1111", "note": "thanks"}"#;
+const KEY: &str =
+    "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\n-----END PRIVATE KEY-----\n";
+
+#[test]
+fn card_in_a_request_body_is_redacted_on_the_way_upstream() {
+    let bed = Bed::start(POLICY);
+    let reply = bed.send("POST", "/v1/orders", &[("content-type", "application/json")], CARD_BODY.as_bytes());
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let got = bed.received();
+    assert_eq!(got.len(), 1);
+    assert_eq!(String::from_utf8_lossy(&got[0].body), REDACTED);
+    if let Some(len) = got[0].header("content-length") {
+        assert_eq!(len, REDACTED.len().to_string(), "content-length must match the rewritten body");
+    }
+    bed.assert_clean_log();
+}
+
+#[test]
+fn a_redaction_that_changes_the_length_keeps_the_framing_right() {
+    let bed = Bed::start("categories:\n  contact: {action: redact, redact: {method: replace, text: '[email]'}}\n");
+    let body = r#"{"to": "grace.hopper@example.com", "subject": "hi"}"#;
+    let reply = bed.send("POST", "/v1/mail", &[("content-type", "application/json")], body.as_bytes());
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let got = &bed.received()[0];
+    assert!(got.complete);
+    assert_eq!(String::from_utf8_lossy(&got.body), r#"{"to": "[email]", "subject": "hi"}"#);
+    assert_ne!(got.header("content-length"), Some(body.len().to_string().as_str()), "stale content-length");
+    bed.assert_clean_log();
+}
+
+#[test]
+fn chunked_request_written_with_pauses_is_redacted_the_same() {
+    let bed = Bed::start(POLICY);
+    let b = CARD_BODY.as_bytes();
+    let reply =
+        bed.send_chunked("/v1/orders", &[("content-type", "application/json")], &[&b[..18], &b[18..30], &b[30..]]);
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(String::from_utf8_lossy(&bed.received()[0].body), REDACTED);
+    bed.assert_clean_log();
+}
+
+#[test]
+fn private_key_is_blocked_with_a_json_reply_and_never_reaches_upstream() {
+    let bed = Bed::start(POLICY);
+    let reply =
+        bed.send("POST", "/v1/upload", &[("content-type", "text/plain"), ("x-request-id", "req-42")], KEY.as_bytes());
+    assert_eq!(reply.status, 403);
+    assert_eq!(reply.header("content-type"), Some("application/json"));
+    let body: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+    assert_eq!(body["categories"], serde_json::json!(["credentials"]));
+    assert_eq!(body["request_id"], "req-42");
+    assert!(!reply.text().contains("MIIE"), "the reply never holds the value");
+    // Envoy forwards request headers before the body arrives; the held body never follows.
+    for got in bed.received() {
+        assert!(!got.complete, "the upstream got a whole request: {got:?}");
+        assert!(!String::from_utf8_lossy(&got.body).contains("MIIE"), "the key reached the upstream");
+    }
+    bed.assert_clean_log();
+}
+
+#[test]
+fn header_findings_are_tagged_for_the_upstream_in_monitor_mode() {
+    let bed = Bed::start("");
+    let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyIn0.c2lnbmF0dXJlc2lnbmF0dXJl";
+    let auth = format!("Bearer {jwt}");
+    let reply = bed.send("GET", "/v1/me?email=ann%40example.com", &[("authorization", &auth)], b"");
+    assert_eq!(reply.status, 200);
+    let got = &bed.received()[0];
+    assert_eq!(got.header("authorization"), Some(auth.as_str()), "monitor mode changes nothing");
+    assert_eq!(got.header("x-sieve-categories"), Some("contact,credentials"));
+    assert_eq!(got.header("x-sieve-detectors"), Some("email,jwt"));
+    bed.assert_clean_log();
+}
+
+#[test]
+fn card_in_a_response_body_is_redacted_for_the_client() {
+    let bed = Bed::start(POLICY);
+    bed.answer_with("application/json", CARD_BODY.as_bytes());
+    let reply = bed.send("GET", "/v1/orders/7", &[], b"");
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.text(), REDACTED);
+    bed.assert_clean_log();
+}
+
+#[test]
+fn findings_are_counted_in_prometheus_stats_and_logged_without_values() {
+    let bed = Bed::start(POLICY);
+    bed.send("POST", "/v1/orders", &[("content-type", "application/json")], CARD_BODY.as_bytes());
+    bed.send("POST", "/v1/upload", &[("content-type", "text/plain")], KEY.as_bytes());
+    // Stats and the access-log line are written when the stream ends.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let mut stats = bed.stats();
+    while !stats.contains("sieve_blocked_total") && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        stats = bed.stats();
+    }
+    let findings: Vec<&str> = stats.lines().filter(|l| l.starts_with("sieve_findings_total{")).collect();
+    assert!(
+        findings
+            .iter()
+            .any(|l| l.contains("detector=\"credit-card\"") && l.contains("action=\"redact\"") && l.ends_with(" 1")),
+        "{findings:?}"
+    );
+    assert!(
+        findings.iter().any(|l| l.contains("detector=\"private-key\"") && l.contains("action=\"block\"")),
+        "{findings:?}"
+    );
+    assert!(stats.lines().any(|l| l.contains("sieve_blocked_total") && l.ends_with(" 1")));
+    let log = bed.log();
+    assert!(log.contains(r#""detector":"credit-card""#), "one JSON line per flow with findings");
+    assert!(!log.contains("4111 1111") && !log.contains("MIIE"), "values never reach the log");
+    bed.assert_clean_log();
+}
+
+#[test]
+fn a_bad_policy_is_refused_with_path_detector_and_reason() {
+    let bad = "detectors:\n  - id: employee-id\n    category: pii\n    patterns: ['E\\d{6']\n";
+    let log = match Bed::try_start(bad) {
+        Ok(bed) => panic!("Envoy accepted a bad policy:\n{}", bed.log()),
+        Err(log) => log,
+    };
+    assert!(
+        log.contains("policy refused") && log.contains("detectors[0].patterns[0]") && log.contains("employee-id"),
+        "{log}"
+    );
+}
