@@ -124,6 +124,30 @@ fn findings_are_counted_in_prometheus_stats_and_logged_without_values() {
 }
 
 #[test]
+fn a_body_over_the_hold_limit_passes_unredacted_and_tagged_truncated() {
+    let bed = Bed::start(&format!("{POLICY}http: {{max_buffer_bytes: 4096}}\n"));
+    let body = format!(r#"{{"pad": "{}", "card": "4111 1111 1111 1111"}}"#, "x".repeat(8000));
+    let reply = bed.send("POST", "/v1/big", &[("content-type", "application/json")], body.as_bytes());
+    assert_eq!(reply.status, 200, "on_limit: pass lets it through");
+    assert_eq!(bed.received()[0].body, body.as_bytes(), "past the limit nothing is rewritten");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !bed.stats().contains("sieve_truncated_total") && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(bed.stats().lines().any(|l| l.starts_with("sieve_truncated_total{direction=\"request\"} 1")));
+    bed.assert_clean_log();
+}
+
+#[test]
+fn a_body_over_the_hold_limit_is_blocked_when_the_policy_says_so() {
+    let bed = Bed::start(&format!("{POLICY}http: {{max_buffer_bytes: 4096, on_limit: block}}\n"));
+    let body = format!(r#"{{"pad": "{}"}}"#, "x".repeat(8000));
+    let reply = bed.send("POST", "/v1/big", &[("content-type", "application/json")], body.as_bytes());
+    assert_eq!(reply.status, 403);
+    bed.assert_clean_log();
+}
+
+#[test]
 fn a_bad_policy_is_refused_with_path_detector_and_reason() {
     let bad = "detectors:\n  - id: employee-id\n    category: pii\n    patterns: ['E\\d{6']\n";
     let log = match Bed::try_start(bad) {
