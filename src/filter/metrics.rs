@@ -49,13 +49,13 @@ impl Metrics {
             None => match define_metric(MetricType::Counter, &name) {
                 Ok(id) => *self.ids.entry(name).or_insert(id),
                 Err(status) => {
-                    warn!("sieve: cannot define metric {name}: {status:?}");
+                    warn!("cannot define metric {name}: {status:?}");
                     return;
                 }
             },
         };
         if let Err(status) = increment_metric(id, 1) {
-            warn!("sieve: cannot increment a metric: {status:?}");
+            warn!("cannot increment a metric: {status:?}");
         }
     }
 }

@@ -47,7 +47,7 @@ impl RootContext for Root {
                 true
             }
             Err(_) => {
-                error!("sieve: the VM configuration is not UTF-8 text");
+                error!("the VM configuration is not UTF-8 text");
                 false
             }
         }
@@ -56,14 +56,14 @@ impl RootContext for Root {
     fn on_configure(&mut self, _size: usize) -> bool {
         let config = self.get_plugin_configuration().unwrap_or_default();
         let Ok(text) = std::str::from_utf8(&config) else {
-            error!("sieve: policy refused: the plugin configuration is not UTF-8 text");
+            error!("policy refused: the plugin configuration is not UTF-8 text");
             return false;
         };
         let text = if text.trim().is_empty() { self.vm_policy.as_str() } else { text };
         match Inspector::from_policy_text(text) {
             Ok(inspector) => {
                 info!(
-                    "sieve: policy loaded: {} detectors, window {} bytes",
+                    "policy loaded: {} detectors, window {} bytes",
                     inspector.engine.detectors().len(),
                     inspector.engine.window()
                 );
@@ -72,7 +72,7 @@ impl RootContext for Root {
             }
             Err(e) => {
                 let kept = if self.inspector.is_some() { "the previous policy stays in force" } else { "no policy" };
-                error!("sieve: policy refused ({kept}): {e}");
+                error!("policy refused ({kept}): {e}");
                 false
             }
         }
@@ -156,7 +156,7 @@ impl HttpContext for Http {
                 }
             }
             // Responses are never blocked from headers: the flow only blocks requests there.
-            HeaderAction::Block(_) => warn!("sieve: ignoring a block verdict on response headers"),
+            HeaderAction::Block(_) => warn!("ignoring a block verdict on response headers"),
         }
         Action::Continue
     }
@@ -180,7 +180,7 @@ impl HttpContext for Http {
         let record = ex.record();
         self.metrics.borrow_mut().count(record);
         if !record.findings.is_empty() || !record.truncated.is_empty() || !record.skipped.is_empty() {
-            info!("sieve: {}", record.to_json());
+            info!("{}", record.to_json());
         }
     }
 }
