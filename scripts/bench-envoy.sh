@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Overhead of sieve in a real Envoy, in one run on this machine: Envoy with no Wasm filter,
+# with a no-op Wasm filter (examples/noop_filter.rs), and with sieve on its default policy,
+# under the same fixed load (wrk: 1 thread, 8 connections) with 4 KiB JSON request and
+# response bodies, clean and with findings. The upstream is a direct_response listener in the
+# same Envoy, so no upstream program limits the rate. Prints a Markdown table.
+#   ./scripts/bench-envoy.sh [seconds per run, default 10]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-10}
+bash scripts/setup.sh
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+cargo build --release --target wasm32-wasip1 --lib --example noop_filter >&2
+envoy=$(bash scripts/install-envoy.sh)
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"' EXIT
+
+# 4 KiB JSON bodies: clean, and with a card number, an email and a phone number.
+python3 - "$work" <<'PY'
+import json, sys
+def body(extra):
+    items, i = [], 0
+    while len(json.dumps({"items": items + [{}], **extra})) < 4096 - 150:
+        items.append({"id": 100000 + i, "sku": f"WID-{i:04d}", "name": "Widget", "price": 19.99,
+                      "updated": "2025-06-14T09:12:44Z", "status": "shipped"})
+        i += 1
+    return json.dumps({"items": items, **extra})
+open(f"{sys.argv[1]}/clean.json", "w").write(body({}))
+open(f"{sys.argv[1]}/findings.json", "w").write(body({"card": "4532 2766 4457 7020", "email": "grace@example.com", "phone": "+1 415 555 0134"}))
+PY
+printf 'wrk.method = "POST"\nwrk.headers["content-type"] = "application/json"\nlocal f = io.open(os.getenv("BODY_FILE")); wrk.body = f:read("*a"); f:close()\n' > "$work/post.lua"
+
+wasm_filter() { # name, file
+  cat <<YAML
+          - name: envoy.filters.http.wasm
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm
+              config: {name: $1, root_id: $1, vm_config: {vm_id: $1, runtime: envoy.wasm.runtime.v8, code: {local: {filename: $2}}}}
+YAML
+}
+
+config() { # variant, body file, front port, back port, admin port
+  local filter=""
+  case $1 in
+    noop) filter=$(wasm_filter noop "$PWD/target/wasm32-wasip1/release/examples/noop_filter.wasm") ;;
+    sieve) filter=$(wasm_filter sieve "$PWD/target/wasm32-wasip1/release/sieve.wasm") ;;
+  esac
+  cat <<YAML
+admin: {address: {socket_address: {address: 127.0.0.1, port_value: $5}}}
+static_resources:
+  listeners:
+    - name: front
+      address: {socket_address: {address: 127.0.0.1, port_value: $3}}
+      filter_chains:
+        - filters:
+            - name: envoy.filters.network.http_connection_manager
+              typed_config:
+                "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+                stat_prefix: front
+                route_config: {virtual_hosts: [{name: front, domains: ["*"], routes: [{match: {prefix: "/"}, route: {cluster: back}}]}]}
+                http_filters:
+$(echo "$filter" | sed 's/^/        /')
+                  - {name: envoy.filters.http.router, typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}}
+    - name: back
+      address: {socket_address: {address: 127.0.0.1, port_value: $4}}
+      filter_chains:
+        - filters:
+            - name: envoy.filters.network.http_connection_manager
+              typed_config:
+                "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+                stat_prefix: back
+                route_config:
+                  virtual_hosts:
+                    - name: back
+                      domains: ["*"]
+                      routes:
+                        - match: {prefix: "/"}
+                          direct_response: {status: 200, body: {filename: $2}}
+                          response_headers_to_add: [{header: {key: content-type, value: application/json}, append_action: OVERWRITE_IF_EXISTS_OR_ADD}]
+                http_filters: [{name: envoy.filters.http.router, typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}}]
+  clusters:
+    - name: back
+      type: STATIC
+      load_assignment: {cluster_name: back, endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: $4}}}}]}]}
+YAML
+}
+
+to_us() { # wrk latency (e.g. 512.00us, 1.23ms, 2.00s) to microseconds
+  awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) print n; else if (v ~ /ms$/) print n * 1000; else print n * 1000000 }'
+}
+
+declare -A p50 p99 rps
+for body in clean findings; do
+  for variant in none noop sieve; do
+    config "$variant" "$work/$body.json" 18000 18001 18002 > "$work/envoy.yaml"
+    "$envoy" -c "$work/envoy.yaml" --base-id 4242 --concurrency 1 --log-level error > "$work/envoy.log" 2>&1 &
+    pid=$!
+    for _ in $(seq 100); do curl -sf localhost:18002/ready >/dev/null 2>&1 && break; sleep 0.1; done
+    BODY_FILE="$work/$body.json" wrk -t1 -c8 -d2s -s "$work/post.lua" http://127.0.0.1:18000/ >/dev/null   # warm-up
+    out=$(BODY_FILE="$work/$body.json" wrk -t1 -c8 -d"${secs}s" --latency -s "$work/post.lua" http://127.0.0.1:18000/)
+    non2xx=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
+    [ -z "$non2xx" ] || { echo "$variant/$body: $non2xx non-2xx responses" >&2; exit 1; }
+    p50[$variant,$body]=$(to_us "$(echo "$out" | awk '$1 == "50%" {print $2}')")
+    p99[$variant,$body]=$(to_us "$(echo "$out" | awk '$1 == "99%" {print $2}')")
+    rps[$variant,$body]=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+    kill "$pid"; wait "$pid" 2>/dev/null || true
+  done
+done
+
+echo "| body | filter | p50 µs | p99 µs | req/s | added p50 vs no-op | added p99 vs no-op | throughput vs no-op |"
+echo "|---|---|---|---|---|---|---|---|"
+for body in clean findings; do
+  for variant in none noop sieve; do
+    awk -v b="$body" -v v="$variant" -v p5="${p50[$variant,$body]}" -v p9="${p99[$variant,$body]}" -v r="${rps[$variant,$body]}" \
+        -v n5="${p50[noop,$body]}" -v n9="${p99[noop,$body]}" -v nr="${rps[noop,$body]}" \
+        'BEGIN { printf "| %s | %s | %.0f | %.0f | %.0f | %+.0f µs | %+.0f µs | %.2f |\n", b, v, p5, p9, r, p5 - n5, p9 - n9, r / nr }'
+  done
+done
