@@ -134,18 +134,74 @@ fn forms_are_held_and_redacted_in_their_encoding() {
     assert_eq!(actions.last().unwrap(), &BodyAction::Replace(b"name=Ann&card=****%20****%20****%201111".to_vec()));
 }
 
+/// A gzip member (the decoder does not check the trailer's CRC).
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255];
+    out.extend(miniz_oxide::deflate::compress_to_vec(data, 6));
+    out.extend_from_slice(&[0; 4]);
+    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    out
+}
+
+fn post_encoded(content_type: &str, encoding: &str) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let mut h = post(content_type);
+    h.push((b"content-encoding".to_vec(), encoding.as_bytes().to_vec()));
+    h
+}
+
 #[test]
-fn binary_and_compressed_bodies_are_skipped_and_say_so() {
+fn binary_bodies_and_unknown_encodings_are_skipped_and_say_so() {
     let mut ex = Exchange::new(inspector(REDACT));
     ex.request_headers(&post("application/octet-stream"), false);
     assert_eq!(feed(&mut ex, CARD_BODY, &[]), vec![BodyAction::Continue]);
     assert_eq!(ex.record().skipped, vec![(Direction::Request, "binary content type")]);
     let mut ex = Exchange::new(inspector(REDACT));
-    let mut h = post("application/json");
-    h.push((b"content-encoding".to_vec(), b"gzip".to_vec()));
-    ex.request_headers(&h, false);
-    assert_eq!(feed(&mut ex, b"\x1f\x8b\x08\x00", &[]), vec![BodyAction::Continue]);
-    assert_eq!(ex.record().skipped, vec![(Direction::Request, "content-encoding")]);
+    ex.request_headers(&post_encoded("application/json", "br"), false);
+    assert_eq!(feed(&mut ex, b"\x0b\x02\x80", &[]), vec![BodyAction::Continue]);
+    assert_eq!(ex.record().skipped, vec![(Direction::Request, "unsupported content-encoding")]);
+}
+
+#[test]
+fn gzip_bodies_are_decoded_and_can_be_blocked_but_are_not_rewritten() {
+    let key =
+        b"-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\n-----END PRIVATE KEY-----";
+    let mut ex = Exchange::new(inspector(REDACT));
+    let HeaderAction::Continue { remove_content_length, .. } =
+        ex.request_headers(&post_encoded("text/plain", "gzip"), false)
+    else {
+        panic!()
+    };
+    assert!(!remove_content_length, "a compressed body is never rewritten");
+    let body = gzip(key);
+    assert!(matches!(feed(&mut ex, &body, &[5]).last().unwrap(), BodyAction::Block(_)));
+
+    let mut ex = Exchange::new(inspector(REDACT));
+    ex.request_headers(&post_encoded("application/json", "gzip"), false);
+    assert_eq!(feed(&mut ex, &gzip(CARD_BODY), &[]), vec![BodyAction::Continue]);
+    assert_eq!(ex.record().detectors(), ["credit-card"]);
+    assert_eq!(ex.record().skipped, vec![(Direction::Request, "redaction of a compressed body")]);
+}
+
+#[test]
+fn gzip_under_monitor_mode_flows_and_is_scanned_at_the_end() {
+    let mut ex = Exchange::new(inspector(""));
+    ex.request_headers(&post_encoded("application/json", "gzip"), false);
+    let body = gzip(CARD_BODY);
+    assert_eq!(feed(&mut ex, &body, &[7, 20]), vec![BodyAction::Continue; 3]);
+    assert_eq!(ex.record().findings[0].key_path.as_deref(), Some("$.card"));
+}
+
+#[test]
+fn gzip_bombs_and_garbage_are_defused() {
+    let bomb = gzip(&vec![b'a'; 16 << 20]);
+    let mut ex = Exchange::new(inspector(&format!("{REDACT}http: {{max_scan_bytes: 65536}}")));
+    ex.request_headers(&post_encoded("text/plain", "gzip"), false);
+    assert_eq!(feed(&mut ex, &bomb, &[]), vec![BodyAction::Continue]);
+    assert_eq!(ex.record().truncated, vec![Direction::Request]);
+    let mut ex = Exchange::new(inspector(REDACT));
+    ex.request_headers(&post_encoded("text/plain", "gzip"), false);
+    assert_eq!(feed(&mut ex, b"\x1f\x8b\x08\x00 not really", &[]), vec![BodyAction::Continue]);
+    assert_eq!(ex.record().skipped, vec![(Direction::Request, "undecodable body")]);
 }
 
 #[test]

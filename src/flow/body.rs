@@ -4,6 +4,7 @@
 use crate::engine::{redact_form, scan_form, DetectorSet, RedactMode, ScanOptions, Scanner, Target};
 use crate::policy::{ActionKind, Direction, LimitAction, Part};
 
+use super::decode::{decode, Decoded, Encoding};
 use super::http::Outcome;
 use super::Inspector;
 
@@ -16,12 +17,8 @@ pub(super) enum Kind {
 }
 
 impl Kind {
-    /// `None` for bodies sieve does not read (binary, compressed).
-    pub(super) fn of(content_type: &[u8], content_encoding: &[u8]) -> Result<Kind, &'static str> {
-        let enc = content_encoding.trim_ascii().to_ascii_lowercase();
-        if !(enc.is_empty() || enc == b"identity") {
-            return Err("content-encoding");
-        }
+    /// `Err` (the reason) for bodies sieve does not read.
+    pub(super) fn of(content_type: &[u8]) -> Result<Kind, &'static str> {
         let ct = content_type.to_ascii_lowercase();
         let essence = ct.split(|&b| b == b';').next().unwrap_or_default().trim_ascii();
         let has = |needle: &[u8]| essence.windows(needle.len()).any(|w| w == needle);
@@ -52,12 +49,16 @@ enum Mode {
     Stream(Box<Scanner>),
     /// Held until the end, then scanned whole, so it can be blocked or rewritten.
     Hold(Vec<u8>),
+    /// Copied as it passes, then decoded and scanned for the record
+    /// (compressed bodies under monitor-only policies).
+    Copy(Vec<u8>),
 }
 
 #[derive(Debug)]
 pub(super) struct Body {
     direction: Direction,
     kind: Kind,
+    encoding: Encoding,
     detectors: DetectorSet,
     mode: Mode,
     seen: u64,
@@ -67,41 +68,50 @@ impl Body {
     pub(super) fn new(
         inspector: &Inspector,
         direction: Direction,
-        kind: Result<Kind, &'static str>,
+        content_type: &[u8],
+        content_encoding: &[u8],
         target: Target,
         outcome: &mut Outcome,
     ) -> Body {
         let engine = &inspector.engine;
         let detectors = DetectorSet::for_target(engine, &target);
-        let kind = match kind {
-            Ok(k) if !detectors.is_empty() => k,
-            Ok(k) => return Body { direction, kind: k, detectors, mode: Mode::Skip, seen: 0 },
-            Err(why) => {
-                outcome.skipped(direction, why);
-                return Body { direction, kind: Kind::Text, detectors, mode: Mode::Skip, seen: 0 };
+        let skip = |kind, encoding, detectors| Body { direction, kind, encoding, detectors, mode: Mode::Skip, seen: 0 };
+        let (kind, encoding) = match (Kind::of(content_type), Encoding::of(content_encoding)) {
+            (Ok(k), Ok(e)) => (k, e),
+            (Err(why), _) | (_, Err(why)) => {
+                if !detectors.is_empty() {
+                    outcome.skipped(direction, why);
+                }
+                return skip(Kind::Text, Encoding::Identity, detectors);
             }
         };
+        if detectors.is_empty() {
+            return skip(kind, encoding, detectors);
+        }
         let decides = (0..engine.detectors().len())
             .any(|i| detectors.contains(i) && engine.detector(i).action != ActionKind::Monitor);
-        let mode = if decides || kind == Kind::Form {
-            Mode::Hold(Vec::new())
-        } else {
-            let options =
-                ScanOptions { json: kind == Kind::Json, detectors: detectors.clone(), ..ScanOptions::text(engine) };
-            Mode::Stream(Box::new(engine.scanner(options)))
+        let mode = match (encoding, decides || kind == Kind::Form) {
+            (_, true) => Mode::Hold(Vec::new()),
+            (Encoding::Identity, false) => {
+                let options =
+                    ScanOptions { json: kind == Kind::Json, detectors: detectors.clone(), ..ScanOptions::text(engine) };
+                Mode::Stream(Box::new(engine.scanner(options)))
+            }
+            (_, false) => Mode::Copy(Vec::new()),
         };
-        Body { direction, kind, detectors, mode, seen: 0 }
+        Body { direction, kind, encoding, detectors, mode, seen: 0 }
     }
 
     /// Whether the body may be rewritten, so `content-length` must go.
     pub(super) fn may_rewrite(&self) -> bool {
-        matches!(self.mode, Mode::Hold(_))
+        matches!(self.mode, Mode::Hold(_)) && self.encoding == Encoding::Identity
     }
 
     /// The next chunk; `end` when it is the last.
     pub(super) fn chunk(&mut self, inspector: &Inspector, chunk: &[u8], end: bool, outcome: &mut Outcome) -> Step {
         self.seen += chunk.len() as u64;
         let limits = &inspector.http;
+        let holding = matches!(self.mode, Mode::Hold(_));
         match &mut self.mode {
             Mode::Skip => Step::Continue,
             Mode::Stream(scanner) => {
@@ -119,22 +129,28 @@ impl Body {
                 }
                 Step::Continue
             }
-            Mode::Hold(held) => {
+            Mode::Hold(held) | Mode::Copy(held) => {
                 held.extend_from_slice(chunk);
                 let limit = limits.max_buffer_bytes.min(limits.max_scan_bytes);
                 if held.len() > limit {
                     // Too large to hold: what arrived is scanned for the record, the rest passes.
-                    let held = std::mem::take(held);
-                    self.scan_held(inspector, &held[..limit], RedactMode::ByAction, outcome);
+                    let mut held = std::mem::take(held);
+                    held.truncate(limit);
                     self.mode = Mode::Skip;
+                    self.decide(inspector, &held, outcome);
                     return self.over_limit(limits.on_limit, outcome);
                 }
                 if !end {
-                    return Step::Hold;
+                    return if holding { Step::Hold } else { Step::Continue };
                 }
                 let held = std::mem::take(held);
                 self.mode = Mode::Skip;
-                self.decide(inspector, &held, outcome)
+                let step = self.decide(inspector, &held, outcome);
+                if holding {
+                    step
+                } else {
+                    Step::Continue
+                }
             }
         }
     }
@@ -147,9 +163,33 @@ impl Body {
         }
     }
 
-    /// Scans a held body whole: block, rewrite or let it through.
+    /// Scans a held body whole: block, rewrite or let it through. A
+    /// compressed body is decoded (within `max_scan_bytes`) and can be
+    /// blocked but is never rewritten.
     fn decide(&self, inspector: &Inspector, held: &[u8], outcome: &mut Outcome) -> Step {
         let before = outcome.len();
+        if self.encoding != Encoding::Identity {
+            let decoded = match decode(self.encoding, held, inspector.http.max_scan_bytes) {
+                Decoded::Whole(d) => d,
+                Decoded::Truncated(d) => {
+                    outcome.truncated(self.direction);
+                    d
+                }
+                Decoded::Corrupt => {
+                    outcome.skipped(self.direction, "undecodable body");
+                    return Step::Continue;
+                }
+            };
+            self.scan_held(inspector, &decoded, RedactMode::ByAction, outcome);
+            let actions = outcome.actions_since(before);
+            if actions.contains(&ActionKind::Block) {
+                return Step::Block;
+            }
+            if actions.contains(&ActionKind::Redact) {
+                outcome.skipped(self.direction, "redaction of a compressed body");
+            }
+            return Step::Continue;
+        }
         let redacted = self.scan_held(inspector, held, RedactMode::ByAction, outcome);
         let actions = outcome.actions_since(before);
         if actions.contains(&ActionKind::Block) {

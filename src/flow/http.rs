@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use super::body::{scan_query, Body, Kind, Step};
+use super::body::{scan_query, Body, Step};
 use super::record::{Record, Recorded};
 use super::Inspector;
 use crate::engine::{DetectorSet, Engine, Finding, RedactMode, ScanOptions, Scanner, Target};
@@ -146,12 +146,11 @@ impl Exchange {
             return HeaderAction::Block(self.block_reply(Direction::Request));
         }
         if !end_of_stream {
-            let kind = Kind::of(
-                get("content-type").map_or(&[][..], Vec::as_slice),
-                get("content-encoding").map_or(&[][..], Vec::as_slice),
-            );
+            let content_type = get("content-type").map_or(&[][..], Vec::as_slice);
+            let encoding = get("content-encoding").map_or(&[][..], Vec::as_slice);
+            let target = target(Part::Body, None);
             let body =
-                Body::new(&self.inspector, Direction::Request, kind, target(Part::Body, None), &mut self.outcome);
+                Body::new(&self.inspector, Direction::Request, content_type, encoding, target, &mut self.outcome);
             self.request = Some(body);
         }
         let add = if self.inspector.http.tag_request { self.tags() } else { Vec::new() };
@@ -188,14 +187,12 @@ impl Exchange {
         };
         let set = self.scan_headers(Direction::Response, headers, |name| target(Part::Headers, Some(name)));
         if !end_of_stream {
-            let kind = Kind::of(get("content-type").unwrap_or_default(), get("content-encoding").unwrap_or_default());
-            self.response = Some(Body::new(
-                &self.inspector,
-                Direction::Response,
-                kind,
-                target(Part::Body, None),
-                &mut self.outcome,
-            ));
+            let (content_type, encoding) =
+                (get("content-type").unwrap_or_default(), get("content-encoding").unwrap_or_default());
+            let target = target(Part::Body, None);
+            let body =
+                Body::new(&self.inspector, Direction::Response, content_type, encoding, target, &mut self.outcome);
+            self.response = Some(body);
         }
         let add = if self.inspector.http.tag_response { self.tags() } else { Vec::new() };
         let remove_content_length = self.response.as_ref().is_some_and(Body::may_rewrite);

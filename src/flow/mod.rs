@@ -4,6 +4,7 @@
 //! same code runs natively in tests and tools.
 
 mod body;
+mod decode;
 mod http;
 mod record;
 
