@@ -92,3 +92,33 @@ fn usage_errors_exit_two() {
     assert_eq!(sieve(&["frobnicate"], b"").status.code(), Some(2));
     assert_eq!(sieve(&["scan", "no/such/file"], b"").status.code(), Some(2));
 }
+
+#[test]
+fn replay_reports_what_the_filter_would_do_to_each_har_exchange() {
+    let dir = std::env::temp_dir().join(format!("sieve-replay-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let policy = dir.join("block.yaml");
+    std::fs::write(&policy, "categories:\n  credentials: {action: block}\n  pci: {action: redact}\n").unwrap();
+    let out = sieve(&["replay", "--format", "jsonl", "--policy", policy.to_str().unwrap(), "samples/traffic.har"], b"");
+    assert_eq!(out.status.code(), Some(1));
+    let lines: Vec<serde_json::Value> = text(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 3, "one line per exchange");
+    assert_eq!(lines[0]["request"], "redacted", "the card in the body");
+    assert_eq!(lines[1]["request"], "blocked", "the bearer token in a header");
+    assert_eq!(lines[1]["response"], "not sent");
+    assert_eq!(lines[2]["findings"], serde_json::json!([]));
+    // The base64-encoded response body of entry 1 is decoded and scanned under the default policy.
+    let out = sieve(&["replay", "samples/traffic.har"], b"");
+    let report = text(&out.stdout);
+    assert!(report.contains("response body $.ssn us-ssn"), "{report}");
+    for value in ["4111 1111", "531-21-7351", "eyJhbGci", "grace@example.com"] {
+        assert!(!report.contains(value), "{value} printed in clear");
+    }
+}
+
+#[test]
+fn replay_refuses_what_is_not_a_har_file() {
+    let out = sieve(&["replay", "samples/api/orders-response.json"], b"");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("log.entries"));
+}

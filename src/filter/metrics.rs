@@ -29,17 +29,17 @@ impl Metrics {
                 f.detector,
                 f.category,
                 f.action.as_str(),
-                direction(f.direction)
+                f.direction.as_str()
             ));
         }
         if record.blocked {
             self.increment("sieve_blocked_total".to_string());
         }
         for d in &record.truncated {
-            self.increment(format!("sieve_truncated_total.direction.{}", direction(*d)));
+            self.increment(format!("sieve_truncated_total.direction.{}", d.as_str()));
         }
         for (d, why) in &record.skipped {
-            self.increment(format!("sieve_skipped_total.direction.{}.reason.{}", direction(*d), why.replace(' ', "_")));
+            self.increment(format!("sieve_skipped_total.direction.{}.reason.{}", d.as_str(), why.replace(' ', "_")));
         }
     }
 
@@ -57,12 +57,5 @@ impl Metrics {
         if let Err(status) = increment_metric(id, 1) {
             warn!("cannot increment a metric: {status:?}");
         }
-    }
-}
-
-fn direction(d: crate::policy::Direction) -> &'static str {
-    match d {
-        crate::policy::Direction::Request => "request",
-        crate::policy::Direction::Response => "response",
     }
 }

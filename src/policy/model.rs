@@ -330,6 +330,15 @@ pub enum Direction {
     Response,
 }
 
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Request => "request",
+            Direction::Response => "response",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Part {
@@ -338,6 +347,16 @@ pub enum Part {
     /// The request path and query string.
     Url,
     Body,
+}
+
+impl Part {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Part::Headers => "headers",
+            Part::Url => "url",
+            Part::Body => "body",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -3,6 +3,7 @@
 //! ```text
 //! sieve scan   [--policy FILE] [--format text|jsonl] [PATH...]
 //! sieve redact [--policy FILE] [--by-action] [PATH]
+//! sieve replay [--policy FILE] [--format text|jsonl] FILE.har
 //! sieve check  POLICY
 //! sieve detectors [--policy FILE]
 //! ```
@@ -10,6 +11,7 @@
 //! Exit codes: 0 no findings (or a valid policy), 1 findings, 2 error.
 
 mod args;
+mod replay;
 mod report;
 
 use std::io::{self, Read, Write};
@@ -24,6 +26,7 @@ use sieve::engine::{Engine, RedactMode, ScanOptions};
 const USAGE: &str = "usage:
   sieve scan   [--policy FILE] [--format text|jsonl] [PATH...]   find sensitive data (PATH: file, directory or -)
   sieve redact [--policy FILE] [--by-action] [PATH]             write the redacted stream to stdout
+  sieve replay [--policy FILE] [--format text|jsonl] FILE.har   what the Envoy filter would do to each exchange
   sieve check  POLICY                                           validate a policy file
   sieve detectors [--policy FILE]                               list the active detectors
 exit codes: 0 nothing found / policy valid, 1 findings, 2 error";
@@ -45,6 +48,7 @@ fn run(argv: Vec<String>) -> Result<ExitCode, String> {
     match args.command.as_str() {
         "scan" => scan(&args),
         "redact" => redact(&args),
+        "replay" => replay(&args),
         "check" => check(&args),
         "detectors" => detectors(&args),
         "help" | "--help" | "-h" => {
@@ -55,11 +59,16 @@ fn run(argv: Vec<String>) -> Result<ExitCode, String> {
     }
 }
 
+/// The policy file's text, or the default (empty) policy.
+fn read_policy(policy: Option<&Path>) -> Result<String, String> {
+    match policy {
+        Some(p) => std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display())),
+        None => Ok(String::new()),
+    }
+}
+
 fn load_engine(policy: Option<&Path>) -> Result<Arc<Engine>, String> {
-    let text = match policy {
-        Some(p) => std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?,
-        None => String::new(),
-    };
+    let text = read_policy(policy)?;
     let engine = Engine::from_policy_text(&text).map_err(|e| match policy {
         Some(p) => format!("{}: {e}", p.display()),
         None => e.to_string(),
@@ -123,6 +132,26 @@ fn redact(args: &Args) -> Result<ExitCode, String> {
     }
     scanner.finish_redact(&mut out, &mut |_, _| found += 1);
     stdout.write_all(&out).and_then(|_| stdout.flush()).map_err(|e| e.to_string())?;
+    Ok(if found > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+fn replay(args: &Args) -> Result<ExitCode, String> {
+    let [har] = args.paths.as_slice() else { return Err(format!("replay takes one HAR file\n{USAGE}")) };
+    let inspector =
+        sieve::flow::Inspector::from_policy_text(&read_policy(args.policy.as_deref())?).map_err(|e| e.to_string())?;
+    let har_text = std::fs::read_to_string(har).map_err(|e| format!("{}: {e}", har.display()))?;
+    let har_json = serde_json::from_str(&har_text).map_err(|e| format!("{}: not JSON: {e}", har.display()))?;
+    let replayed = replay::replay(&inspector, &har_json).map_err(|e| format!("{}: {e}", har.display()))?;
+    let mut found = 0;
+    for (i, r) in replayed.iter().enumerate() {
+        found += r.record.findings.len();
+        if let Some(line) = replay::report(r, i, args.format) {
+            println!("{line}");
+        }
+    }
+    if args.format == Format::Text {
+        println!("{} exchanges, {found} findings", replayed.len());
+    }
     Ok(if found > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 

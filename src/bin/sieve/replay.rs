@@ -1,0 +1,173 @@
+//! `sieve replay`: runs the HTTP inspection the filter runs in Envoy over the
+//! exchanges of a HAR file, and reports what would be tagged, redacted or
+//! blocked. Values never appear: only detector ids, places and fingerprints.
+
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+use sieve::flow::{BodyAction, Exchange, HeaderAction, Inspector, Record};
+
+use crate::args::Format;
+
+/// What happened to one direction of an exchange.
+fn verdict(action: &BodyAction) -> &'static str {
+    match action {
+        BodyAction::Continue | BodyAction::Hold => "pass",
+        BodyAction::Replace(_) => "redacted",
+        BodyAction::Block(_) => "blocked",
+    }
+}
+
+/// One replayed exchange.
+pub struct Replayed {
+    pub method: String,
+    pub url: String,
+    pub request: &'static str,
+    pub response: &'static str,
+    pub tags: Vec<(String, String)>,
+    pub record: Record,
+}
+
+/// Replays every entry of a HAR document.
+pub fn replay(inspector: &Arc<Inspector>, har: &Value) -> Result<Vec<Replayed>, String> {
+    let entries = har["log"]["entries"].as_array().ok_or("not a HAR file: no log.entries array")?;
+    Ok(entries.iter().map(|e| replay_entry(inspector, e)).collect())
+}
+
+fn replay_entry(inspector: &Arc<Inspector>, entry: &Value) -> Replayed {
+    let request = &entry["request"];
+    let method = request["method"].as_str().unwrap_or("GET").to_string();
+    let url = request["url"].as_str().unwrap_or_default().to_string();
+    let (authority, path) = split_url(&url);
+    let mut headers = vec![pair(":method", &method), pair(":authority", authority), pair(":path", path)];
+    headers.extend(har_headers(&request["headers"]));
+    let body = text_of(&request["postData"]["text"], &request["postData"]["encoding"]);
+    let mut ex = Exchange::new(Arc::clone(inspector));
+    let (mut tags, mut request_verdict) = (Vec::new(), "pass");
+    match ex.request_headers(&headers, body.is_empty()) {
+        HeaderAction::Block(_) => {
+            ex.local_reply_sent();
+            request_verdict = "blocked";
+        }
+        HeaderAction::Continue { add, set, .. } => {
+            tags = add;
+            if !set.is_empty() {
+                request_verdict = "redacted";
+            }
+            if !body.is_empty() {
+                let action = ex.request_body(&body, true);
+                if matches!(action, BodyAction::Block(_)) {
+                    ex.local_reply_sent();
+                }
+                request_verdict = match (request_verdict, verdict(&action)) {
+                    (_, "blocked") => "blocked",
+                    ("redacted", _) | (_, "redacted") => "redacted",
+                    _ => "pass",
+                };
+            }
+        }
+    }
+    let mut response_verdict = "not sent";
+    if request_verdict != "blocked" {
+        let response = &entry["response"];
+        let status = response["status"].as_u64().unwrap_or(200).to_string();
+        let mut headers = vec![pair(":status", &status)];
+        headers.extend(har_headers(&response["headers"]));
+        let body = text_of(&response["content"]["text"], &response["content"]["encoding"]);
+        response_verdict = match ex.response_headers(&headers, body.is_empty()) {
+            HeaderAction::Continue { set, .. } if !set.is_empty() => "redacted",
+            _ => "pass",
+        };
+        if !body.is_empty() {
+            let v = verdict(&ex.response_body(&body, true));
+            if v != "pass" {
+                response_verdict = v;
+            }
+        }
+    }
+    Replayed { method, url, request: request_verdict, response: response_verdict, tags, record: ex.record().clone() }
+}
+
+/// One report line per exchange with findings (text), or per exchange (jsonl).
+pub fn report(r: &Replayed, index: usize, format: Format) -> Option<String> {
+    match format {
+        Format::Jsonl => Some(
+            json!({
+                "entry": index,
+                "method": r.method,
+                "url": r.url,
+                "request": r.request,
+                "response": r.response,
+                "tags": r.tags.iter().map(|(k, v)| json!({k: v})).collect::<Vec<_>>(),
+                "findings": r.record.findings,
+                "truncated": r.record.truncated,
+                "skipped": r.record.skipped,
+            })
+            .to_string(),
+        ),
+        Format::Text if r.record.findings.is_empty() && r.record.skipped.is_empty() => None,
+        Format::Text => {
+            let mut out = format!("#{index} {} {}: request {}, response {}", r.method, r.url, r.request, r.response);
+            for f in &r.record.findings {
+                let place = f.key_path.as_deref().or(f.header.as_deref()).unwrap_or("");
+                out.push_str(&format!(
+                    "\n    {} {} {place} {} ({}, {}) -> {} #{}",
+                    f.direction.as_str(),
+                    f.part.as_str(),
+                    f.detector,
+                    f.category,
+                    f.severity,
+                    f.action.as_str(),
+                    f.fingerprint
+                ));
+            }
+            for (direction, why) in &r.record.skipped {
+                out.push_str(&format!("\n    {} body not inspected: {why}", direction.as_str()));
+            }
+            Some(out)
+        }
+    }
+}
+
+fn pair(k: &str, v: &str) -> (Vec<u8>, Vec<u8>) {
+    (k.as_bytes().to_vec(), v.as_bytes().to_vec())
+}
+
+fn har_headers(list: &Value) -> Vec<(Vec<u8>, Vec<u8>)> {
+    list.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|h| Some(pair(&h["name"].as_str()?.to_ascii_lowercase(), h["value"].as_str()?)))
+        .filter(|(k, _)| !k.starts_with(b":"))
+        .collect()
+}
+
+/// A HAR text field, base64-decoded when its `encoding` says so.
+fn text_of(text: &Value, encoding: &Value) -> Vec<u8> {
+    let text = text.as_str().unwrap_or_default();
+    if encoding.as_str() == Some("base64") {
+        sieve::engine::validate::base64_decode(text.trim().as_bytes()).unwrap_or_default()
+    } else {
+        text.as_bytes().to_vec()
+    }
+}
+
+/// `https://host:port/path?q` into (authority, path with query).
+fn split_url(url: &str) -> (&str, &str) {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_split_into_authority_and_path() {
+        assert_eq!(split_url("https://api.example.com:8443/v1/x?y=1"), ("api.example.com:8443", "/v1/x?y=1"));
+        assert_eq!(split_url("http://example.com"), ("example.com", "/"));
+    }
+}
