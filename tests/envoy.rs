@@ -137,6 +137,26 @@ fn findings_are_counted_in_prometheus_stats_and_logged_without_values() {
 }
 
 #[test]
+fn streaming_redaction_rewrites_a_body_larger_than_the_hold_limit() {
+    let bed =
+        Bed::start("categories:\n  pci: {action: redact}\nhttp: {body_redaction: stream, max_buffer_bytes: 4096}\n");
+    let record = |i: usize| format!(r#"{{"i": {i}, "card": "4111 1111 1111 1111", "pad": "{}"}},"#, "x".repeat(200));
+    let chunks: Vec<String> = (0..8).map(|c| (0..40).map(|i| record(c * 40 + i)).collect()).collect();
+    let mut parts: Vec<&[u8]> = vec![b"["];
+    parts.extend(chunks.iter().map(|c| c.as_bytes()));
+    parts.push(b"{}]");
+    let total: usize = parts.iter().map(|p| p.len()).sum();
+    assert!(total > 16 * 4096, "far past the hold limit: {total} bytes");
+    let reply = bed.send_chunked("/v1/import", &[("content-type", "application/json")], &parts);
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let got = String::from_utf8(bed.received()[0].body.clone()).unwrap();
+    assert_eq!(got.len(), total, "partial redaction keeps the length here");
+    assert_eq!(got.matches("**** **** **** 1111").count(), 320);
+    assert!(!got.contains("4111 1111"));
+    bed.assert_clean_log();
+}
+
+#[test]
 fn a_body_over_the_hold_limit_passes_unredacted_and_tagged_truncated() {
     let bed = Bed::start(&format!("{POLICY}http: {{max_buffer_bytes: 4096}}\n"));
     let body = format!(r#"{{"pad": "{}", "card": "4111 1111 1111 1111"}}"#, "x".repeat(8000));

@@ -292,3 +292,57 @@ fn random_input_and_chunking_never_panic() {
         let _ = ex.record().to_json();
     }
 }
+
+/// Streams `body` through `ex` in the given chunks and returns what the
+/// filter would forward: each chunk as replaced (or as it came).
+fn forwarded(ex: &mut Exchange, body: &[u8], splits: &[usize]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    for &s in splits.iter().filter(|&&s| s < body.len()).chain(std::iter::once(&body.len())) {
+        match ex.request_body(&body[at..s], s == body.len()) {
+            BodyAction::Replace(bytes) => out.extend(bytes),
+            BodyAction::Continue => out.extend_from_slice(&body[at..s]),
+            other => panic!("{other:?}"),
+        }
+        at = s;
+    }
+    out
+}
+
+#[test]
+fn streaming_redaction_forwards_the_same_bytes_as_holding_at_every_split() {
+    let doc: String = (0..40)
+        .map(|i| format!(r#"{{"i": {i}, "card": "4111 1111 1111 1111", "pad": "{}"}},"#, "x".repeat(i)))
+        .collect();
+    let body = format!("[{doc}{{}}]");
+    let held = {
+        let mut ex = Exchange::new(inspector("categories:\n  pci: {action: redact}\n"));
+        ex.request_headers(&post("application/json"), false);
+        match feed(&mut ex, body.as_bytes(), &[]).pop().unwrap() {
+            BodyAction::Replace(b) => b,
+            other => panic!("{other:?}"),
+        }
+    };
+    assert!(!String::from_utf8_lossy(&held).contains("4111 1111 1111 1111"));
+    let streaming = inspector("categories:\n  pci: {action: redact}\nhttp: {body_redaction: stream}\n");
+    for split in (0..body.len()).step_by(7) {
+        let mut ex = Exchange::new(Arc::clone(&streaming));
+        let HeaderAction::Continue { remove_content_length, .. } = ex.request_headers(&post("application/json"), false)
+        else {
+            panic!()
+        };
+        assert!(remove_content_length);
+        let out = forwarded(&mut ex, body.as_bytes(), &[split, split + 300, split + 301]);
+        assert_eq!(out, held, "split {split}");
+        assert_eq!(ex.record().findings.len(), 40);
+    }
+}
+
+#[test]
+fn streaming_redaction_is_not_used_when_a_detector_may_block() {
+    let policy =
+        "categories:\n  pci: {action: redact}\n  credentials: {action: block}\nhttp: {body_redaction: stream}\n";
+    let mut ex = Exchange::new(inspector(policy));
+    ex.request_headers(&post("application/json"), false);
+    assert_eq!(ex.request_body(CARD_BODY, false), BodyAction::Hold, "a block decision needs the whole body");
+}

@@ -2,7 +2,7 @@
 //! decision), and the limits.
 
 use crate::engine::{redact_form, scan_form, DetectorSet, RedactMode, ScanOptions, Scanner, Target};
-use crate::policy::{ActionKind, Direction, LimitAction, Part};
+use crate::policy::{ActionKind, BodyRedaction, Direction, LimitAction, Part};
 
 use super::decode::{decode, Decoded, Encoding};
 use super::http::Outcome;
@@ -52,6 +52,9 @@ enum Mode {
     /// Copied as it passes, then decoded and scanned for the record
     /// (compressed bodies under monitor-only policies).
     Copy(Vec<u8>),
+    /// Rewritten as it flows: each chunk is replaced by the redacted bytes
+    /// that are final so far (`http.body_redaction: stream`).
+    Redact(Box<Scanner>),
 }
 
 #[derive(Debug)]
@@ -88,23 +91,27 @@ impl Body {
         if detectors.is_empty() {
             return skip(kind, encoding, detectors);
         }
-        let decides = (0..engine.detectors().len())
-            .any(|i| detectors.contains(i) && engine.detector(i).action != ActionKind::Monitor);
-        let mode = match (encoding, decides || kind == Kind::Form) {
-            (_, true) => Mode::Hold(Vec::new()),
-            (Encoding::Identity, false) => {
-                let options =
-                    ScanOptions { json: kind == Kind::Json, detectors: detectors.clone(), ..ScanOptions::text(engine) };
-                Mode::Stream(Box::new(engine.scanner(options)))
+        let acts = |action| {
+            (0..engine.detectors().len()).any(|i| detectors.contains(i) && engine.detector(i).action == action)
+        };
+        let (blocks, redacts) = (acts(ActionKind::Block), acts(ActionKind::Redact));
+        let options =
+            ScanOptions { json: kind == Kind::Json, detectors: detectors.clone(), ..ScanOptions::text(engine) };
+        let streams = inspector.http.body_redaction == BodyRedaction::Stream;
+        let mode = match (encoding, kind) {
+            (Encoding::Identity, Kind::Json | Kind::Text) if redacts && streams && !blocks => {
+                Mode::Redact(Box::new(engine.scanner(ScanOptions { redact: RedactMode::ByAction, ..options })))
             }
-            (_, false) => Mode::Copy(Vec::new()),
+            _ if blocks || redacts || kind == Kind::Form => Mode::Hold(Vec::new()),
+            (Encoding::Identity, _) => Mode::Stream(Box::new(engine.scanner(options))),
+            _ => Mode::Copy(Vec::new()),
         };
         Body { direction, kind, encoding, detectors, mode, seen: 0 }
     }
 
     /// Whether the body may be rewritten, so `content-length` must go.
     pub(super) fn may_rewrite(&self) -> bool {
-        matches!(self.mode, Mode::Hold(_)) && self.encoding == Encoding::Identity
+        matches!(self.mode, Mode::Hold(_) | Mode::Redact(_)) && self.encoding == Encoding::Identity
     }
 
     /// The next chunk; `end` when it is the last.
@@ -128,6 +135,26 @@ impl Body {
                     return self.over_limit(limits.on_limit, outcome);
                 }
                 Step::Continue
+            }
+            Mode::Redact(scanner) => {
+                let room = (limits.max_scan_bytes as u64).saturating_sub(self.seen - chunk.len() as u64) as usize;
+                let (scanned, rest) = chunk.split_at(chunk.len().min(room));
+                let (engine, direction) = (&inspector.engine, self.direction);
+                let mut sink = |f, v: &[u8]| outcome.found(engine, direction, Part::Body, None, &f, v);
+                let mut out = Vec::with_capacity(chunk.len() + engine.window());
+                scanner.feed_redact(scanned, &mut out, &mut sink);
+                let over = !rest.is_empty();
+                if over || end {
+                    scanner.finish_redact(&mut out, &mut sink);
+                    out.extend_from_slice(rest);
+                }
+                if over {
+                    self.mode = Mode::Skip;
+                    if self.over_limit(limits.on_limit, outcome) == Step::Block {
+                        return Step::Block;
+                    }
+                }
+                Step::Replace(out)
             }
             Mode::Hold(held) | Mode::Copy(held) => {
                 held.extend_from_slice(chunk);

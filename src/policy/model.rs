@@ -57,6 +57,18 @@ pub struct HttpSpec {
     pub tag_request: bool,
     /// Add the same headers to the response sent to the client.
     pub tag_response: bool,
+    /// How bodies are redacted when no detector that applies blocks.
+    pub body_redaction: BodyRedaction,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BodyRedaction {
+    /// Hold the body to its end (up to `max_buffer_bytes`), then rewrite it.
+    Hold,
+    /// Rewrite as it flows, holding back only the scanner's window: bounded
+    /// memory for bodies of any size.
+    Stream,
 }
 
 impl Default for HttpSpec {
@@ -68,6 +80,7 @@ impl Default for HttpSpec {
             block_status: 403,
             tag_request: true,
             tag_response: false,
+            body_redaction: BodyRedaction::Hold,
         }
     }
 }
