@@ -104,20 +104,11 @@ impl Context for Http {}
 
 impl HttpContext for Http {
     fn on_http_request_headers(&mut self, _n: usize, end_of_stream: bool) -> Action {
-        let headers = self.get_http_request_headers_bytes();
+        let headers = pairs(self.get_http_request_headers_bytes());
         let Some(ex) = self.exchange.as_mut() else { return Action::Continue };
-        let headers: Vec<(Vec<u8>, Vec<u8>)> = headers.into_iter().map(|(k, v)| (k.into_bytes(), v)).collect();
         match ex.request_headers(&headers, end_of_stream) {
             HeaderAction::Continue { add, set, remove_content_length } => {
-                for (name, value) in set {
-                    self.set_http_request_header_bytes(&name, Some(&value));
-                }
-                if remove_content_length {
-                    self.set_http_request_header("content-length", None);
-                }
-                for (name, value) in add {
-                    self.add_http_request_header(&name, &value);
-                }
+                self.edit_headers(true, &add, &set, remove_content_length);
                 Action::Continue
             }
             HeaderAction::Block(reply) => self.reply(reply),
@@ -140,20 +131,11 @@ impl HttpContext for Http {
 
     fn on_http_response_headers(&mut self, _n: usize, end_of_stream: bool) -> Action {
         self.held = 0;
-        let headers = self.get_http_response_headers_bytes();
+        let headers = pairs(self.get_http_response_headers_bytes());
         let Some(ex) = self.exchange.as_mut() else { return Action::Continue };
-        let headers: Vec<(Vec<u8>, Vec<u8>)> = headers.into_iter().map(|(k, v)| (k.into_bytes(), v)).collect();
         match ex.response_headers(&headers, end_of_stream) {
             HeaderAction::Continue { add, set, remove_content_length } => {
-                for (name, value) in set {
-                    self.set_http_response_header_bytes(&name, Some(&value));
-                }
-                if remove_content_length {
-                    self.set_http_response_header("content-length", None);
-                }
-                for (name, value) in add {
-                    self.add_http_response_header(&name, &value);
-                }
+                self.edit_headers(false, &add, &set, remove_content_length);
             }
             // Responses are never blocked from headers: the flow only blocks requests there.
             HeaderAction::Block(_) => warn!("ignoring a block verdict on response headers"),
@@ -185,6 +167,12 @@ impl HttpContext for Http {
     }
 }
 
+/// Header pairs as the flow layer takes them. Envoy's codecs only pass
+/// valid header names, so the SDK's UTF-8 names are safe; values stay bytes.
+fn pairs(headers: Vec<(String, Vec<u8>)>) -> Vec<(Vec<u8>, Vec<u8>)> {
+    headers.into_iter().map(|(k, v)| (k.into_bytes(), v)).collect()
+}
+
 impl Http {
     /// The bytes of this callback that the flow has not seen: Envoy's body
     /// buffer is cumulative while we hold it.
@@ -214,6 +202,30 @@ impl Http {
                 self.held = 0;
                 self.replace_body(false, body_size, reply.body.as_bytes());
                 Action::Continue
+            }
+        }
+    }
+
+    /// Applies a headers verdict: redacted values, `content-length` removal, tags.
+    fn edit_headers(&self, request: bool, add: &[(String, String)], set: &[(String, Vec<u8>)], drop_length: bool) {
+        let put = |name: &str, value: Option<&[u8]>| {
+            if request {
+                self.set_http_request_header_bytes(name, value)
+            } else {
+                self.set_http_response_header_bytes(name, value)
+            }
+        };
+        for (name, value) in set {
+            put(name, Some(value));
+        }
+        if drop_length {
+            put("content-length", None);
+        }
+        for (name, value) in add {
+            if request {
+                self.add_http_request_header(name, value)
+            } else {
+                self.add_http_response_header(name, value)
             }
         }
     }
