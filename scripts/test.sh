@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# Every test: formatting and lints (native and wasm32), unit, property, corpus, CLI and schema
-# tests, the flow layer natively, the release .wasm in a real Envoy (newest and an older
-# supported release), and the release .wasm build.
+# Every test: formatting and lints (native and wasm32), unit, property, corpus, CLI, schema,
+# Istio-manifest and HTTP-flow tests, the release .wasm in a real Envoy (the newest and an
+# older supported release), and the release .wasm build. Ends with one summary line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
 bash scripts/setup.sh
 cargo fmt --check
 cargo clippy --all-targets --locked -- -D warnings
 cargo clippy --target wasm32-wasip1 --lib --locked -- -D warnings
-cargo test --all-targets --locked          # includes tests/envoy.rs on Envoy 1.40.0
-cargo test --doc --locked
+cargo test --all-targets --locked 2>&1 | tee -a "$log"      # includes tests/envoy.rs on Envoy 1.40.0
+cargo test --doc --locked 2>&1 | tee -a "$log"
 echo "== the Envoy suite again on the older supported release, 1.36.4"
-SIEVE_ENVOY_VERSION=1.36.4 cargo test --locked --test envoy
+SIEVE_ENVOY_VERSION=1.36.4 cargo test --locked --test envoy 2>&1 | tee -a "$log"
 bash scripts/build-wasm.sh
+awk '/^test result:/ { p += $4; f += $6 } END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
