@@ -99,7 +99,7 @@ fn header_findings_are_tagged_for_the_upstream_in_monitor_mode() {
 #[test]
 fn card_in_a_response_body_is_redacted_for_the_client() {
     let bed = Bed::start(POLICY);
-    bed.answer_with("application/json", CARD_BODY.as_bytes());
+    bed.answer_with(200, "application/json", CARD_BODY.as_bytes());
     let reply = bed.send("GET", "/v1/orders/7", &[], b"");
     assert_eq!(reply.status, 200);
     assert_eq!(reply.text(), REDACTED);
@@ -191,4 +191,56 @@ fn a_bad_policy_is_refused_with_path_detector_and_reason() {
         log.contains("policy refused") && log.contains("detectors[0].patterns[0]") && log.contains("employee-id"),
         "{log}"
     );
+}
+
+#[test]
+fn non_utf8_header_values_are_scanned_as_bytes() {
+    let bed = Bed::start("");
+    let request = b"GET /v1/x HTTP/1.1\r\nhost: sieve.test\r\nconnection: close\r\nx-raw: \xff\xfe card 4111 1111 1111 1111\r\n\r\n";
+    let reply = bed.send_raw(request);
+    assert_eq!(reply.status, 200);
+    assert_eq!(bed.received()[0].header("x-sieve-detectors"), Some("credit-card"));
+    bed.assert_clean_log();
+}
+
+#[test]
+fn bodiless_responses_and_head_requests_pass() {
+    let bed = Bed::start(POLICY);
+    for status in [204, 304] {
+        bed.answer_with(status, "application/json", b"");
+        assert_eq!(bed.send("GET", "/v1/empty", &[], b"").status, status);
+    }
+    bed.answer_with(200, "application/json", CARD_BODY.as_bytes());
+    let reply = bed.send("HEAD", "/v1/orders/7", &[], b"");
+    assert_eq!(reply.status, 200);
+    assert!(reply.body.is_empty());
+    bed.assert_clean_log();
+}
+
+#[test]
+fn random_traffic_never_breaks_the_filter() {
+    let bed = Bed::start(POLICY);
+    let mut rng = 0x853c49e6748fea9bu64;
+    let mut next = move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    let pieces: [&[u8]; 6] = [b"4111 1111 1111 1111", b"{\"a\": ", b"\xff\xfe", b"%4", b"a@b.io", b"\"}"];
+    let types = ["application/json", "text/plain", "application/x-www-form-urlencoded", "application/octet-stream"];
+    for _ in 0..40 {
+        let mut body = Vec::new();
+        for _ in 0..next() % 300 {
+            if next() % 4 == 0 {
+                body.extend_from_slice(pieces[(next() % 6) as usize]);
+            } else {
+                body.push(next() as u8);
+            }
+        }
+        bed.answer_with(200, types[(next() % 4) as usize], &body);
+        let reply = bed.send("POST", "/v1/fuzz", &[("content-type", types[(next() % 4) as usize])], &body);
+        assert!([200, 403].contains(&reply.status), "status {}", reply.status);
+    }
+    bed.assert_clean_log();
 }

@@ -76,8 +76,8 @@ impl Reply {
     }
 }
 
-/// What the upstream answers: (content type, body).
-pub type Answer = (String, Vec<u8>);
+/// What the upstream answers: (status, content type, body).
+pub type Answer = (u16, String, Vec<u8>);
 
 /// A loopback HTTP/1.1 server that records every request.
 pub struct Upstream {
@@ -91,7 +91,7 @@ impl Upstream {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let received = Arc::new(Mutex::new(Vec::new()));
-        let answer = Arc::new(Mutex::new(("application/json".to_string(), b"{\"ok\":true}".to_vec())));
+        let answer = Arc::new(Mutex::new((200, "application/json".to_string(), b"{\"ok\":true}".to_vec())));
         let (rec, ans) = (Arc::clone(&received), Arc::clone(&answer));
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
@@ -111,36 +111,41 @@ fn serve(stream: TcpStream, received: Arc<Mutex<Vec<Received>>>, answer: Arc<Mut
         let (method, path) =
             (parts.next().unwrap_or_default().to_string(), parts.next().unwrap_or_default().to_string());
         let (body, complete) = read_body(&mut reader, &headers, false);
-        received.lock().unwrap().push(Received { method, path, headers, body, complete });
+        received.lock().unwrap().push(Received { method: method.clone(), path, headers, body, complete });
         if !complete {
             return;
         }
-        let (content_type, body) = answer.lock().unwrap().clone();
-        let head = format!("HTTP/1.1 200 OK\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\n\r\n", body.len());
-        if writer.write_all(head.as_bytes()).and_then(|_| writer.write_all(&body)).is_err() {
+        let (status, content_type, body) = answer.lock().unwrap().clone();
+        // 204 and 304 carry no body; a HEAD response announces one it does not send.
+        let bodiless = status == 204 || status == 304;
+        let length = if bodiless { String::new() } else { format!("content-length: {}\r\n", body.len()) };
+        let head = format!("HTTP/1.1 {status} X\r\ncontent-type: {content_type}\r\n{length}\r\n");
+        let body = if bodiless || method == "HEAD" { &[][..] } else { &body[..] };
+        if writer.write_all(head.as_bytes()).and_then(|_| writer.write_all(body)).is_err() {
             return;
         }
     }
 }
 
-/// Reads a start line and headers; `None` at the end of the connection.
+/// Reads a start line and headers (values need not be UTF-8); `None` at the
+/// end of the connection.
 fn read_head(reader: &mut impl BufRead) -> Option<(String, Vec<(String, String)>)> {
-    let mut start = String::new();
-    if reader.read_line(&mut start).ok()? == 0 {
-        return None;
-    }
+    let mut buf = Vec::new();
+    let mut next_line = |buf: &mut Vec<u8>| -> Option<String> {
+        buf.clear();
+        (reader.read_until(b'\n', buf).ok()? > 0).then(|| String::from_utf8_lossy(buf).trim_end().to_string())
+    };
+    let start = next_line(&mut buf)?;
     let mut headers = Vec::new();
     loop {
-        let mut line = String::new();
-        reader.read_line(&mut line).ok()?;
-        let line = line.trim_end();
+        let line = next_line(&mut buf)?;
         if line.is_empty() {
             break;
         }
         let (k, v) = line.split_once(':')?;
         headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
     }
-    Some((start.trim_end().to_string(), headers))
+    Some((start, headers))
 }
 
 /// Reads a body framed by content-length or chunked encoding; with
@@ -276,8 +281,16 @@ impl Bed {
         self.upstream.received.lock().unwrap().clone()
     }
 
-    pub fn answer_with(&self, content_type: &str, body: &[u8]) {
-        *self.upstream.answer.lock().unwrap() = (content_type.to_string(), body.to_vec());
+    pub fn answer_with(&self, status: u16, content_type: &str, body: &[u8]) {
+        *self.upstream.answer.lock().unwrap() = (status, content_type.to_string(), body.to_vec());
+    }
+
+    /// Sends raw bytes as a request (for what typed clients cannot send).
+    pub fn send_raw(&self, request: &[u8]) -> Reply {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s.write_all(request).unwrap();
+        read_reply(s).expect("reply")
     }
 
     /// Envoy's log has no panic and no Wasm error or critical line.
