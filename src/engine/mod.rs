@@ -175,6 +175,11 @@ impl Engine {
         findings
     }
 
+    /// Scans a whole buffer, handing each finding and its value to `sink`.
+    pub fn scan_into(&self, bytes: &[u8], options: &ScanOptions, sink: &mut Sink) {
+        scan::scan_whole(self, bytes, options, sink);
+    }
+
     /// Writes the redacted form of a whole buffer and returns the findings.
     pub fn redact(&self, bytes: &[u8], options: &ScanOptions) -> (Vec<u8>, Vec<Finding>) {
         let mut findings = Vec::new();

@@ -5,7 +5,7 @@ use crate::engine::{redact_form, scan_form, DetectorSet, RedactMode, ScanOptions
 use crate::policy::{ActionKind, BodyRedaction, Direction, LimitAction, Part};
 
 use super::decode::{decode, Decoded, Encoding};
-use super::http::Outcome;
+use super::record::Outcome;
 use super::Inspector;
 
 /// How a body is read, from its content type.

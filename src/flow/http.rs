@@ -12,9 +12,9 @@ use std::sync::Arc;
 use serde_json::json;
 
 use super::body::{scan_query, Body, Step};
-use super::record::{Record, Recorded};
+use super::record::{Outcome, Record};
 use super::Inspector;
-use crate::engine::{DetectorSet, Engine, Finding, RedactMode, ScanOptions, Scanner, Target};
+use crate::engine::{DetectorSet, RedactMode, ScanOptions, Scanner, Target};
 use crate::policy::{ActionKind, Direction, Part};
 
 /// A reply sieve sends instead of the upstream's.
@@ -51,53 +51,6 @@ pub enum BodyAction {
     /// Requests: send this reply. Responses, whose headers are gone: replace
     /// the body with the reply's body.
     Block(LocalReply),
-}
-
-/// The record being built.
-#[derive(Debug, Default)]
-pub(super) struct Outcome(Record);
-
-impl Outcome {
-    pub(super) fn found(
-        &mut self,
-        engine: &Engine,
-        direction: Direction,
-        part: Part,
-        header: Option<&str>,
-        f: &Finding,
-        value: &[u8],
-    ) {
-        let d = engine.detector(f.detector);
-        self.0.findings.push(Recorded {
-            detector: d.id.clone(),
-            category: engine.category_of(f.detector).name.clone(),
-            severity: d.severity.as_str(),
-            action: d.action,
-            direction,
-            part,
-            header: header.map(str::to_string),
-            key_path: f.path.clone(),
-            start: f.start,
-            end: f.end,
-            fingerprint: engine.hash_key().fingerprint(value),
-        });
-    }
-
-    pub(super) fn skipped(&mut self, direction: Direction, why: &'static str) {
-        self.0.skipped.push((direction, why));
-    }
-
-    pub(super) fn truncated(&mut self, direction: Direction) {
-        self.0.truncated.push(direction);
-    }
-
-    pub(super) fn len(&self) -> usize {
-        self.0.findings.len()
-    }
-
-    pub(super) fn actions_since(&self, start: usize) -> Vec<ActionKind> {
-        self.0.findings[start..].iter().map(|f| f.action).collect()
-    }
 }
 
 /// One HTTP exchange.

@@ -1,26 +1,31 @@
-//! Layer 3: flow inspection. Plain state machines for an HTTP exchange:
-//! headers and body chunks in; tags, edits, local replies and a log record
-//! out. No proxy-wasm types: the filter is a thin adapter over this, and the
+//! Layer 3: flow inspection. Plain state machines for an HTTP exchange
+//! (headers and body chunks in; tags, edits, local replies and a log record
+//! out) and a TCP connection (bytes in each direction in; masks or a close
+//! out). No proxy-wasm types: the filter is a thin adapter over this, and the
 //! same code runs natively in tests and tools.
 
 mod body;
 mod decode;
 mod http;
 mod record;
+mod tcp;
 
 use std::sync::Arc;
 
 pub use http::{BodyAction, Exchange, HeaderAction, LocalReply};
 pub use record::{Record, Recorded};
+pub use tcp::{Connection, TcpAction};
 
 use crate::engine::Engine;
-use crate::policy::{self, HttpSpec, PolicyError};
+use crate::policy::{self, HttpSpec, PolicyError, Protocol, TcpSpec};
 
 /// A compiled policy: the engine and the flow settings.
 #[derive(Debug)]
 pub struct Inspector {
     pub engine: Arc<Engine>,
     pub http: HttpSpec,
+    pub protocol: Protocol,
+    pub tcp: TcpSpec,
 }
 
 impl Inspector {
@@ -32,6 +37,6 @@ impl Inspector {
             return Err(PolicyError::new("http.block_status", reason));
         }
         let engine = Arc::new(Engine::compile(&spec)?);
-        Ok(Arc::new(Inspector { engine, http: spec.http }))
+        Ok(Arc::new(Inspector { engine, http: spec.http, protocol: spec.protocol, tcp: spec.tcp }))
     }
 }

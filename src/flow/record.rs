@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use crate::engine::{Engine, Finding};
 use crate::policy::{ActionKind, Direction, Part};
 
 /// One finding, with what was done about it.
@@ -61,5 +62,52 @@ impl Record {
 
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_else(|e| format!("{{\"error\":\"record not serialisable: {e}\"}}"))
+    }
+}
+
+/// The record being built.
+#[derive(Debug, Default)]
+pub(super) struct Outcome(pub(super) Record);
+
+impl Outcome {
+    pub(super) fn found(
+        &mut self,
+        engine: &Engine,
+        direction: Direction,
+        part: Part,
+        header: Option<&str>,
+        f: &Finding,
+        value: &[u8],
+    ) {
+        let d = engine.detector(f.detector);
+        self.0.findings.push(Recorded {
+            detector: d.id.clone(),
+            category: engine.category_of(f.detector).name.clone(),
+            severity: d.severity.as_str(),
+            action: d.action,
+            direction,
+            part,
+            header: header.map(str::to_string),
+            key_path: f.path.clone(),
+            start: f.start,
+            end: f.end,
+            fingerprint: engine.hash_key().fingerprint(value),
+        });
+    }
+
+    pub(super) fn skipped(&mut self, direction: Direction, why: &'static str) {
+        self.0.skipped.push((direction, why));
+    }
+
+    pub(super) fn truncated(&mut self, direction: Direction) {
+        self.0.truncated.push(direction);
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.0.findings.len()
+    }
+
+    pub(super) fn actions_since(&self, start: usize) -> Vec<ActionKind> {
+        self.0.findings[start..].iter().map(|f| f.action).collect()
     }
 }

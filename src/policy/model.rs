@@ -37,6 +37,38 @@ pub struct PolicySpec {
     /// How the HTTP filter inspects and acts on exchanges.
     #[serde(default)]
     pub http: HttpSpec,
+    /// Which filter this configuration is for: the same `.wasm` serves an
+    /// HTTP filter and a network (TCP) filter, and must know which before
+    /// streams arrive.
+    #[serde(default)]
+    pub protocol: Protocol,
+    /// How the TCP filter inspects connections.
+    #[serde(default)]
+    pub tcp: TcpSpec,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Protocol {
+    /// `envoy.filters.http.wasm` (Istio `type: HTTP`).
+    #[default]
+    Http,
+    /// `envoy.filters.network.wasm` (Istio `type: NETWORK`).
+    Tcp,
+}
+
+/// TCP filter settings.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TcpSpec {
+    /// Bytes scanned per direction of a connection; the rest passes unscanned.
+    pub max_scan_bytes: usize,
+}
+
+impl Default for TcpSpec {
+    fn default() -> Self {
+        TcpSpec { max_scan_bytes: 16 << 20 }
+    }
 }
 
 /// HTTP filter settings.
