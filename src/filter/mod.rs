@@ -16,10 +16,11 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use log::{error, info, warn};
-use proxy_wasm::traits::{Context, HttpContext, RootContext};
+use proxy_wasm::traits::{Context, HttpContext, RootContext, StreamContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel};
 
-use crate::flow::{BodyAction, Exchange, HeaderAction, Inspector, LocalReply};
+use crate::flow::{BodyAction, Connection, Exchange, HeaderAction, Inspector, LocalReply, TcpAction};
+use crate::policy::Protocol;
 use metrics::Metrics;
 
 proxy_wasm::main! {{
@@ -78,8 +79,20 @@ impl RootContext for Root {
         }
     }
 
+    /// From the policy's `protocol`: the SDK asks before each stream, and a
+    /// wrong answer would trap on the first callback of the other kind.
     fn get_type(&self) -> Option<ContextType> {
-        Some(ContextType::HttpContext)
+        match self.inspector.as_ref().map(|i| i.protocol) {
+            Some(Protocol::Tcp) => Some(ContextType::StreamContext),
+            _ => Some(ContextType::HttpContext),
+        }
+    }
+
+    fn create_stream_context(&self, _context_id: u32) -> Option<Box<dyn StreamContext>> {
+        Some(Box::new(Tcp {
+            connection: self.inspector.clone().map(Connection::new),
+            metrics: Rc::clone(&self.metrics),
+        }))
     }
 
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
@@ -245,5 +258,61 @@ impl Http {
             ex.local_reply_sent();
         }
         Action::Pause
+    }
+}
+
+/// One TCP connection (network filter).
+struct Tcp {
+    connection: Option<Connection>,
+    metrics: Rc<RefCell<Metrics>>,
+}
+
+impl Context for Tcp {}
+
+impl StreamContext for Tcp {
+    fn on_downstream_data(&mut self, size: usize, _end_of_stream: bool) -> Action {
+        let data = self.get_downstream_data(0, size).unwrap_or_default();
+        let Some(c) = self.connection.as_mut() else { return Action::Continue };
+        match c.downstream(&data) {
+            TcpAction::Continue => {}
+            TcpAction::Replace(bytes) => self.set_downstream_data(0, size, &bytes),
+            TcpAction::Close => {
+                self.set_downstream_data(0, size, &[]);
+                self.close_both();
+            }
+        }
+        Action::Continue
+    }
+
+    fn on_upstream_data(&mut self, size: usize, _end_of_stream: bool) -> Action {
+        let data = self.get_upstream_data(0, size).unwrap_or_default();
+        let Some(c) = self.connection.as_mut() else { return Action::Continue };
+        match c.upstream(&data) {
+            TcpAction::Continue => {}
+            // Server-to-client bytes cannot be held: they are rewritten in place.
+            TcpAction::Replace(bytes) => self.set_upstream_data(0, size, &bytes),
+            TcpAction::Close => {
+                self.set_upstream_data(0, size, &[]);
+                self.close_both();
+            }
+        }
+        Action::Continue
+    }
+
+    fn on_log(&mut self) {
+        let Some(c) = self.connection.as_ref() else { return };
+        let record = c.record();
+        self.metrics.borrow_mut().count(record);
+        if !record.findings.is_empty() || !record.truncated.is_empty() {
+            info!("{}", record.to_json());
+        }
+    }
+}
+
+impl Tcp {
+    /// A blocking finding: the chunk was emptied; both sides close.
+    fn close_both(&self) {
+        self.close_downstream();
+        self.close_upstream();
     }
 }

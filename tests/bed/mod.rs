@@ -79,14 +79,39 @@ impl Reply {
 /// What the upstream answers: (status, content type, body).
 pub type Answer = (u16, String, Vec<u8>);
 
-/// A loopback HTTP/1.1 server that records every request.
+/// A loopback HTTP/1.1 server that records every request, or a TCP echo
+/// server that records every byte.
 pub struct Upstream {
     pub port: u16,
     pub received: Arc<Mutex<Vec<Received>>>,
     pub answer: Arc<Mutex<Answer>>,
+    pub raw: Arc<Mutex<Vec<u8>>>,
 }
 
 impl Upstream {
+    /// A TCP server that echoes what it receives.
+    pub fn start_echo() -> Upstream {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let raw = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&raw);
+        std::thread::spawn(move || {
+            for mut stream in listener.incoming().flatten() {
+                let sink = Arc::clone(&sink);
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 4096];
+                    while let Ok(n) = stream.read(&mut buf) {
+                        if n == 0 || stream.write_all(&buf[..n]).is_err() {
+                            return;
+                        }
+                        sink.lock().unwrap().extend_from_slice(&buf[..n]);
+                    }
+                });
+            }
+        });
+        Upstream { port, received: Arc::default(), answer: Arc::new(Mutex::new((200, String::new(), Vec::new()))), raw }
+    }
+
     pub fn start() -> Upstream {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -99,7 +124,7 @@ impl Upstream {
                 std::thread::spawn(move || serve(stream, rec, ans));
             }
         });
-        Upstream { port, received, answer }
+        Upstream { port, received, answer, raw: Arc::default() }
     }
 }
 
@@ -202,16 +227,25 @@ impl Bed {
         Bed::try_start(policy).unwrap_or_else(|log| panic!("Envoy did not become ready:\n{log}"))
     }
 
+    /// Starts Envoy with sieve as a network filter in front of an echo server.
+    pub fn start_tcp(policy: &str) -> Bed {
+        Bed::launch("envoy/tcp.yaml", policy, Upstream::start_echo())
+            .unwrap_or_else(|log| panic!("Envoy did not become ready:\n{log}"))
+    }
+
     /// Starts Envoy; `Err` holds its log when it does not become ready.
     pub fn try_start(policy: &str) -> Result<Bed, String> {
+        Bed::launch("envoy/http.yaml", policy, Upstream::start())
+    }
+
+    fn launch(template: &str, policy: &str, upstream: Upstream) -> Result<Bed, String> {
         static NEXT: AtomicU32 = AtomicU32::new(0);
         let (wasm, envoy) = (wasm(), envoy());
-        let upstream = Upstream::start();
         let (port, admin) = (free_port(), free_port());
         let id = NEXT.fetch_add(1, Ordering::SeqCst);
         let dir = std::env::temp_dir().join(format!("sieve-bed-{}-{id}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let config = render(policy, wasm, port, admin, upstream.port);
+        let config = render(template, policy, wasm, port, admin, upstream.port);
         let config_path = dir.join("envoy.yaml");
         std::fs::write(&config_path, config).unwrap();
         let log = dir.join("envoy.log");
@@ -276,6 +310,37 @@ impl Bed {
         read_reply(s).expect("reply")
     }
 
+    /// Opens a TCP connection through Envoy, writes `chunks` with pauses,
+    /// and returns what came back before the echo went quiet or the
+    /// connection closed, and whether it was closed.
+    pub fn tcp_exchange(&self, chunks: &[&[u8]]) -> (Vec<u8>, bool) {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_millis(700))).unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        for chunk in chunks {
+            if s.write_all(chunk).is_err() {
+                return (got, true);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        loop {
+            match s.read(&mut buf) {
+                Ok(0) => return (got, true),
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+                Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+                    return (got, false)
+                }
+                Err(_) => return (got, true),
+            }
+        }
+    }
+
+    /// What the TCP echo upstream received so far.
+    pub fn raw_received(&self) -> Vec<u8> {
+        self.upstream.raw.lock().unwrap().clone()
+    }
+
     /// What the upstream received so far.
     pub fn received(&self) -> Vec<Received> {
         self.upstream.received.lock().unwrap().clone()
@@ -320,29 +385,32 @@ impl Drop for Bed {
     }
 }
 
-fn render(policy: &str, wasm: &Path, port: u16, admin: u16, upstream: u16) -> String {
-    let template = std::fs::read_to_string(PathBuf::from(ROOT).join("envoy/http.yaml")).unwrap();
-    let indent = " ".repeat(28);
-    let policy_block: String = policy.lines().map(|l| format!("{indent}{l}\n")).collect();
+/// The shipped configuration with the test's ports, `.wasm` and policy.
+fn render(template: &str, policy: &str, wasm: &Path, port: u16, admin: u16, upstream: u16) -> String {
+    let template = std::fs::read_to_string(PathBuf::from(ROOT).join(template)).unwrap();
     let mut out = String::new();
-    let mut skipping = false;
+    let mut policy_indent: Option<String> = None;
     for line in template.lines() {
-        if skipping {
-            if line.starts_with(&indent) || line.trim().is_empty() {
-                continue;
+        if let Some(indent) = &policy_indent {
+            if line.starts_with(indent.as_str()) || line.trim().is_empty() {
+                continue; // The template's own policy.
             }
-            skipping = false;
+            policy_indent = None;
         }
         let line = line
             .replace("port_value: 10000", &format!("port_value: {port}"))
+            .replace("port_value: 10001", &format!("port_value: {port}"))
             .replace("port_value: 9901", &format!("port_value: {admin}"))
+            .replace("port_value: 9902", &format!("port_value: {admin}"))
             .replace("port_value: 8080", &format!("port_value: {upstream}"))
+            .replace("port_value: 8081", &format!("port_value: {upstream}"))
             .replace("target/wasm32-wasip1/release/sieve.wasm", &wasm.display().to_string());
         out.push_str(&line);
         out.push('\n');
         if line.trim_start().starts_with("value: |") {
-            out.push_str(&policy_block);
-            skipping = true;
+            let indent = " ".repeat(line.len() - line.trim_start().len() + 2);
+            policy.lines().for_each(|l| out.push_str(&format!("{indent}{l}\n")));
+            policy_indent = Some(indent);
         }
     }
     out
