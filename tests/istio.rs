@@ -12,14 +12,18 @@ fn plugins() -> Vec<serde_json::Value> {
 #[test]
 fn manifests_are_wasmplugins_with_valid_fields() {
     let plugins = plugins();
-    assert!(plugins.len() >= 2);
+    assert!(plugins.len() >= 3);
     for p in &plugins {
         let spec = &p["spec"];
         assert_eq!(p["apiVersion"], "extensions.istio.io/v1alpha1");
         assert_eq!(p["kind"], "WasmPlugin");
         assert_eq!(spec["pluginName"], "sieve", "the plugin's root id");
-        assert_eq!(spec["type"], "HTTP");
-        assert!(["AUTHN", "AUTHZ", "STATS"].contains(&spec["phase"].as_str().unwrap()));
+        // The plugin learns which filter it is from its configuration: the two must agree.
+        let tcp = spec["pluginConfig"]["protocol"] == "tcp";
+        assert_eq!(spec["type"], if tcp { "NETWORK" } else { "HTTP" }, "{}", p["metadata"]["name"]);
+        if let Some(phase) = spec["phase"].as_str() {
+            assert!(["AUTHN", "AUTHZ", "STATS"].contains(&phase));
+        }
         assert!(["FAIL_CLOSE", "FAIL_OPEN", "FAIL_RELOAD"].contains(&spec["failStrategy"].as_str().unwrap()));
         assert!(spec["url"].as_str().unwrap().starts_with("oci://"));
         for m in spec["match"].as_array().unwrap() {
