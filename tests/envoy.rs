@@ -244,3 +244,24 @@ fn random_traffic_never_breaks_the_filter() {
     }
     bed.assert_clean_log();
 }
+
+#[test]
+fn h2c_request_with_trailers_is_redacted_when_the_trailers_end_it() {
+    let bed = Bed::start(POLICY);
+    let b = CARD_BODY;
+    let reply = bed.send_h2c("/v1/orders", &[&b[..20], &b[20..35], &b[35..]]);
+    assert_eq!(reply["status"], 200, "{reply}");
+    let got = &bed.received()[0];
+    assert!(got.complete);
+    assert_eq!(String::from_utf8_lossy(&got.body), REDACTED, "the body ends with trailers, not end_of_stream");
+    bed.assert_clean_log();
+}
+
+#[test]
+fn h2c_request_with_trailers_carrying_a_key_is_blocked() {
+    let bed = Bed::start(POLICY);
+    let reply = bed.send_h2c("/v1/upload", &[&KEY[..30], &KEY[30..]]);
+    assert_eq!(reply["status"], 403, "{reply}");
+    assert!(!reply["body"].as_str().unwrap().contains("MIIE"));
+    bed.assert_clean_log();
+}

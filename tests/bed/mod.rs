@@ -42,6 +42,23 @@ pub fn envoy() -> &'static Path {
     })
 }
 
+/// A Python with the `h2` package, for the HTTP/2 client (`tests/h2c_client.py`):
+/// the one in the project's Envoy virtualenv, installed even when `ENVOY_PATH`
+/// points elsewhere.
+pub fn h2_python() -> &'static Path {
+    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
+    PYTHON.get_or_init(|| {
+        let out = Command::new("bash")
+            .arg("scripts/install-envoy.sh")
+            .env_remove("ENVOY_PATH")
+            .current_dir(ROOT)
+            .output()
+            .expect("install-envoy.sh");
+        assert!(out.status.success(), "installing the test tools failed: {}", String::from_utf8_lossy(&out.stderr));
+        PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()).with_file_name("python")
+    })
+}
+
 /// A request as the upstream received it.
 #[derive(Debug, Clone, Default)]
 pub struct Received {
@@ -334,6 +351,18 @@ impl Bed {
                 Err(_) => return (got, true),
             }
         }
+    }
+
+    /// Sends one HTTP/2 (h2c) request with its body in `chunks` and request
+    /// trailers; returns the client's JSON view of the reply.
+    pub fn send_h2c(&self, path: &str, chunks: &[&str]) -> serde_json::Value {
+        let out = Command::new(h2_python())
+            .arg(PathBuf::from(ROOT).join("tests/h2c_client.py"))
+            .args([self.port.to_string(), path.to_string(), serde_json::to_string(chunks).unwrap()])
+            .output()
+            .expect("h2c client");
+        assert!(out.status.success(), "h2c client failed: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).expect("h2c client output")
     }
 
     /// What the TCP echo upstream received so far.
