@@ -1,4 +1,5 @@
-//! Deterministic synthetic API traffic for benchmarks.
+//! Deterministic synthetic API traffic for benchmarks, and the small random
+//! generator the tests use for chunkings and fuzz input.
 
 /// A small xorshift generator: the same bytes on every machine.
 pub struct Rng(u64);

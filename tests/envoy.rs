@@ -2,6 +2,9 @@
 //! receive, Envoy's stats, and Envoy's log.
 
 mod bed;
+#[allow(dead_code)]
+#[path = "../benches/traffic.rs"]
+mod traffic;
 
 use bed::Bed;
 
@@ -220,13 +223,8 @@ fn bodiless_responses_and_head_requests_pass() {
 #[test]
 fn random_traffic_never_breaks_the_filter() {
     let bed = Bed::start(POLICY);
-    let mut rng = 0x853c49e6748fea9bu64;
-    let mut next = move || {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        rng
-    };
+    let mut rng = traffic::Rng::new(0x853c49e6748fea9b);
+    let mut next = move || rng.step();
     let pieces: [&[u8]; 6] = [b"4111 1111 1111 1111", b"{\"a\": ", b"\xff\xfe", b"%4", b"a@b.io", b"\"}"];
     let types = ["application/json", "text/plain", "application/x-www-form-urlencoded", "application/octet-stream"];
     for _ in 0..40 {

@@ -1,6 +1,10 @@
 //! The HTTP inspection logic natively: every action, split points, limits,
 //! odd bodies, and random input for panic-freedom.
 
+#[allow(dead_code)]
+#[path = "../benches/traffic.rs"]
+mod traffic;
+
 use std::sync::Arc;
 
 use sieve::flow::{BodyAction, Exchange, HeaderAction, Inspector};
@@ -257,13 +261,8 @@ fn malformed_and_truncated_json_is_still_scanned() {
 #[test]
 fn random_input_and_chunking_never_panic() {
     let insp = inspector(REDACT);
-    let mut rng = 0x2545f4914f6cdd1du64;
-    let mut next = move || {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        rng
-    };
+    let mut rng = traffic::Rng::new(0x2545f4914f6cdd1d);
+    let mut next = move || rng.step();
     let pieces: [&[u8]; 8] = [b"4111 1111 1111 1111", b"\"", b"{", b"}", b"\xff\xfe", b"%4", b"a@b.io", b"-----BEGIN "];
     for _ in 0..300 {
         let mut body = Vec::new();

@@ -1,6 +1,10 @@
 //! The TCP inspection logic natively: nothing delayed, same-length masks,
 //! values split across chunks found once, blocks close the connection.
 
+#[allow(dead_code)]
+#[path = "../benches/traffic.rs"]
+mod traffic;
+
 use std::sync::Arc;
 
 use sieve::flow::{Connection, Inspector, TcpAction};
@@ -74,13 +78,8 @@ fn past_the_scan_limit_bytes_pass_and_the_connection_is_tagged() {
 #[test]
 fn random_chunks_never_panic_and_never_change_length() {
     let insp = Inspector::from_policy_text(&format!("protocol: tcp\n{REDACT}")).unwrap();
-    let mut rng = 0x9e3779b97f4a7c15u64;
-    let mut next = move || {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        rng
-    };
+    let mut rng = traffic::Rng::new(0x9e3779b97f4a7c15);
+    let mut next = move || rng.step();
     for _ in 0..200 {
         let mut c = Connection::new(Arc::clone(&insp));
         for _ in 0..next() % 20 {
