@@ -53,6 +53,11 @@ pub enum BodyAction {
     Block(LocalReply),
 }
 
+/// The first value of header `name`, compared case-insensitively.
+fn header<'h>(headers: &'h [(Vec<u8>, Vec<u8>)], name: &str) -> Option<&'h [u8]> {
+    headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name.as_bytes())).map(|(_, v)| v.as_slice())
+}
+
 /// One HTTP exchange.
 #[derive(Debug)]
 pub struct Exchange {
@@ -76,39 +81,29 @@ impl Exchange {
     }
 
     pub fn request_headers(&mut self, headers: &[(Vec<u8>, Vec<u8>)], end_of_stream: bool) -> HeaderAction {
-        let get = |name: &str| headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name.as_bytes())).map(|(_, v)| v);
-        let text = |v: Option<&Vec<u8>>| v.map(|v| String::from_utf8_lossy(v).into_owned());
+        let get = |name| header(headers, name);
+        let text = |v: Option<&[u8]>| v.map(|v| String::from_utf8_lossy(v).into_owned());
         self.outcome.0.host = text(get(":authority"));
         self.outcome.0.request_id = text(get("x-request-id"));
-        let full_path = get(":path").cloned().unwrap_or_default();
-        let path = full_path.split(|&b| b == b'?').next().unwrap_or_default().to_vec();
-        self.outcome.0.path = Some(String::from_utf8_lossy(&path).into_owned());
-        let host = get(":authority").cloned();
+        let full_path = get(":path").unwrap_or_default();
+        let path = full_path.split(|&b| b == b'?').next().unwrap_or_default();
+        self.outcome.0.path = text(Some(path));
         let target = |part, header| Target {
             direction: Direction::Request,
             part,
             header,
-            content_type: get("content-type").map(Vec::as_slice),
-            host: host.as_deref(),
-            path: Some(&path),
+            content_type: get("content-type"),
+            host: get(":authority"),
+            path: Some(path),
         };
         let before = self.outcome.len();
-        self.scan_url(&full_path, target(Part::Url, None));
+        self.scan_url(full_path, target(Part::Url, None));
         let set = self.scan_headers(Direction::Request, headers, |name| target(Part::Headers, Some(name)));
         if self.outcome.actions_since(before).contains(&ActionKind::Block) {
             return HeaderAction::Block(self.block_reply(Direction::Request));
         }
-        if !end_of_stream {
-            let content_type = get("content-type").map_or(&[][..], Vec::as_slice);
-            let encoding = get("content-encoding").map_or(&[][..], Vec::as_slice);
-            let target = target(Part::Body, None);
-            let body =
-                Body::new(&self.inspector, Direction::Request, content_type, encoding, target, &mut self.outcome);
-            self.request = Some(body);
-        }
-        let add = if self.inspector.http.tag_request { self.tags() } else { Vec::new() };
-        let remove_content_length = self.request.as_ref().is_some_and(Body::may_rewrite);
-        HeaderAction::Continue { add, set, remove_content_length }
+        let tag = self.inspector.http.tag_request;
+        self.headers_verdict(Direction::Request, headers, target(Part::Body, None), end_of_stream, set, tag)
     }
 
     pub fn request_body(&mut self, chunk: &[u8], end_of_stream: bool) -> BodyAction {
@@ -125,9 +120,7 @@ impl Exchange {
         if self.replied {
             return nothing;
         }
-        let get = |name: &str| {
-            headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name.as_bytes())).map(|(_, v)| v.as_slice())
-        };
+        let get = |name| header(headers, name);
         let path = self.outcome.0.path.clone().unwrap_or_default();
         let host = self.outcome.0.host.clone().unwrap_or_default();
         let target = |part, header| Target {
@@ -139,17 +132,8 @@ impl Exchange {
             path: Some(path.as_bytes()),
         };
         let set = self.scan_headers(Direction::Response, headers, |name| target(Part::Headers, Some(name)));
-        if !end_of_stream {
-            let (content_type, encoding) =
-                (get("content-type").unwrap_or_default(), get("content-encoding").unwrap_or_default());
-            let target = target(Part::Body, None);
-            let body =
-                Body::new(&self.inspector, Direction::Response, content_type, encoding, target, &mut self.outcome);
-            self.response = Some(body);
-        }
-        let add = if self.inspector.http.tag_response { self.tags() } else { Vec::new() };
-        let remove_content_length = self.response.as_ref().is_some_and(Body::may_rewrite);
-        HeaderAction::Continue { add, set, remove_content_length }
+        let tag = self.inspector.http.tag_response;
+        self.headers_verdict(Direction::Response, headers, target(Part::Body, None), end_of_stream, set, tag)
     }
 
     pub fn response_body(&mut self, chunk: &[u8], end_of_stream: bool) -> BodyAction {
@@ -167,6 +151,31 @@ impl Exchange {
     pub fn local_reply_sent(&mut self) {
         self.replied = true;
         self.outcome.0.blocked = true;
+    }
+
+    /// Opens the body that follows the headers, if one does, and builds the
+    /// headers verdict: rewritten values, tags, and whether `content-length` goes.
+    fn headers_verdict(
+        &mut self,
+        direction: Direction,
+        headers: &[(Vec<u8>, Vec<u8>)],
+        body_target: Target,
+        end_of_stream: bool,
+        set: Vec<(String, Vec<u8>)>,
+        tag: bool,
+    ) -> HeaderAction {
+        let (content_type, encoding) = (header(headers, "content-type"), header(headers, "content-encoding"));
+        let body = (!end_of_stream).then(|| {
+            let (content_type, encoding) = (content_type.unwrap_or_default(), encoding.unwrap_or_default());
+            Body::new(&self.inspector, direction, content_type, encoding, body_target, &mut self.outcome)
+        });
+        let remove_content_length = body.as_ref().is_some_and(Body::may_rewrite);
+        match direction {
+            Direction::Request => self.request = body,
+            Direction::Response => self.response = body,
+        }
+        let add = if tag { self.tags() } else { Vec::new() };
+        HeaderAction::Continue { add, set, remove_content_length }
     }
 
     fn body(&mut self, direction: Direction, chunk: &[u8], end: bool) -> BodyAction {
