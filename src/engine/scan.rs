@@ -39,6 +39,15 @@ pub struct Finding {
     pub path: Option<String>,
 }
 
+impl Finding {
+    /// The finding moved `by` bytes later: from a value's offsets to its container's.
+    pub fn shifted(mut self, by: u64) -> Finding {
+        self.start += by;
+        self.end += by;
+        self
+    }
+}
+
 /// Which findings the scanner rewrites in its output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RedactMode {
