@@ -4,11 +4,13 @@
 #[allow(dead_code)]
 #[path = "../benches/traffic.rs"]
 mod traffic;
+mod wire;
 
 use std::sync::Arc;
 
 use sieve::flow::{BodyAction, Exchange, HeaderAction, Inspector};
 use sieve::policy::{ActionKind, Direction, Part};
+use wire::gzip;
 
 fn inspector(policy: &str) -> Arc<Inspector> {
     Inspector::from_policy_text(policy).unwrap()
@@ -138,15 +140,6 @@ fn forms_are_held_and_redacted_in_their_encoding() {
     assert_eq!(actions.last().unwrap(), &BodyAction::Replace(b"name=Ann&card=****%20****%20****%201111".to_vec()));
 }
 
-/// A gzip member (the decoder does not check the trailer's CRC).
-fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255];
-    out.extend(miniz_oxide::deflate::compress_to_vec(data, 6));
-    out.extend_from_slice(&[0; 4]);
-    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
-    out
-}
-
 fn post_encoded(content_type: &str, encoding: &str) -> Vec<(Vec<u8>, Vec<u8>)> {
     let mut h = post(content_type);
     h.push((b"content-encoding".to_vec(), encoding.as_bytes().to_vec()));
@@ -243,11 +236,22 @@ fn responses_are_redacted_and_our_own_reply_is_not_inspected() {
 }
 
 #[test]
+fn credentials_in_response_headers_block_the_response_from_its_headers() {
+    let mut ex = Exchange::new(inspector(REDACT));
+    ex.request_headers(&headers(&[(":path", "/debug"), (":method", "GET")]), true);
+    let leaked = headers(&[(":status", "200"), ("x-debug-token", "ghp_0123456789abcdefghijABCDEFGHIJ012345")]);
+    let HeaderAction::Block(reply) = ex.response_headers(&leaked, false) else { panic!("must block") };
+    assert_eq!(reply.status, 403);
+    assert!(reply.body.contains(r#""direction":"response""#), "{}", reply.body);
+    assert!(!reply.body.contains("ghp_"));
+}
+
+#[test]
 fn trailers_end_a_held_body() {
     let mut ex = Exchange::new(inspector(REDACT));
     ex.request_headers(&post("application/json"), false);
     assert_eq!(ex.request_body(CARD_BODY, false), BodyAction::Hold);
-    assert_eq!(ex.request_trailers(), BodyAction::Replace(REDACTED.to_vec()));
+    assert_eq!(ex.request_trailers().body, BodyAction::Replace(REDACTED.to_vec()));
 }
 
 #[test]

@@ -17,9 +17,9 @@ use std::sync::Arc;
 
 use log::{error, info, warn};
 use proxy_wasm::traits::{Context, HttpContext, RootContext, StreamContext};
-use proxy_wasm::types::{Action, ContextType, LogLevel};
+use proxy_wasm::types::{Action, ContextType, GrpcStatusCode, LogLevel};
 
-use crate::flow::{BodyAction, Connection, Exchange, HeaderAction, Inspector, LocalReply, TcpAction};
+use crate::flow::{BodyAction, Connection, Exchange, HeaderAction, Inspector, LocalReply, TcpAction, TrailersAction};
 use crate::policy::Protocol;
 use metrics::Metrics;
 
@@ -138,8 +138,7 @@ impl HttpContext for Http {
     fn on_http_request_trailers(&mut self, _n: usize) -> Action {
         let Some(ex) = self.exchange.as_mut() else { return Action::Continue };
         let action = ex.request_trailers();
-        let size = self.held;
-        self.apply_body(action, size, true)
+        self.apply_trailers(action, true)
     }
 
     fn on_http_response_headers(&mut self, _n: usize, end_of_stream: bool) -> Action {
@@ -149,11 +148,10 @@ impl HttpContext for Http {
         match ex.response_headers(&headers, end_of_stream) {
             HeaderAction::Continue { add, set, remove_content_length } => {
                 self.edit_headers(false, &add, &set, remove_content_length);
+                Action::Continue
             }
-            // Responses are never blocked from headers: the flow only blocks requests there.
-            HeaderAction::Block(_) => warn!("ignoring a block verdict on response headers"),
+            HeaderAction::Block(reply) => self.reply(reply),
         }
-        Action::Continue
     }
 
     fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
@@ -166,8 +164,7 @@ impl HttpContext for Http {
     fn on_http_response_trailers(&mut self, _n: usize) -> Action {
         let Some(ex) = self.exchange.as_mut() else { return Action::Continue };
         let action = ex.response_trailers();
-        let size = self.held;
-        self.apply_body(action, size, false)
+        self.apply_trailers(action, false)
     }
 
     fn on_log(&mut self) {
@@ -219,6 +216,31 @@ impl Http {
         }
     }
 
+    /// Trailers end a held body; a blocked gRPC response gets its status here.
+    fn apply_trailers(&mut self, action: TrailersAction, request: bool) -> Action {
+        let size = self.held;
+        let body = match action.body {
+            // Nothing is held: Envoy has no body buffer left to write to here.
+            BodyAction::Replace(bytes) if size == 0 => {
+                if !bytes.is_empty() {
+                    warn!("{} body bytes could not go on: the body ended with trailers", bytes.len());
+                }
+                BodyAction::Continue
+            }
+            BodyAction::Block(_) if size == 0 && !request => BodyAction::Continue,
+            body => body,
+        };
+        let next = self.apply_body(body, size, request);
+        for (name, value) in &action.set {
+            if request {
+                self.set_http_request_trailer(name, Some(value));
+            } else {
+                self.set_http_response_trailer(name, Some(value));
+            }
+        }
+        next
+    }
+
     /// Applies a headers verdict: redacted values, `content-length` removal, tags.
     fn edit_headers(&self, request: bool, add: &[(String, String)], set: &[(String, Vec<u8>)], drop_length: bool) {
         let put = |name: &str, value: Option<&[u8]>| {
@@ -252,8 +274,13 @@ impl Http {
     }
 
     fn reply(&mut self, reply: LocalReply) -> Action {
-        let headers: Vec<(&str, &str)> = reply.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        self.send_http_response(u32::from(reply.status), headers, Some(reply.body.as_bytes()));
+        if reply.grpc {
+            let metadata = reply.headers.iter().map(|(k, v)| (k.as_str(), v.as_bytes())).collect();
+            self.send_grpc_response(GrpcStatusCode::PermissionDenied, Some(&reply.body), metadata);
+        } else {
+            let headers = reply.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            self.send_http_response(u32::from(reply.status), headers, Some(reply.body.as_bytes()));
+        }
         if let Some(ex) = self.exchange.as_mut() {
             ex.local_reply_sent();
         }

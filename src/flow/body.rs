@@ -1,12 +1,15 @@
 //! One direction's body: what is scanned, how (streamed or held for a
 //! decision), and the limits.
 
-use crate::engine::{redact_form, scan_form, DetectorSet, RedactMode, ScanOptions, Scanner, Target};
+use crate::engine::{
+    redact_form, redact_protobuf, scan_form, scan_protobuf, DetectorSet, RedactMode, ScanOptions, Scanner, Target,
+};
 use crate::policy::{ActionKind, BodyRedaction, Direction, LimitAction, Part};
 
 use super::decode::{decode, Decoded, Encoding};
+use super::grpc::{put_frame, Deframer, Frame, Next};
 use super::record::Outcome;
-use super::Inspector;
+use super::{header, Headers, Inspector};
 
 /// How a body is read, from its content type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,6 +17,8 @@ pub(super) enum Kind {
     Json,
     Form,
     Text,
+    /// Length-prefixed protobuf messages (gRPC, gRPC-Web).
+    Grpc,
 }
 
 impl Kind {
@@ -26,6 +31,10 @@ impl Kind {
             Ok(Kind::Text)
         } else if essence == b"application/json" || essence.ends_with(b"+json") || has(b"ndjson") {
             Ok(Kind::Json)
+        } else if essence.starts_with(b"application/grpc-web-text") {
+            Err("base64 gRPC-Web body")
+        } else if essence.starts_with(b"application/grpc") {
+            Ok(Kind::Grpc)
         } else if essence == b"application/x-www-form-urlencoded" {
             Ok(Kind::Form)
         } else if essence.starts_with(b"text/")
@@ -55,6 +64,10 @@ enum Mode {
     /// Rewritten as it flows: each chunk is replaced by the redacted bytes
     /// that are final so far (`http.body_redaction: stream`).
     Redact(Box<Scanner>),
+    /// gRPC: each message is scanned once complete.
+    Grpc(Box<Grpc>),
+    /// Blocked: nothing more goes on.
+    Drop,
 }
 
 #[derive(Debug)]
@@ -68,18 +81,26 @@ pub(super) struct Body {
 }
 
 impl Body {
+    /// The body that follows these headers. For gRPC, `encoding` is the
+    /// messages' `grpc-encoding`.
     pub(super) fn new(
         inspector: &Inspector,
         direction: Direction,
-        content_type: &[u8],
-        content_encoding: &[u8],
+        headers: &Headers,
         target: Target,
         outcome: &mut Outcome,
     ) -> Body {
         let engine = &inspector.engine;
         let detectors = DetectorSet::for_target(engine, &target);
         let skip = |kind, encoding, detectors| Body { direction, kind, encoding, detectors, mode: Mode::Skip, seen: 0 };
-        let (kind, encoding) = match (Kind::of(content_type), Encoding::of(content_encoding)) {
+        let get = |name| header(headers, name).unwrap_or_default();
+        let kind = Kind::of(get("content-type"));
+        let encoding = match kind {
+            Ok(Kind::Grpc) if !get("content-encoding").is_empty() => Err("content-encoding on a gRPC body"),
+            Ok(Kind::Grpc) => Encoding::of(get("grpc-encoding")),
+            _ => Encoding::of(get("content-encoding")),
+        };
+        let (kind, encoding) = match (kind, encoding) {
             (Ok(k), Ok(e)) => (k, e),
             (Err(why), _) | (_, Err(why)) => {
                 if !detectors.is_empty() {
@@ -97,8 +118,11 @@ impl Body {
         let (blocks, redacts) = (acts(ActionKind::Block), acts(ActionKind::Redact));
         let options =
             ScanOptions { json: kind == Kind::Json, detectors: detectors.clone(), ..ScanOptions::text(engine) };
-        let streams = inspector.http.body_redaction == BodyRedaction::Stream;
+        // Bytes a streaming redaction still holds cannot go on from a trailers
+        // callback: bodies that announce trailers are held instead.
+        let streams = inspector.http.body_redaction == BodyRedaction::Stream && get("trailer").is_empty();
         let mode = match (encoding, kind) {
+            (_, Kind::Grpc) => Mode::Grpc(Box::new(Grpc::new(blocks || redacts))),
             (Encoding::Identity, Kind::Json | Kind::Text) if redacts && streams && !blocks => {
                 Mode::Redact(Box::new(engine.scanner(ScanOptions { redact: RedactMode::ByAction, ..options })))
             }
@@ -111,7 +135,11 @@ impl Body {
 
     /// Whether the body may be rewritten, so `content-length` must go.
     pub(super) fn may_rewrite(&self) -> bool {
-        matches!(self.mode, Mode::Hold(_) | Mode::Redact(_)) && self.encoding == Encoding::Identity
+        match self.mode {
+            Mode::Hold(_) | Mode::Redact(_) => self.encoding == Encoding::Identity,
+            Mode::Grpc(ref grpc) => grpc.rewrite,
+            _ => false,
+        }
     }
 
     /// The next chunk; `end` when it is the last.
@@ -121,6 +149,14 @@ impl Body {
         let holding = matches!(self.mode, Mode::Hold(_));
         match &mut self.mode {
             Mode::Skip => Step::Continue,
+            Mode::Drop => Step::Replace(Vec::new()),
+            Mode::Grpc(_) => {
+                let Mode::Grpc(mut grpc) = std::mem::replace(&mut self.mode, Mode::Skip) else {
+                    return Step::Continue;
+                };
+                grpc.frames.push(chunk);
+                self.frames(inspector, *grpc, end, outcome)
+            }
             Mode::Stream(scanner) => {
                 let room = (limits.max_scan_bytes as u64).saturating_sub(self.seen - chunk.len() as u64) as usize;
                 let over = chunk.len() > room;
@@ -182,6 +218,100 @@ impl Body {
         }
     }
 
+    /// Handles the complete frames: returns what goes on, a hold while a
+    /// message is incomplete, or a block. Keeps reading (puts `grpc` back)
+    /// unless the body ended.
+    fn frames(&mut self, inspector: &Inspector, mut grpc: Grpc, end: bool, outcome: &mut Outcome) -> Step {
+        let limits = &inspector.http;
+        loop {
+            let frame = match grpc.frames.next(limits.max_buffer_bytes, limits.max_scan_bytes as u64) {
+                Next::Frame(f) => f,
+                Next::Partial => break,
+                Next::OverLimit => {
+                    let rest = grpc.frames.take_rest();
+                    grpc.out.extend(rest);
+                    if self.over_limit(limits.on_limit, outcome) == Step::Block {
+                        self.mode = Mode::Drop;
+                        return Step::Block;
+                    }
+                    return grpc.release();
+                }
+            };
+            match self.message(inspector, &frame, grpc.rewrite, outcome) {
+                Err(Blocked) => {
+                    self.mode = Mode::Drop;
+                    return Step::Block;
+                }
+                Ok(Some(payload)) => {
+                    put_frame(&mut grpc.out, frame.flags, &payload);
+                    grpc.changed = true;
+                }
+                Ok(None) if grpc.rewrite => put_frame(&mut grpc.out, frame.flags, frame.payload),
+                Ok(None) => {}
+            }
+        }
+        if end {
+            let rest = grpc.frames.take_rest();
+            if !rest.is_empty() {
+                outcome.skipped(self.direction, "truncated gRPC message");
+            }
+            grpc.out.extend(rest);
+            return grpc.release();
+        }
+        let step = if grpc.rewrite && grpc.frames.partial() { Step::Hold } else { grpc.release() };
+        self.mode = Mode::Grpc(Box::new(grpc));
+        step
+    }
+
+    /// Scans one gRPC message; returns its redacted payload if it changed.
+    /// A compressed message is decoded and scanned, never rewritten.
+    fn message(
+        &self,
+        inspector: &Inspector,
+        frame: &Frame,
+        rewrite: bool,
+        outcome: &mut Outcome,
+    ) -> Result<Option<Vec<u8>>, Blocked> {
+        if frame.trailers() || frame.payload.is_empty() {
+            return Ok(None);
+        }
+        let (engine, direction) = (&inspector.engine, self.direction);
+        let options = ScanOptions { detectors: self.detectors.clone(), ..ScanOptions::text(engine) };
+        let before = outcome.len();
+        let mut sink = |f: crate::engine::Finding, v: &[u8]| {
+            outcome.found(engine, direction, Part::Body, None, &f.shifted(frame.at), v)
+        };
+        let redacted = match (frame.compressed(), self.encoding) {
+            (false, _) if rewrite => Some(redact_protobuf(engine, frame.payload, &options, &mut sink)),
+            (false, _) => {
+                scan_protobuf(engine, frame.payload, &options, &mut sink);
+                None
+            }
+            (true, Encoding::Identity) => {
+                outcome.skipped(direction, "compressed gRPC message without grpc-encoding");
+                return Ok(None);
+            }
+            (true, encoding) => match decode(encoding, frame.payload, inspector.http.max_scan_bytes) {
+                Decoded::Whole(d) | Decoded::Truncated(d) => {
+                    scan_protobuf(engine, &d, &options, &mut sink);
+                    None
+                }
+                Decoded::Corrupt => {
+                    outcome.skipped(direction, "undecodable gRPC message");
+                    return Ok(None);
+                }
+            },
+        };
+        let actions = outcome.actions_since(before);
+        if rewrite && actions.contains(&ActionKind::Block) {
+            return Err(Blocked);
+        }
+        if frame.compressed() && actions.contains(&ActionKind::Redact) {
+            outcome.skipped(direction, "redaction of a compressed body");
+        }
+        Ok(redacted.filter(|r| r != frame.payload))
+    }
+
     fn over_limit(&self, on_limit: LimitAction, outcome: &mut Outcome) -> Step {
         outcome.truncated(self.direction);
         match on_limit {
@@ -240,13 +370,46 @@ impl Body {
         let mut sink = |f, v: &[u8]| outcome.found(engine, direction, Part::Body, None, &f, v);
         match self.kind {
             Kind::Form => redact_form(engine, held, &options, &mut sink),
-            Kind::Json | Kind::Text => {
+            Kind::Json | Kind::Text | Kind::Grpc => {
                 let mut out = Vec::with_capacity(held.len());
                 let mut scanner = Scanner::new(std::sync::Arc::clone(engine), options);
                 scanner.feed_redact(held, &mut out, &mut sink);
                 scanner.finish_redact(&mut out, &mut sink);
                 out
             }
+        }
+    }
+}
+
+/// A message must be blocked.
+struct Blocked;
+
+/// A gRPC body being read.
+#[derive(Debug)]
+struct Grpc {
+    frames: Deframer,
+    /// Redact or block: messages go on rewritten, and a chunk that ends
+    /// inside a message is held (by Envoy, within its buffer limit) until the
+    /// message completes. Otherwise chunks go on as they come.
+    rewrite: bool,
+    /// What goes on in place of the bytes held so far.
+    out: Vec<u8>,
+    /// `out` differs from the bytes held.
+    changed: bool,
+}
+
+impl Grpc {
+    fn new(rewrite: bool) -> Grpc {
+        Grpc { frames: Deframer::default(), rewrite, out: Vec::new(), changed: false }
+    }
+
+    /// Lets the held bytes go on, rewritten if they changed.
+    fn release(&mut self) -> Step {
+        let out = std::mem::take(&mut self.out);
+        if std::mem::take(&mut self.changed) {
+            Step::Replace(out)
+        } else {
+            Step::Continue
         }
     }
 }

@@ -13,7 +13,7 @@ use serde_json::json;
 
 use super::body::{scan_query, Body, Step};
 use super::record::{Outcome, Record};
-use super::Inspector;
+use super::{header, Headers, Inspector};
 use crate::engine::{DetectorSet, RedactMode, ScanOptions, Scanner, Target};
 use crate::policy::{ActionKind, Direction, Part};
 
@@ -23,6 +23,9 @@ pub struct LocalReply {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: String,
+    /// A gRPC call: send a gRPC status (PERMISSION_DENIED) with `body` as
+    /// its message, in place of `status`.
+    pub grpc: bool,
 }
 
 /// What to do once a headers callback returns.
@@ -36,7 +39,7 @@ pub enum HeaderAction {
         /// The body may be rewritten: drop `content-length`.
         remove_content_length: bool,
     },
-    /// Send this reply instead (requests only).
+    /// Send this reply instead.
     Block(LocalReply),
 }
 
@@ -53,9 +56,12 @@ pub enum BodyAction {
     Block(LocalReply),
 }
 
-/// The first value of header `name`, compared case-insensitively.
-fn header<'h>(headers: &'h [(Vec<u8>, Vec<u8>)], name: &str) -> Option<&'h [u8]> {
-    headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name.as_bytes())).map(|(_, v)| v.as_slice())
+/// What to do once a trailers callback returns: trailers end the body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrailersAction {
+    pub body: BodyAction,
+    /// Trailers to set: the status of a gRPC response that was blocked.
+    pub set: Vec<(String, String)>,
 }
 
 /// One HTTP exchange.
@@ -68,11 +74,23 @@ pub struct Exchange {
     /// sieve sent a local reply: the response callbacks that follow carry
     /// it, not the upstream's answer.
     replied: bool,
+    /// A gRPC call (by the request's content type).
+    grpc: bool,
+    /// A gRPC response was blocked mid-stream: its trailers must say so.
+    denied: bool,
 }
 
 impl Exchange {
     pub fn new(inspector: Arc<Inspector>) -> Exchange {
-        Exchange { inspector, outcome: Outcome::default(), request: None, response: None, replied: false }
+        Exchange {
+            inspector,
+            outcome: Outcome::default(),
+            request: None,
+            response: None,
+            replied: false,
+            grpc: false,
+            denied: false,
+        }
     }
 
     /// What was found, for the log record and metrics.
@@ -80,7 +98,7 @@ impl Exchange {
         &self.outcome.0
     }
 
-    pub fn request_headers(&mut self, headers: &[(Vec<u8>, Vec<u8>)], end_of_stream: bool) -> HeaderAction {
+    pub fn request_headers(&mut self, headers: &Headers, end_of_stream: bool) -> HeaderAction {
         let get = |name| header(headers, name);
         let text = |v: Option<&[u8]>| v.map(|v| String::from_utf8_lossy(v).into_owned());
         self.outcome.0.host = text(get(":authority"));
@@ -88,6 +106,7 @@ impl Exchange {
         let full_path = get(":path").unwrap_or_default();
         let path = full_path.split(|&b| b == b'?').next().unwrap_or_default();
         self.outcome.0.path = text(Some(path));
+        self.grpc = get("content-type").is_some_and(|ct| ct.to_ascii_lowercase().starts_with(b"application/grpc"));
         let target = |part, header| Target {
             direction: Direction::Request,
             part,
@@ -110,12 +129,11 @@ impl Exchange {
         self.body(Direction::Request, chunk, end_of_stream)
     }
 
-    /// Trailers end the body.
-    pub fn request_trailers(&mut self) -> BodyAction {
-        self.body(Direction::Request, &[], true)
+    pub fn request_trailers(&mut self) -> TrailersAction {
+        TrailersAction { body: self.body(Direction::Request, &[], true), set: Vec::new() }
     }
 
-    pub fn response_headers(&mut self, headers: &[(Vec<u8>, Vec<u8>)], end_of_stream: bool) -> HeaderAction {
+    pub fn response_headers(&mut self, headers: &Headers, end_of_stream: bool) -> HeaderAction {
         let nothing = HeaderAction::Continue { add: Vec::new(), set: Vec::new(), remove_content_length: false };
         if self.replied {
             return nothing;
@@ -131,7 +149,12 @@ impl Exchange {
             host: Some(host.as_bytes()),
             path: Some(path.as_bytes()),
         };
+        let before = self.outcome.len();
         let set = self.scan_headers(Direction::Response, headers, |name| target(Part::Headers, Some(name)));
+        if self.outcome.actions_since(before).contains(&ActionKind::Block) {
+            // The response headers have not gone out yet: the reply replaces them.
+            return HeaderAction::Block(self.block_reply(Direction::Response));
+        }
         let tag = self.inspector.http.tag_response;
         self.headers_verdict(Direction::Response, headers, target(Part::Body, None), end_of_stream, set, tag)
     }
@@ -143,8 +166,14 @@ impl Exchange {
         self.body(Direction::Response, chunk, end_of_stream)
     }
 
-    pub fn response_trailers(&mut self) -> BodyAction {
-        self.response_body(&[], true)
+    pub fn response_trailers(&mut self) -> TrailersAction {
+        let body = self.response_body(&[], true);
+        let set = if self.denied {
+            vec![("grpc-status".to_string(), "7".to_string()), ("grpc-message".to_string(), self.grpc_message())]
+        } else {
+            Vec::new()
+        };
+        TrailersAction { body, set }
     }
 
     /// The filter sent the local reply from a `Block`.
@@ -158,17 +187,14 @@ impl Exchange {
     fn headers_verdict(
         &mut self,
         direction: Direction,
-        headers: &[(Vec<u8>, Vec<u8>)],
+        headers: &Headers,
         body_target: Target,
         end_of_stream: bool,
         set: Vec<(String, Vec<u8>)>,
         tag: bool,
     ) -> HeaderAction {
-        let (content_type, encoding) = (header(headers, "content-type"), header(headers, "content-encoding"));
-        let body = (!end_of_stream).then(|| {
-            let (content_type, encoding) = (content_type.unwrap_or_default(), encoding.unwrap_or_default());
-            Body::new(&self.inspector, direction, content_type, encoding, body_target, &mut self.outcome)
-        });
+        let body =
+            (!end_of_stream).then(|| Body::new(&self.inspector, direction, headers, body_target, &mut self.outcome));
         let remove_content_length = body.as_ref().is_some_and(Body::may_rewrite);
         match direction {
             Direction::Request => self.request = body,
@@ -190,6 +216,11 @@ impl Exchange {
             Step::Replace(bytes) => BodyAction::Replace(bytes),
             Step::Block => {
                 self.outcome.0.blocked = true;
+                if self.grpc && direction == Direction::Response {
+                    // The trailers carry the verdict; no more messages go out.
+                    self.denied = true;
+                    return BodyAction::Replace(Vec::new());
+                }
                 BodyAction::Block(self.block_reply(direction))
             }
         }
@@ -219,7 +250,7 @@ impl Exchange {
     fn scan_headers<'h>(
         &mut self,
         direction: Direction,
-        headers: &'h [(Vec<u8>, Vec<u8>)],
+        headers: &'h Headers,
         target: impl Fn(&'h [u8]) -> Target<'h>,
     ) -> Vec<(String, Vec<u8>)> {
         let engine = Arc::clone(&self.inspector.engine);
@@ -263,8 +294,17 @@ impl Exchange {
         ]
     }
 
+    fn grpc_message(&self) -> String {
+        format!("blocked by sieve: sensitive data ({})", self.record().categories().join(","))
+    }
+
     fn block_reply(&self, direction: Direction) -> LocalReply {
         let record = self.record();
+        let blocked = ("x-sieve-blocked".to_string(), record.categories().join(","));
+        if self.grpc {
+            let body = self.grpc_message();
+            return LocalReply { status: 200, headers: vec![blocked], body, grpc: true };
+        }
         let body = json!({
             "error": "blocked by sieve: sensitive data",
             "direction": direction,
@@ -274,11 +314,9 @@ impl Exchange {
         });
         LocalReply {
             status: self.inspector.http.block_status,
-            headers: vec![
-                ("content-type".to_string(), "application/json".to_string()),
-                ("x-sieve-blocked".to_string(), record.categories().join(",")),
-            ],
+            headers: vec![("content-type".to_string(), "application/json".to_string()), blocked],
             body: body.to_string(),
+            grpc: false,
         }
     }
 }

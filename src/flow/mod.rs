@@ -6,18 +6,27 @@
 
 mod body;
 mod decode;
+mod grpc;
 mod http;
 mod record;
 mod tcp;
 
 use std::sync::Arc;
 
-pub use http::{BodyAction, Exchange, HeaderAction, LocalReply};
+pub use http::{BodyAction, Exchange, HeaderAction, LocalReply, TrailersAction};
 pub use record::{Record, Recorded};
 pub use tcp::{Connection, TcpAction};
 
 use crate::engine::Engine;
 use crate::policy::{self, HttpSpec, PolicyError, Protocol, TcpSpec};
+
+/// Header (or trailer) names and values as Envoy passes them: values need not be UTF-8.
+pub type Headers = [(Vec<u8>, Vec<u8>)];
+
+/// The first value of header `name`, compared case-insensitively.
+fn header<'h>(headers: &'h Headers, name: &str) -> Option<&'h [u8]> {
+    headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name.as_bytes())).map(|(_, v)| v.as_slice())
+}
 
 /// A compiled policy: the engine and the flow settings.
 #[derive(Debug)]

@@ -75,10 +75,14 @@ fn replay_entry(inspector: &Arc<Inspector>, entry: &Value) -> Replayed {
         headers.extend(har_headers(&response["headers"]));
         let body = text_of(&response["content"]["text"], &response["content"]["encoding"]);
         response_verdict = match ex.response_headers(&headers, body.is_empty()) {
+            HeaderAction::Block(_) => {
+                ex.local_reply_sent();
+                "blocked"
+            }
             HeaderAction::Continue { set, .. } if !set.is_empty() => "redacted",
             _ => "pass",
         };
-        if !body.is_empty() {
+        if !body.is_empty() && response_verdict != "blocked" {
             let v = verdict(&ex.response_body(&body, true));
             if v != "pass" {
                 response_verdict = v;

@@ -1,0 +1,61 @@
+//! Encoders for test payloads: gzip members, protobuf fields, gRPC frames.
+
+#![allow(dead_code)] // Each test file uses a different part.
+
+/// A gzip member (the decoder does not check the trailer's CRC).
+pub fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255];
+    out.extend(miniz_oxide::deflate::compress_to_vec(data, 6));
+    out.extend_from_slice(&[0; 4]);
+    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    out
+}
+
+/// Base-128 varint, written here independently of the crate's encoder.
+fn varint(out: &mut Vec<u8>, value: u64) {
+    let mut rest = value;
+    loop {
+        let low = (rest & 0x7f) as u8;
+        rest >>= 7;
+        if rest == 0 {
+            return out.push(low);
+        }
+        out.push(low | 0x80);
+    }
+}
+
+/// Protobuf field `number`, length-delimited (a string, bytes or a message).
+pub fn field(number: u64, value: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    varint(&mut out, number << 3 | 2);
+    varint(&mut out, value.len() as u64);
+    out.extend_from_slice(value);
+    out
+}
+
+/// Protobuf field `number` as a varint.
+pub fn int_field(number: u64, value: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    varint(&mut out, number << 3);
+    varint(&mut out, value);
+    out
+}
+
+/// A gRPC frame: flags (1: compressed), big-endian length, message.
+pub fn frame(flags: u8, message: &[u8]) -> Vec<u8> {
+    let mut out = vec![flags];
+    out.extend_from_slice(&(message.len() as u32).to_be_bytes());
+    out.extend_from_slice(message);
+    out
+}
+
+/// The messages of a gRPC body, or `None` if its framing is broken.
+pub fn messages(mut body: &[u8]) -> Option<Vec<Vec<u8>>> {
+    let mut out = Vec::new();
+    while !body.is_empty() {
+        let len = u32::from_be_bytes(body.get(1..5)?.try_into().ok()?) as usize;
+        out.push(body.get(5..5 + len)?.to_vec());
+        body = &body[5 + len..];
+    }
+    Some(out)
+}
