@@ -13,6 +13,6 @@ cargo clippy --target wasm32-wasip1 --lib --locked -- -D warnings
 cargo test --all-targets --locked 2>&1 | tee -a "$log"      # includes tests/envoy.rs on Envoy 1.40.0
 cargo test --doc --locked 2>&1 | tee -a "$log"
 echo "== the Envoy suite again on the older supported release, 1.36.4"
-SIEVE_ENVOY_VERSION=1.36.4 cargo test --locked --test envoy --test envoy_tcp 2>&1 | tee -a "$log"
+SIEVE_ENVOY_VERSION=1.36.4 cargo test --locked --test envoy --test envoy_tcp --test envoy_grpc 2>&1 | tee -a "$log"
 bash scripts/build-wasm.sh
 awk '/^test result:/ { p += $4; f += $6 } END { printf "tests: %d passed, %d failed\n", p, f }' "$log"

@@ -6,7 +6,7 @@ mod bed;
 #[path = "../benches/traffic.rs"]
 mod traffic;
 
-use bed::Bed;
+use bed::{Answer, Bed};
 
 const POLICY: &str =
     "categories:\n  pci: {action: redact, redact: {method: partial, keep: 4}}\n  credentials: {action: block}\n";
@@ -184,6 +184,18 @@ fn a_body_over_the_hold_limit_is_blocked_when_the_policy_says_so() {
 }
 
 #[test]
+fn a_held_body_past_envoys_buffer_limit_gets_envoys_413_and_nothing_leaks() {
+    // A policy that would hold more than the listener's 1 MiB
+    // per_connection_buffer_limit_bytes: Envoy's limit decides first.
+    let bed = Bed::start(&format!("{POLICY}http: {{max_buffer_bytes: 4194304, max_scan_bytes: 4194304}}\n"));
+    let body = format!(r#"{{"card": "4111 1111 1111 1111", "pad": "{}"}}"#, "x".repeat(1536 * 1024));
+    let reply = bed.send("POST", "/v1/big", &[("content-type", "application/json")], body.as_bytes());
+    assert_eq!(reply.status, 413, "{}", reply.text());
+    assert!(bed.received().iter().all(|r| !String::from_utf8_lossy(&r.body).contains("4111 1111")));
+    bed.assert_clean_log();
+}
+
+#[test]
 fn a_bad_policy_is_refused_with_path_detector_and_reason() {
     let bad = "detectors:\n  - id: employee-id\n    category: pii\n    patterns: ['E\\d{6']\n";
     let log = match Bed::try_start(bad) {
@@ -243,23 +255,55 @@ fn random_traffic_never_breaks_the_filter() {
     bed.assert_clean_log();
 }
 
+const JSON: &[(&str, &str)] = &[("content-type", "application/json")];
+const CHECKSUM: &[(&str, &str)] = &[("x-checksum", "abc123")];
+
 #[test]
 fn h2c_request_with_trailers_is_redacted_when_the_trailers_end_it() {
     let bed = Bed::start(POLICY);
     let b = CARD_BODY;
-    let reply = bed.send_h2c("/v1/orders", &[&b[..20], &b[20..35], &b[35..]]);
+    let chunks: [&[u8]; 3] = [&b[..20], &b[20..35], &b[35..]].map(str::as_bytes);
+    let reply = bed.send_h2c("/v1/orders", JSON, &chunks, CHECKSUM);
     assert_eq!(reply["status"], 200, "{reply}");
     let got = &bed.received()[0];
     assert!(got.complete);
     assert_eq!(String::from_utf8_lossy(&got.body), REDACTED, "the body ends with trailers, not end_of_stream");
+    assert_eq!(got.trailers, [("x-checksum".to_string(), "abc123".to_string())], "the trailers go on");
+    bed.assert_clean_log();
+}
+
+#[test]
+fn streaming_redaction_holds_a_body_that_announces_trailers_so_nothing_is_lost() {
+    let bed = Bed::start("categories:\n  pci: {action: redact}\nhttp: {body_redaction: stream}\n");
+    let headers = [("content-type", "application/json"), ("trailer", "x-checksum")];
+    let b = CARD_BODY.as_bytes();
+    let reply = bed.send_h2c("/v1/orders", &headers, &[&b[..30], &b[30..]], CHECKSUM);
+    assert_eq!(reply["status"], 200, "{reply}");
+    assert_eq!(String::from_utf8_lossy(&bed.received()[0].body), REDACTED);
     bed.assert_clean_log();
 }
 
 #[test]
 fn h2c_request_with_trailers_carrying_a_key_is_blocked() {
     let bed = Bed::start(POLICY);
-    let reply = bed.send_h2c("/v1/upload", &[&KEY[..30], &KEY[30..]]);
+    let reply = bed.send_h2c("/v1/upload", JSON, &[&KEY.as_bytes()[..30], &KEY.as_bytes()[30..]], CHECKSUM);
     assert_eq!(reply["status"], 403, "{reply}");
     assert!(!reply["body"].as_str().unwrap().contains("MIIE"));
+    bed.assert_clean_log();
+}
+
+#[test]
+fn a_token_in_response_headers_blocks_the_response_before_it_leaves() {
+    let bed = Bed::start(POLICY);
+    let token = "ghp_0123456789abcdefghijABCDEFGHIJ012345";
+    bed.answer(Answer {
+        headers: vec![("x-debug-token".to_string(), token.to_string())],
+        ..Answer::new(200, "application/json", b"{\"ok\":true}")
+    });
+    let reply = bed.send("GET", "/debug", &[], b"");
+    assert_eq!(reply.status, 403, "{}", reply.text());
+    assert!(reply.text().contains(r#""direction":"response""#), "{}", reply.text());
+    assert_eq!(reply.header("x-debug-token"), None);
+    assert!(!format!("{:?}{}", reply.headers, reply.text()).contains("ghp_"));
     bed.assert_clean_log();
 }

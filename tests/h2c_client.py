@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""An HTTP/2 cleartext (prior knowledge) client for the Envoy test bed: sends one request
-whose body is written in the given chunks and ends with trailers, and prints the response
-(status, headers, body, trailers) as JSON. Used by tests/envoy.rs; needs the `h2` package."""
+"""An HTTP/2 cleartext (prior knowledge) client for the Envoy test bed. Sends one POST described
+by a JSON spec {"path", "headers": [[k, v]], "chunks": [hex], "trailers": [[k, v]]}, its body
+written chunk by chunk and ended by the trailers (or by the last chunk if there are none), and
+prints the response as JSON: status, headers, body (text) and body_hex, trailers.
+Used by tests/envoy.rs and tests/envoy_grpc.rs; needs the `h2` package."""
 import json
 import socket
 import sys
@@ -10,19 +12,21 @@ import h2.config
 import h2.connection
 import h2.events
 
-port, path, body_json = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-chunks = [c.encode() for c in json.loads(body_json)]
+port, spec = int(sys.argv[1]), json.loads(sys.argv[2])
+chunks = [bytes.fromhex(c) for c in spec["chunks"]]
+trailers = [tuple(t) for t in spec.get("trailers", [])]
 sock = socket.create_connection(("127.0.0.1", port), timeout=10)
 conn = h2.connection.H2Connection(config=h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
 conn.initiate_connection()
-conn.send_headers(1, [(":method", "POST"), (":path", path), (":authority", "sieve.test"), (":scheme", "http"),
-                      ("content-type", "application/json")])
-for chunk in chunks:
-    conn.send_data(1, chunk)
+head = [(":method", "POST"), (":path", spec["path"]), (":authority", "sieve.test"), (":scheme", "http")]
+conn.send_headers(1, head + [tuple(h) for h in spec.get("headers", [])], end_stream=not chunks and not trailers)
+for i, chunk in enumerate(chunks):
+    conn.send_data(1, chunk, end_stream=not trailers and i == len(chunks) - 1)
     sock.sendall(conn.data_to_send())
-conn.send_headers(1, [("x-checksum", "abc123")], end_stream=True)
+if trailers:
+    conn.send_headers(1, trailers, end_stream=True)
 sock.sendall(conn.data_to_send())
-reply = {"status": 0, "headers": {}, "body": "", "trailers": {}}
+reply = {"status": 0, "headers": {}, "body": "", "body_hex": "", "trailers": {}}
 body, done = b"", False
 while not done:
     data = sock.recv(65536)
@@ -41,4 +45,5 @@ while not done:
             done = True
     sock.sendall(conn.data_to_send())
 reply["body"] = body.decode("utf-8", "replace")
+reply["body_hex"] = body.hex()
 print(json.dumps(reply))

@@ -66,6 +66,8 @@ pub struct Received {
     pub path: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// Trailers of a chunked body.
+    pub trailers: Vec<(String, String)>,
     /// False when the request was reset before its body ended.
     pub complete: bool,
 }
@@ -93,8 +95,28 @@ impl Reply {
     }
 }
 
-/// What the upstream answers: (status, content type, body).
-pub type Answer = (u16, String, Vec<u8>);
+/// What the upstream answers. With trailers, the body is chunked.
+#[derive(Debug, Clone, Default)]
+pub struct Answer {
+    pub status: u16,
+    pub content_type: String,
+    pub body: Vec<u8>,
+    /// More response headers.
+    pub headers: Vec<(String, String)>,
+    pub trailers: Vec<(String, String)>,
+}
+
+impl Answer {
+    pub fn new(status: u16, content_type: &str, body: &[u8]) -> Answer {
+        Answer {
+            status,
+            content_type: content_type.to_string(),
+            body: body.to_vec(),
+            headers: Vec::new(),
+            trailers: Vec::new(),
+        }
+    }
+}
 
 /// A loopback HTTP/1.1 server that records every request, or a TCP echo
 /// server that records every byte.
@@ -126,14 +148,14 @@ impl Upstream {
                 });
             }
         });
-        Upstream { port, received: Arc::default(), answer: Arc::new(Mutex::new((200, String::new(), Vec::new()))), raw }
+        Upstream { port, received: Arc::default(), answer: Arc::new(Mutex::new(Answer::new(200, "", b""))), raw }
     }
 
     pub fn start() -> Upstream {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let received = Arc::new(Mutex::new(Vec::new()));
-        let answer = Arc::new(Mutex::new((200, "application/json".to_string(), b"{\"ok\":true}".to_vec())));
+        let answer = Arc::new(Mutex::new(Answer::new(200, "application/json", b"{\"ok\":true}")));
         let (rec, ans) = (Arc::clone(&received), Arc::clone(&answer));
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
@@ -152,52 +174,90 @@ fn serve(stream: TcpStream, received: Arc<Mutex<Vec<Received>>>, answer: Arc<Mut
         let mut parts = start.split_whitespace();
         let (method, path) =
             (parts.next().unwrap_or_default().to_string(), parts.next().unwrap_or_default().to_string());
-        let (body, complete) = read_body(&mut reader, &headers, false);
-        received.lock().unwrap().push(Received { method: method.clone(), path, headers, body, complete });
+        let (body, trailers, complete) = read_body(&mut reader, &headers, false);
+        received.lock().unwrap().push(Received { method: method.clone(), path, headers, body, trailers, complete });
         if !complete {
             return;
         }
-        let (status, content_type, body) = answer.lock().unwrap().clone();
-        // 204 and 304 carry no body; a HEAD response announces one it does not send.
-        let bodiless = status == 204 || status == 304;
-        let length = if bodiless { String::new() } else { format!("content-length: {}\r\n", body.len()) };
-        let head = format!("HTTP/1.1 {status} X\r\ncontent-type: {content_type}\r\n{length}\r\n");
-        let body = if bodiless || method == "HEAD" { &[][..] } else { &body[..] };
-        if writer.write_all(head.as_bytes()).and_then(|_| writer.write_all(body)).is_err() {
+        let answer = answer.lock().unwrap().clone();
+        if writer.write_all(&response(&answer, method == "HEAD")).is_err() {
             return;
         }
     }
+}
+
+/// An answer on the wire.
+fn response(answer: &Answer, head_request: bool) -> Vec<u8> {
+    let Answer { status, content_type, body, headers, trailers } = answer;
+    let mut out = format!("HTTP/1.1 {status} X\r\ncontent-type: {content_type}\r\n").into_bytes();
+    headers.iter().for_each(|(k, v)| out.extend(format!("{k}: {v}\r\n").bytes()));
+    // 204 and 304 carry no body; a HEAD response announces one it does not send.
+    if *status == 204 || *status == 304 {
+        out.extend_from_slice(b"\r\n");
+    } else if trailers.is_empty() {
+        out.extend(format!("content-length: {}\r\n\r\n", body.len()).bytes());
+        if !head_request {
+            out.extend_from_slice(body);
+        }
+    } else {
+        out.extend_from_slice(b"transfer-encoding: chunked\r\n\r\n");
+        if !body.is_empty() {
+            out.extend(format!("{:x}\r\n", body.len()).bytes());
+            out.extend_from_slice(body);
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(b"0\r\n");
+        trailers.iter().for_each(|(k, v)| out.extend(format!("{k}: {v}\r\n").bytes()));
+        out.extend_from_slice(b"\r\n");
+    }
+    out
 }
 
 /// Reads a start line and headers (values need not be UTF-8); `None` at the
 /// end of the connection.
 fn read_head(reader: &mut impl BufRead) -> Option<(String, Vec<(String, String)>)> {
     let mut buf = Vec::new();
-    let mut next_line = |buf: &mut Vec<u8>| -> Option<String> {
-        buf.clear();
-        (reader.read_until(b'\n', buf).ok()? > 0).then(|| String::from_utf8_lossy(buf).trim_end().to_string())
-    };
-    let start = next_line(&mut buf)?;
+    if reader.read_until(b'\n', &mut buf).ok()? == 0 {
+        return None;
+    }
+    let start = String::from_utf8_lossy(&buf).trim_end().to_string();
     let mut headers = Vec::new();
+    read_head_lines(reader, &mut headers)?;
+    Some((start, headers))
+}
+
+/// Reads header (or trailer) lines up to the empty line.
+fn read_head_lines(reader: &mut impl BufRead, headers: &mut Vec<(String, String)>) -> Option<()> {
+    let mut buf = Vec::new();
     loop {
-        let line = next_line(&mut buf)?;
+        buf.clear();
+        if reader.read_until(b'\n', &mut buf).ok()? == 0 {
+            return None;
+        }
+        let line = String::from_utf8_lossy(&buf);
+        let line = line.trim_end();
         if line.is_empty() {
-            break;
+            return Some(());
         }
         let (k, v) = line.split_once(':')?;
         headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
     }
-    Some((start, headers))
 }
 
 /// Reads a body framed by content-length or chunked encoding; with
 /// `to_close`, an unframed body runs to the end of the connection. Returns
-/// what arrived and whether the body was complete (a reset cuts it short).
-fn read_body(reader: &mut impl BufRead, headers: &[(String, String)], to_close: bool) -> (Vec<u8>, bool) {
+/// what arrived, the trailers, and whether the body was complete (a reset
+/// cuts it short).
+fn read_body(
+    reader: &mut impl BufRead,
+    headers: &[(String, String)],
+    to_close: bool,
+) -> (Vec<u8>, Vec<(String, String)>, bool) {
     let get = |n: &str| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
     let mut body = Vec::new();
+    let mut trailers = Vec::new();
     let complete = if get("transfer-encoding").is_some_and(|v| v.contains("chunked")) {
-        read_chunked(reader, &mut body).is_ok()
+        read_chunked(reader, &mut body).is_ok() && read_head_lines(reader, &mut trailers).is_some()
     } else if let Some(n) = get("content-length") {
         let n: u64 = n.parse().unwrap_or(0);
         reader.take(n).read_to_end(&mut body).is_ok() && body.len() as u64 == n
@@ -206,7 +266,7 @@ fn read_body(reader: &mut impl BufRead, headers: &[(String, String)], to_close: 
     } else {
         true
     };
-    (body, complete)
+    (body, trailers, complete)
 }
 
 fn read_chunked(reader: &mut impl BufRead, body: &mut Vec<u8>) -> std::io::Result<()> {
@@ -216,11 +276,11 @@ fn read_chunked(reader: &mut impl BufRead, body: &mut Vec<u8>) -> std::io::Resul
             return Err(std::io::ErrorKind::UnexpectedEof.into());
         }
         let n = usize::from_str_radix(size.trim().split(';').next().unwrap_or("0"), 16).unwrap_or(0);
+        if n == 0 {
+            return Ok(()); // The trailers (or the empty line) follow.
+        }
         let mut chunk = vec![0; n + 2];
         reader.read_exact(&mut chunk)?;
-        if n == 0 {
-            return Ok(());
-        }
         body.extend_from_slice(&chunk[..n]);
     }
 }
@@ -353,12 +413,26 @@ impl Bed {
         }
     }
 
-    /// Sends one HTTP/2 (h2c) request with its body in `chunks` and request
-    /// trailers; returns the client's JSON view of the reply.
-    pub fn send_h2c(&self, path: &str, chunks: &[&str]) -> serde_json::Value {
+    /// Sends one HTTP/2 (h2c) POST with its body written in `chunks` and
+    /// ended by `trailers` (if any); returns the client's JSON view of the
+    /// reply (`status`, `headers`, `body`, `body_hex`, `trailers`).
+    pub fn send_h2c(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+        chunks: &[&[u8]],
+        trailers: &[(&str, &str)],
+    ) -> serde_json::Value {
+        let hex = |c: &&[u8]| c.iter().map(|b| format!("{b:02x}")).collect::<String>();
+        let spec = serde_json::json!({
+            "path": path,
+            "headers": headers,
+            "chunks": chunks.iter().map(hex).collect::<Vec<_>>(),
+            "trailers": trailers,
+        });
         let out = Command::new(h2_python())
             .arg(PathBuf::from(ROOT).join("tests/h2c_client.py"))
-            .args([self.port.to_string(), path.to_string(), serde_json::to_string(chunks).unwrap()])
+            .args([self.port.to_string(), spec.to_string()])
             .output()
             .expect("h2c client");
         assert!(out.status.success(), "h2c client failed: {}", String::from_utf8_lossy(&out.stderr));
@@ -376,7 +450,11 @@ impl Bed {
     }
 
     pub fn answer_with(&self, status: u16, content_type: &str, body: &[u8]) {
-        *self.upstream.answer.lock().unwrap() = (status, content_type.to_string(), body.to_vec());
+        self.answer(Answer::new(status, content_type, body));
+    }
+
+    pub fn answer(&self, answer: Answer) {
+        *self.upstream.answer.lock().unwrap() = answer;
     }
 
     /// Sends raw bytes as a request (for what typed clients cannot send).
@@ -464,6 +542,6 @@ fn read_reply(s: TcpStream) -> std::io::Result<Reply> {
     let mut reader = BufReader::new(s);
     let (start, headers) = read_head(&mut reader).ok_or_else(|| std::io::Error::other("no reply"))?;
     let status = start.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let (body, _) = read_body(&mut reader, &headers, true);
+    let (body, _, _) = read_body(&mut reader, &headers, true);
     Ok(Reply { status, headers, body })
 }

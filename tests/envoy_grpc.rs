@@ -1,0 +1,86 @@
+//! gRPC through sieve's `.wasm` in a real Envoy: h2c calls with framed
+//! protobuf messages, request and response trailers, and blocks that a gRPC
+//! client reads as PERMISSION_DENIED.
+
+mod bed;
+mod wire;
+
+use bed::{Answer, Bed};
+use serde_json::Value;
+use wire::{field, frame, int_field, messages};
+
+const POLICY: &str =
+    "categories:\n  pci: {action: redact, redact: {method: partial, keep: 4}}\n  credentials: {action: block}\n";
+const KEY: &[u8] =
+    b"-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\n-----END PRIVATE KEY-----\n";
+const GRPC: &[(&str, &str)] = &[("content-type", "application/grpc"), ("te", "trailers")];
+
+/// `Charge { order_id: 7, customer: { name: "Ann", card: <card> } }`
+fn charge(card: &[u8]) -> Vec<u8> {
+    [int_field(1, 7), field(2, &[field(1, b"Ann"), field(2, card)].concat())].concat()
+}
+
+/// The upstream answers every call with these messages and `grpc-status: 0`.
+fn answer(bed: &Bed, messages: &[Vec<u8>]) {
+    let body = messages.iter().flat_map(|m| frame(0, m)).collect::<Vec<u8>>();
+    bed.answer(Answer {
+        trailers: vec![("grpc-status".to_string(), "0".to_string())],
+        ..Answer::new(200, "application/grpc", &body)
+    });
+}
+
+fn call(bed: &Bed, body: &[u8], splits: &[usize]) -> Value {
+    let mut chunks = Vec::new();
+    let mut at = 0;
+    for &s in splits.iter().chain(std::iter::once(&body.len())) {
+        chunks.push(&body[at..s]);
+        at = s;
+    }
+    bed.send_h2c("/pay.v1.Payments/Charge", GRPC, &chunks, &[("x-trace", "t1")])
+}
+
+fn body_of(reply: &Value) -> Vec<u8> {
+    let hex = reply["body_hex"].as_str().unwrap_or_default();
+    (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect()
+}
+
+#[test]
+fn a_card_in_a_streamed_call_is_redacted_and_the_trailers_cross_both_ways() {
+    let bed = Bed::start(POLICY);
+    answer(&bed, &[field(1, b"ok")]);
+    let body = [frame(0, &charge(b"4111 1111 1111 1111")), frame(0, &charge(b"none"))].concat();
+    let reply = call(&bed, &body, &[3, 20, 40]);
+    assert_eq!(reply["status"], 200, "{reply}");
+    assert_eq!(reply["trailers"]["grpc-status"], "0", "response trailers reach the client: {reply}");
+    assert_eq!(messages(&body_of(&reply)).unwrap(), [field(1, b"ok")]);
+    let got = &bed.received()[0];
+    assert!(got.complete);
+    assert_eq!(messages(&got.body).expect("valid framing upstream"), [charge(b"**** **** **** 1111"), charge(b"none")]);
+    assert_eq!(got.trailers, [("x-trace".to_string(), "t1".to_string())], "request trailers go on");
+    bed.assert_clean_log();
+}
+
+#[test]
+fn a_key_in_a_call_is_refused_with_permission_denied() {
+    let bed = Bed::start(POLICY);
+    let reply = call(&bed, &frame(0, &field(3, KEY)), &[30]);
+    assert_eq!(reply["status"], 200, "gRPC errors travel as a status, not HTTP: {reply}");
+    let status = reply["headers"]["grpc-status"].as_str().or(reply["trailers"]["grpc-status"].as_str());
+    assert_eq!(status, Some("7"), "PERMISSION_DENIED: {reply}");
+    assert!(!reply.to_string().contains("MIIE"), "the value never leaves: {reply}");
+    assert!(bed.received().iter().all(|r| !String::from_utf8_lossy(&r.body).contains("MIIE")));
+    bed.assert_clean_log();
+}
+
+#[test]
+fn a_key_in_a_response_stops_the_messages_and_the_status_says_why() {
+    let bed = Bed::start(POLICY);
+    answer(&bed, &[field(1, b"first"), field(1, KEY)]);
+    let reply = call(&bed, &frame(0, &charge(b"none")), &[]);
+    assert_eq!(reply["status"], 200, "{reply}");
+    assert_eq!(reply["trailers"]["grpc-status"], "7", "{reply}");
+    assert_eq!(reply["trailers"]["grpc-message"], "blocked by sieve: sensitive data (credentials)");
+    assert!(!body_of(&reply).windows(4).any(|w| w == b"MIIE"), "{reply}");
+    assert!(bed.stats().contains("sieve_findings_total{"), "the finding is counted");
+    bed.assert_clean_log();
+}
