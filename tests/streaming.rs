@@ -7,7 +7,7 @@ mod traffic;
 
 use std::sync::Arc;
 
-use sieve::engine::{Engine, Finding, RedactMode, ScanOptions};
+use sieve::engine::{DetectorSet, Engine, Finding, ScanOptions};
 
 /// A document with findings of many detectors, some next to each other.
 fn document(copies: usize) -> String {
@@ -45,7 +45,7 @@ fn run(engine: &Arc<Engine>, options: &ScanOptions, chunks: &[&[u8]]) -> Run {
 }
 
 fn redact_all(engine: &Engine) -> ScanOptions {
-    ScanOptions { redact: RedactMode::All, ..ScanOptions::json(engine) }
+    ScanOptions { redact: DetectorSet::all(engine), ..ScanOptions::json(engine) }
 }
 
 /// A small window (short detectors only), so a few KiB exercise many rescans.

@@ -125,7 +125,7 @@ fn encode(bytes: &[u8], out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::scan::RedactMode;
+    use crate::engine::DetectorSet;
 
     fn engine() -> Engine {
         Engine::from_policy_text("").unwrap()
@@ -158,7 +158,7 @@ mod tests {
     #[test]
     fn redaction_rewrites_only_the_encoded_value() {
         let e = engine();
-        let opts = ScanOptions { redact: RedactMode::All, ..ScanOptions::text(&e) };
+        let opts = ScanOptions { redact: DetectorSet::all(&e), ..ScanOptions::text(&e) };
         let out = redact_form(&e, b"a=1&card=4111+1111+1111+1111&b=%zz", &opts, &mut |_, _| {});
         assert_eq!(out, b"a=1&card=****%20****%20****%201111&b=%zz");
     }

@@ -43,7 +43,7 @@ pub use glob::Glob;
 pub use json::JsonTracker;
 pub use protobuf::{redact_protobuf, scan_protobuf};
 pub use redact::{apply as redact_value, is_same_length, HashKey};
-pub use scan::{Finding, RedactMode, ScanOptions, Scanner, Sink};
+pub use scan::{Finding, ScanOptions, Scanner, Sink};
 pub use scope::{DetectorSet, Scope, Target};
 
 /// The compiled, immutable engine. Cheap to share (`Arc<Engine>`).

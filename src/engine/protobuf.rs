@@ -174,7 +174,7 @@ fn is_text(bytes: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::RedactMode;
+    use crate::engine::DetectorSet;
 
     /// Encodes field `number` as length-delimited `value`.
     fn ld(number: u64, value: &[u8]) -> Vec<u8> {
@@ -218,7 +218,7 @@ mod tests {
     fn redaction_re_encodes_every_enclosing_length() {
         let e = engine();
         let msg = ld(1, &[ld(2, b"x"), ld(7, b"key AKIAZ3QX7HPLW4NRTY2B here")].concat());
-        let opts = ScanOptions { redact: RedactMode::All, ..ScanOptions::text(&e) };
+        let opts = ScanOptions { redact: DetectorSet::all(&e), ..ScanOptions::text(&e) };
         let out = redact_protobuf(&e, &msg, &opts, &mut |_, _| {});
         let fields = parse(&out).expect("still a message");
         let inner = parse(&out[fields[0].value.clone()]).expect("inner still a message");
@@ -231,7 +231,7 @@ mod tests {
     fn clean_messages_come_back_unchanged() {
         let e = engine();
         let msg = ld(1, &[ld(2, b"hello"), vec![3 << 3, 42]].concat());
-        let opts = ScanOptions { redact: RedactMode::All, ..ScanOptions::text(&e) };
+        let opts = ScanOptions { redact: DetectorSet::all(&e), ..ScanOptions::text(&e) };
         assert_eq!(redact_protobuf(&e, &msg, &opts, &mut |_, _| {}), msg);
     }
 

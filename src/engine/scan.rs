@@ -48,15 +48,6 @@ impl Finding {
     }
 }
 
-/// Which findings the scanner rewrites in its output.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RedactMode {
-    /// Only detectors whose action is `redact`.
-    ByAction,
-    /// Every finding (`sieve redact`).
-    All,
-}
-
 /// How a stream is scanned.
 #[derive(Debug, Clone)]
 pub struct ScanOptions {
@@ -67,8 +58,9 @@ pub struct ScanOptions {
     /// The name the whole value stands under (a header or form field name):
     /// its path, and a place for context words.
     pub field: Option<String>,
-    /// Which findings to redact in the output of [`Scanner::feed_redact`].
-    pub redact: RedactMode,
+    /// The detectors whose findings [`Scanner::feed_redact`] rewrites.
+    /// Default: those whose action is `redact`.
+    pub redact: DetectorSet,
     /// Use a same-length method (mask) wherever a detector's method would
     /// change the length.
     pub same_length: bool,
@@ -81,7 +73,7 @@ impl ScanOptions {
             detectors: DetectorSet::all(engine),
             json: false,
             field: None,
-            redact: RedactMode::ByAction,
+            redact: DetectorSet::acting(engine, ActionKind::Redact),
             same_length: false,
         }
     }
@@ -226,7 +218,7 @@ impl State {
             }
             at = match self.candidate(engine, &engine.main, options, m.start(), m.pattern(), m.end()) {
                 Some((finding, match_end)) => {
-                    if redacting && redacts(engine, options, finding.detector) {
+                    if redacting && options.redact.contains(finding.detector) {
                         self.redactions.push((finding.start, finding.end, finding.detector));
                     }
                     let (vs, ve) = ((finding.start - self.base) as usize, (finding.end - self.base) as usize);
@@ -452,10 +444,6 @@ fn string_end(rest: &[u8]) -> usize {
         i += q + 1;
     }
     rest.len()
-}
-
-fn redacts(engine: &Engine, options: &ScanOptions, detector: usize) -> bool {
-    options.redact == RedactMode::All || engine.detectors[detector].action == ActionKind::Redact
 }
 
 fn method<'e>(engine: &'e Engine, options: &ScanOptions, detector: usize) -> &'e RedactSpec {

@@ -1,7 +1,7 @@
 //! Where detectors look: compiled scopes, the place being scanned, and the
 //! set of detectors active there.
 
-use crate::policy::{Direction, Part, ScopeSpec};
+use crate::policy::{ActionKind, Direction, Part, ScopeSpec};
 
 use super::glob::{any_matches, Glob};
 use super::Engine;
@@ -80,25 +80,31 @@ pub struct DetectorSet(Vec<u64>);
 
 impl DetectorSet {
     pub fn all(engine: &Engine) -> DetectorSet {
-        let n = engine.detectors().len();
-        let mut words = vec![u64::MAX; n.div_ceil(64)];
-        if n % 64 != 0 {
-            if let Some(last) = words.last_mut() {
-                *last = (1u64 << (n % 64)) - 1;
-            }
-        }
-        DetectorSet(words)
+        DetectorSet::of(engine.detectors().iter().map(|_| true))
     }
 
     /// The detectors whose scope allows `target`.
     pub fn for_target(engine: &Engine, target: &Target) -> DetectorSet {
-        let mut set = DetectorSet(vec![0; engine.detectors().len().div_ceil(64)]);
-        for (i, d) in engine.detectors().iter().enumerate() {
-            if d.scope.allows(target) {
-                set.0[i / 64] |= 1 << (i % 64);
+        DetectorSet::of(engine.detectors().iter().map(|d| d.scope.allows(target)))
+    }
+
+    /// The detectors whose action (as compiled) is `action`.
+    pub fn acting(engine: &Engine, action: ActionKind) -> DetectorSet {
+        DetectorSet::of(engine.detectors().iter().map(|d| d.action == action))
+    }
+
+    /// The detectors for which `members` yields true, in index order.
+    pub fn of(members: impl IntoIterator<Item = bool>) -> DetectorSet {
+        let mut words = Vec::new();
+        for (i, member) in members.into_iter().enumerate() {
+            if i % 64 == 0 {
+                words.push(0);
+            }
+            if let (true, Some(w)) = (member, words.last_mut()) {
+                *w |= 1 << (i % 64);
             }
         }
-        set
+        DetectorSet(words)
     }
 
     pub fn contains(&self, index: usize) -> bool {

@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use args::{Args, Format};
 use report::Reporter;
-use sieve::engine::{Engine, RedactMode, ScanOptions};
+use sieve::engine::{DetectorSet, Engine, ScanOptions};
 
 const USAGE: &str = "usage:
   sieve scan   [--policy FILE] [--format text|jsonl] [PATH...]   find sensitive data (PATH: file, directory or -)
@@ -116,7 +116,9 @@ fn redact(args: &Args) -> Result<ExitCode, String> {
         _ => return Err("redact takes one PATH".into()),
     };
     let mut options = options_for(&engine, &input);
-    options.redact = if args.by_action { RedactMode::ByAction } else { RedactMode::All };
+    if !args.by_action {
+        options.redact = DetectorSet::all(&engine);
+    }
     let mut scanner = engine.scanner(options);
     let mut reader = open(&input)?;
     let mut stdout = io::stdout().lock();
