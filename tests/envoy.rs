@@ -307,3 +307,29 @@ fn a_token_in_response_headers_blocks_the_response_before_it_leaves() {
     assert!(!format!("{:?}{}", reply.headers, reply.text()).contains("ghp_"));
     bed.assert_clean_log();
 }
+
+#[test]
+fn routes_turn_inspection_off_or_change_actions_per_path() {
+    let bed = Bed::start(&format!(
+        "{POLICY}http:\n  routes:\n    - {{paths: ['/healthz'], inspect: false}}\n    \
+         - {{paths: ['/v1/cards/*'], actions: {{pci: block}}}}\n"
+    ));
+    let json = [("content-type", "application/json")];
+    let reply = bed.send("POST", "/healthz", &json, CARD_BODY.as_bytes());
+    assert_eq!(reply.status, 200);
+    assert_eq!(String::from_utf8_lossy(&bed.received()[0].body), CARD_BODY, "not inspected");
+    assert_eq!(bed.send("POST", "/v1/cards/7", &json, CARD_BODY.as_bytes()).status, 403, "pci blocks here");
+    assert_eq!(bed.send("POST", "/v1/orders", &json, CARD_BODY.as_bytes()).status, 200);
+    let orders = bed.received().into_iter().find(|r| r.path == "/v1/orders").expect("reached the upstream");
+    assert_eq!(String::from_utf8_lossy(&orders.body), REDACTED, "the policy elsewhere");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !bed.stats().contains("sieve_uninspected_total") && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(
+        bed.stats().lines().any(|l| l.starts_with("sieve_uninspected_total{reason=\"route\"} 1")),
+        "{}",
+        bed.stats()
+    );
+    bed.assert_clean_log();
+}

@@ -349,3 +349,78 @@ fn streaming_redaction_is_not_used_when_a_detector_may_block() {
     ex.request_headers(&post("application/json"), false);
     assert_eq!(ex.request_body(CARD_BODY, false), BodyAction::Hold, "a block decision needs the whole body");
 }
+
+fn request(ex: &mut Exchange, authority: &str, path: &str, id: &str) -> HeaderAction {
+    let h = headers(&[
+        (":method", "POST"),
+        (":path", path),
+        (":authority", authority),
+        ("content-type", "application/json"),
+        ("x-request-id", id),
+    ]);
+    ex.request_headers(&h, false)
+}
+
+const ROUTES: &str = "categories:\n  pci: {action: redact}\nhttp:\n  routes:\n    \
+    - {paths: ['/healthz', '/metrics*'], inspect: false}\n    \
+    - {hosts: ['payments.internal'], paths: ['/v1/cards/*'], actions: {pci: block}}\n    \
+    - {methods: [PUT], actions: {pci: block, credit-card: monitor}}\n";
+
+#[test]
+fn a_route_can_turn_inspection_off() {
+    let mut ex = Exchange::new(inspector(ROUTES));
+    assert_eq!(
+        request(&mut ex, "api", "/metrics/raw?card=4111111111111111", "r1"),
+        HeaderAction::Continue { add: vec![], set: vec![], remove_content_length: false }
+    );
+    assert_eq!(ex.request_body(CARD_BODY, true), BodyAction::Continue);
+    assert!(ex.record().findings.is_empty());
+    assert_eq!(ex.record().uninspected, Some("route"));
+}
+
+#[test]
+fn a_route_changes_actions_by_host_path_and_method() {
+    let insp = inspector(ROUTES);
+    let mut ex = Exchange::new(Arc::clone(&insp));
+    request(&mut ex, "payments.internal:8443", "/v1/cards/7", "r1");
+    assert!(matches!(ex.request_body(CARD_BODY, true), BodyAction::Block(_)), "pci blocks on this route");
+    assert_eq!(ex.record().findings[0].action, ActionKind::Block);
+
+    let mut ex = Exchange::new(Arc::clone(&insp));
+    request(&mut ex, "other.internal", "/v1/cards/7", "r2");
+    assert_eq!(ex.request_body(CARD_BODY, true), BodyAction::Replace(REDACTED.to_vec()), "elsewhere: the policy");
+
+    let mut ex = Exchange::new(Arc::clone(&insp));
+    let h = headers(&[(":method", "PUT"), (":path", "/x"), ("content-type", "application/json")]);
+    ex.request_headers(&h, false);
+    assert_eq!(ex.request_body(CARD_BODY, true), BodyAction::Continue, "a detector id wins over its category");
+    assert_eq!(ex.record().findings[0].action, ActionKind::Monitor);
+}
+
+#[test]
+fn sampling_inspects_a_stable_share_of_request_ids() {
+    let insp = inspector("http: {sample: 0.5}");
+    let inspected = |id: &str| {
+        let mut ex = Exchange::new(Arc::clone(&insp));
+        request(&mut ex, "api", "/v1/orders", id);
+        ex.request_body(CARD_BODY, true);
+        ex.record().uninspected.is_none()
+    };
+    let ids: Vec<String> = (0..400).map(|i| format!("0b9d{i:04}-6f3e-4c1a-8e2b-5d7f9a1c3e5b")).collect();
+    let n = ids.iter().filter(|id| inspected(id)).count();
+    assert!((150..250).contains(&n), "{n} of 400 inspected at 0.5");
+    assert!(ids.iter().all(|id| inspected(id) == inspected(id)), "the same id, the same choice");
+    let mut ex = Exchange::new(inspector("http: {sample: 0}"));
+    request(&mut ex, "api", "/v1/orders", "r1");
+    assert_eq!(ex.record().uninspected, Some("sampled out"));
+}
+
+#[test]
+fn bad_routes_are_refused_with_their_path() {
+    let err = |policy: &str| Inspector::from_policy_text(policy).unwrap_err().to_string();
+    let e = err("http:\n  routes:\n    - {paths: ['/x'], actions: {cards: block}}\n");
+    assert!(e.contains("http.routes[0].actions.cards") && e.contains("neither a detector id nor a category"), "{e}");
+    assert!(err("http: {sample: 1.5}").contains("http.sample"));
+    assert!(err("http:\n  routes:\n    - {sample: -1}\n").contains("http.routes[0].sample"));
+    assert!(err("http:\n  routes:\n    - {path: ['/x']}\n").contains("unknown field `path`"));
+}

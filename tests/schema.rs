@@ -4,7 +4,9 @@
 use serde::Serialize;
 use serde_json::Value;
 use sieve::engine::Engine;
-use sieve::policy::{CategorySpec, DetectorOverride, DetectorSpec, HttpSpec, PolicySpec, ScopeSpec, TcpSpec};
+use sieve::policy::{
+    CategorySpec, DetectorOverride, DetectorSpec, HttpSpec, PolicySpec, RouteSpec, ScopeSpec, TcpSpec,
+};
 
 fn schema() -> Value {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema/policy.schema.json")).unwrap();
@@ -34,6 +36,10 @@ fn schema_properties_match_the_model() {
     assert_eq!(properties(&p["overrides"]["additionalProperties"]), fields::<DetectorOverride>());
     assert_eq!(properties(&p["detectors"]["items"]["properties"]["scope"]), fields::<ScopeSpec>());
     assert_eq!(properties(&p["http"]), fields::<HttpSpec>());
+    let mut route = fields::<RouteSpec>();
+    route.extend(["hosts", "methods", "paths", "sample"].map(String::from)); // Unset by default.
+    route.sort();
+    assert_eq!(properties(&p["http"]["properties"]["routes"]["items"]), route);
     assert_eq!(properties(&p["tcp"]), fields::<TcpSpec>());
     assert_eq!(s["additionalProperties"], false, "unknown fields are errors in the engine too");
 }

@@ -38,6 +38,9 @@ impl Metrics {
         for d in &record.truncated {
             self.increment(format!("sieve_truncated_total.direction.{}", d.as_str()));
         }
+        if let Some(why) = record.uninspected {
+            self.increment(format!("sieve_uninspected_total.reason.{}", why.replace(' ', "_")));
+        }
         for (d, why) in &record.skipped {
             self.increment(format!("sieve_skipped_total.direction.{}.reason.{}", d.as_str(), why.replace(' ', "_")));
         }

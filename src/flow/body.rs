@@ -2,13 +2,15 @@
 //! decision), and the limits.
 
 use crate::engine::{
-    redact_form, redact_protobuf, scan_form, scan_protobuf, DetectorSet, RedactMode, ScanOptions, Scanner, Target,
+    redact_form, redact_protobuf, scan_form, scan_protobuf, DetectorSet, ScanOptions, Scanner, Target,
 };
 use crate::policy::{ActionKind, BodyRedaction, Direction, LimitAction, Part};
 
 use super::decode::{decode, Decoded, Encoding};
 use super::grpc::{put_frame, Deframer, Frame, Next};
 use super::record::Outcome;
+use std::sync::Arc;
+
 use super::{header, Headers, Inspector};
 
 /// How a body is read, from its content type.
@@ -75,7 +77,8 @@ pub(super) struct Body {
     direction: Direction,
     kind: Kind,
     encoding: Encoding,
-    detectors: DetectorSet,
+    /// The detectors in scope, and those that redact (the exchange's plan).
+    options: ScanOptions,
     mode: Mode,
     seen: u64,
 }
@@ -91,8 +94,10 @@ impl Body {
         outcome: &mut Outcome,
     ) -> Body {
         let engine = &inspector.engine;
+        let plan = Arc::clone(&outcome.plan);
         let detectors = DetectorSet::for_target(engine, &target);
-        let skip = |kind, encoding, detectors| Body { direction, kind, encoding, detectors, mode: Mode::Skip, seen: 0 };
+        let (blocks, redacts) = (plan.acts(&detectors, ActionKind::Block), plan.acts(&detectors, ActionKind::Redact));
+        let options = ScanOptions { detectors, redact: plan.redact.clone(), ..ScanOptions::text(engine) };
         let get = |name| header(headers, name).unwrap_or_default();
         let kind = Kind::of(get("content-type"));
         let encoding = match kind {
@@ -100,37 +105,38 @@ impl Body {
             Ok(Kind::Grpc) => Encoding::of(get("grpc-encoding")),
             _ => Encoding::of(get("content-encoding")),
         };
+        let skip = |options| Body {
+            direction,
+            kind: Kind::Text,
+            encoding: Encoding::Identity,
+            options,
+            mode: Mode::Skip,
+            seen: 0,
+        };
+        if options.detectors.is_empty() {
+            return skip(options);
+        }
         let (kind, encoding) = match (kind, encoding) {
             (Ok(k), Ok(e)) => (k, e),
             (Err(why), _) | (_, Err(why)) => {
-                if !detectors.is_empty() {
-                    outcome.skipped(direction, why);
-                }
-                return skip(Kind::Text, Encoding::Identity, detectors);
+                outcome.skipped(direction, why);
+                return skip(options);
             }
         };
-        if detectors.is_empty() {
-            return skip(kind, encoding, detectors);
-        }
-        let acts = |action| {
-            (0..engine.detectors().len()).any(|i| detectors.contains(i) && engine.detector(i).action == action)
-        };
-        let (blocks, redacts) = (acts(ActionKind::Block), acts(ActionKind::Redact));
-        let options =
-            ScanOptions { json: kind == Kind::Json, detectors: detectors.clone(), ..ScanOptions::text(engine) };
+        let mut body = Body { direction, kind, encoding, options, mode: Mode::Skip, seen: 0 };
+        body.options.json = kind == Kind::Json;
         // Bytes a streaming redaction still holds cannot go on from a trailers
         // callback: bodies that announce trailers are held instead.
         let streams = inspector.http.body_redaction == BodyRedaction::Stream && get("trailer").is_empty();
-        let mode = match (encoding, kind) {
+        let scanner = || Box::new(engine.scanner(body.options.clone()));
+        body.mode = match (encoding, kind) {
             (_, Kind::Grpc) => Mode::Grpc(Box::new(Grpc::new(blocks || redacts))),
-            (Encoding::Identity, Kind::Json | Kind::Text) if redacts && streams && !blocks => {
-                Mode::Redact(Box::new(engine.scanner(ScanOptions { redact: RedactMode::ByAction, ..options })))
-            }
+            (Encoding::Identity, Kind::Json | Kind::Text) if redacts && streams && !blocks => Mode::Redact(scanner()),
             _ if blocks || redacts || kind == Kind::Form => Mode::Hold(Vec::new()),
-            (Encoding::Identity, _) => Mode::Stream(Box::new(engine.scanner(options))),
+            (Encoding::Identity, _) => Mode::Stream(scanner()),
             _ => Mode::Copy(Vec::new()),
         };
-        Body { direction, kind, encoding, detectors, mode, seen: 0 }
+        body
     }
 
     /// Whether the body may be rewritten, so `content-length` must go.
@@ -276,15 +282,15 @@ impl Body {
             return Ok(None);
         }
         let (engine, direction) = (&inspector.engine, self.direction);
-        let options = ScanOptions { detectors: self.detectors.clone(), ..ScanOptions::text(engine) };
+        let options = &self.options;
         let before = outcome.len();
         let mut sink = |f: crate::engine::Finding, v: &[u8]| {
             outcome.found(engine, direction, Part::Body, None, &f.shifted(frame.at), v)
         };
         let redacted = match (frame.compressed(), self.encoding) {
-            (false, _) if rewrite => Some(redact_protobuf(engine, frame.payload, &options, &mut sink)),
+            (false, _) if rewrite => Some(redact_protobuf(engine, frame.payload, options, &mut sink)),
             (false, _) => {
-                scan_protobuf(engine, frame.payload, &options, &mut sink);
+                scan_protobuf(engine, frame.payload, options, &mut sink);
                 None
             }
             (true, Encoding::Identity) => {
@@ -293,7 +299,7 @@ impl Body {
             }
             (true, encoding) => match decode(encoding, frame.payload, inspector.http.max_scan_bytes) {
                 Decoded::Whole(d) | Decoded::Truncated(d) => {
-                    scan_protobuf(engine, &d, &options, &mut sink);
+                    scan_protobuf(engine, &d, options, &mut sink);
                     None
                 }
                 Decoded::Corrupt => {
@@ -337,7 +343,7 @@ impl Body {
                     return Step::Continue;
                 }
             };
-            self.scan_held(inspector, &decoded, RedactMode::ByAction, outcome);
+            self.scan_held(inspector, &decoded, outcome);
             let actions = outcome.actions_since(before);
             if actions.contains(&ActionKind::Block) {
                 return Step::Block;
@@ -347,7 +353,7 @@ impl Body {
             }
             return Step::Continue;
         }
-        let redacted = self.scan_held(inspector, held, RedactMode::ByAction, outcome);
+        let redacted = self.scan_held(inspector, held, outcome);
         let actions = outcome.actions_since(before);
         if actions.contains(&ActionKind::Block) {
             Step::Block
@@ -358,21 +364,15 @@ impl Body {
         }
     }
 
-    fn scan_held(&self, inspector: &Inspector, held: &[u8], redact: RedactMode, outcome: &mut Outcome) -> Vec<u8> {
-        let engine = &inspector.engine;
-        let options = ScanOptions {
-            json: self.kind == Kind::Json,
-            redact,
-            detectors: self.detectors.clone(),
-            ..ScanOptions::text(engine)
-        };
+    fn scan_held(&self, inspector: &Inspector, held: &[u8], outcome: &mut Outcome) -> Vec<u8> {
+        let (engine, options) = (&inspector.engine, &self.options);
         let direction = self.direction;
         let mut sink = |f, v: &[u8]| outcome.found(engine, direction, Part::Body, None, &f, v);
         match self.kind {
-            Kind::Form => redact_form(engine, held, &options, &mut sink),
+            Kind::Form => redact_form(engine, held, options, &mut sink),
             Kind::Json | Kind::Text | Kind::Grpc => {
                 let mut out = Vec::with_capacity(held.len());
-                let mut scanner = Scanner::new(std::sync::Arc::clone(engine), options);
+                let mut scanner = Scanner::new(Arc::clone(engine), options.clone());
                 scanner.feed_redact(held, &mut out, &mut sink);
                 scanner.finish_redact(&mut out, &mut sink);
                 out

@@ -14,7 +14,7 @@ use serde_json::json;
 use super::body::{scan_query, Body, Step};
 use super::record::{Outcome, Record};
 use super::{header, Headers, Inspector};
-use crate::engine::{DetectorSet, RedactMode, ScanOptions, Scanner, Target};
+use crate::engine::{DetectorSet, ScanOptions, Scanner, Target};
 use crate::policy::{ActionKind, Direction, Part};
 
 /// A reply sieve sends instead of the upstream's.
@@ -41,6 +41,13 @@ pub enum HeaderAction {
     },
     /// Send this reply instead.
     Block(LocalReply),
+}
+
+impl HeaderAction {
+    /// Go on, changing nothing.
+    fn pass() -> HeaderAction {
+        HeaderAction::Continue { add: Vec::new(), set: Vec::new(), remove_content_length: false }
+    }
 }
 
 /// What to do once a body callback returns.
@@ -71,9 +78,10 @@ pub struct Exchange {
     outcome: Outcome,
     request: Option<Body>,
     response: Option<Body>,
-    /// sieve sent a local reply: the response callbacks that follow carry
-    /// it, not the upstream's answer.
-    replied: bool,
+    /// Nothing more is inspected: the exchange is not (a route or sampling
+    /// says so), or sieve sent a local reply, which the response callbacks
+    /// that follow carry instead of the upstream's answer.
+    passive: bool,
     /// A gRPC call (by the request's content type).
     grpc: bool,
     /// A gRPC response was blocked mid-stream: its trailers must say so.
@@ -83,11 +91,11 @@ pub struct Exchange {
 impl Exchange {
     pub fn new(inspector: Arc<Inspector>) -> Exchange {
         Exchange {
+            outcome: Outcome::new(inspector.routes.default_plan()),
             inspector,
-            outcome: Outcome::default(),
             request: None,
             response: None,
-            replied: false,
+            passive: false,
             grpc: false,
             denied: false,
         }
@@ -95,17 +103,26 @@ impl Exchange {
 
     /// What was found, for the log record and metrics.
     pub fn record(&self) -> &Record {
-        &self.outcome.0
+        &self.outcome.record
     }
 
     pub fn request_headers(&mut self, headers: &Headers, end_of_stream: bool) -> HeaderAction {
         let get = |name| header(headers, name);
         let text = |v: Option<&[u8]>| v.map(|v| String::from_utf8_lossy(v).into_owned());
-        self.outcome.0.host = text(get(":authority"));
-        self.outcome.0.request_id = text(get("x-request-id"));
+        self.outcome.record.host = text(get(":authority"));
+        self.outcome.record.request_id = text(get("x-request-id"));
         let full_path = get(":path").unwrap_or_default();
         let path = full_path.split(|&b| b == b'?').next().unwrap_or_default();
-        self.outcome.0.path = text(Some(path));
+        self.outcome.record.path = text(Some(path));
+        let method = get(":method").unwrap_or_default();
+        let plan = Arc::clone(self.inspector.routes.plan(get(":authority").unwrap_or_default(), path, method));
+        let key = get("x-request-id").unwrap_or_default();
+        if !plan.inspect || !plan.samples(key) {
+            self.outcome.record.uninspected = Some(if plan.inspect { "sampled out" } else { "route" });
+            self.passive = true;
+            return HeaderAction::pass();
+        }
+        self.outcome.plan = plan;
         self.grpc = get("content-type").is_some_and(|ct| ct.to_ascii_lowercase().starts_with(b"application/grpc"));
         let target = |part, header| Target {
             direction: Direction::Request,
@@ -134,13 +151,12 @@ impl Exchange {
     }
 
     pub fn response_headers(&mut self, headers: &Headers, end_of_stream: bool) -> HeaderAction {
-        let nothing = HeaderAction::Continue { add: Vec::new(), set: Vec::new(), remove_content_length: false };
-        if self.replied {
-            return nothing;
+        if self.passive {
+            return HeaderAction::pass();
         }
         let get = |name| header(headers, name);
-        let path = self.outcome.0.path.clone().unwrap_or_default();
-        let host = self.outcome.0.host.clone().unwrap_or_default();
+        let path = self.outcome.record.path.clone().unwrap_or_default();
+        let host = self.outcome.record.host.clone().unwrap_or_default();
         let target = |part, header| Target {
             direction: Direction::Response,
             part,
@@ -160,7 +176,7 @@ impl Exchange {
     }
 
     pub fn response_body(&mut self, chunk: &[u8], end_of_stream: bool) -> BodyAction {
-        if self.replied {
+        if self.passive {
             return BodyAction::Continue;
         }
         self.body(Direction::Response, chunk, end_of_stream)
@@ -178,8 +194,8 @@ impl Exchange {
 
     /// The filter sent the local reply from a `Block`.
     pub fn local_reply_sent(&mut self) {
-        self.replied = true;
-        self.outcome.0.blocked = true;
+        self.passive = true;
+        self.outcome.record.blocked = true;
     }
 
     /// Opens the body that follows the headers, if one does, and builds the
@@ -215,7 +231,7 @@ impl Exchange {
             Step::Hold => BodyAction::Hold,
             Step::Replace(bytes) => BodyAction::Replace(bytes),
             Step::Block => {
-                self.outcome.0.blocked = true;
+                self.outcome.record.blocked = true;
                 if self.grpc && direction == Direction::Response {
                     // The trailers carry the verdict; no more messages go out.
                     self.denied = true;
@@ -267,7 +283,7 @@ impl Exchange {
             let options = ScanOptions {
                 detectors,
                 field: Some(name_text.clone()),
-                redact: RedactMode::ByAction,
+                redact: self.outcome.plan.redact.clone(),
                 ..ScanOptions::text(&engine)
             };
             let mut scanner = Scanner::new(Arc::clone(&engine), options);

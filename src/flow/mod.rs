@@ -9,12 +9,14 @@ mod decode;
 mod grpc;
 mod http;
 mod record;
+mod route;
 mod tcp;
 
 use std::sync::Arc;
 
 pub use http::{BodyAction, Exchange, HeaderAction, LocalReply, TrailersAction};
 pub use record::{Record, Recorded};
+pub use route::{Plan, Routes};
 pub use tcp::{Connection, TcpAction};
 
 use crate::engine::Engine;
@@ -33,6 +35,7 @@ fn header<'h>(headers: &'h Headers, name: &str) -> Option<&'h [u8]> {
 pub struct Inspector {
     pub engine: Arc<Engine>,
     pub http: HttpSpec,
+    pub routes: Routes,
     pub protocol: Protocol,
     pub tcp: TcpSpec,
 }
@@ -46,6 +49,7 @@ impl Inspector {
             return Err(PolicyError::new("http.block_status", reason));
         }
         let engine = Arc::new(Engine::compile(&spec)?);
-        Ok(Arc::new(Inspector { engine, http: spec.http, protocol: spec.protocol, tcp: spec.tcp }))
+        let routes = Routes::compile(&engine, &spec.http)?;
+        Ok(Arc::new(Inspector { engine, http: spec.http, routes, protocol: spec.protocol, tcp: spec.tcp }))
     }
 }

@@ -3,6 +3,9 @@
 
 use serde::Serialize;
 
+use std::sync::Arc;
+
+use super::route::Plan;
 use crate::engine::{Engine, Finding};
 use crate::policy::{ActionKind, Direction, Part};
 
@@ -41,6 +44,9 @@ pub struct Record {
     pub truncated: Vec<Direction>,
     /// Directions whose body was not scanned, and why.
     pub skipped: Vec<(Direction, &'static str)>,
+    /// Why the exchange was not inspected at all (a route, sampling).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uninspected: Option<&'static str>,
 }
 
 impl Record {
@@ -65,11 +71,18 @@ impl Record {
     }
 }
 
-/// The record being built.
-#[derive(Debug, Default)]
-pub(super) struct Outcome(pub(super) Record);
+/// The record being built, and the plan whose actions it records.
+#[derive(Debug)]
+pub(super) struct Outcome {
+    pub(super) record: Record,
+    pub(super) plan: Arc<Plan>,
+}
 
 impl Outcome {
+    pub(super) fn new(plan: &Arc<Plan>) -> Outcome {
+        Outcome { record: Record::default(), plan: Arc::clone(plan) }
+    }
+
     pub(super) fn found(
         &mut self,
         engine: &Engine,
@@ -80,11 +93,11 @@ impl Outcome {
         value: &[u8],
     ) {
         let d = engine.detector(f.detector);
-        self.0.findings.push(Recorded {
+        self.record.findings.push(Recorded {
             detector: d.id.clone(),
             category: engine.category_of(f.detector).name.clone(),
             severity: d.severity.as_str(),
-            action: d.action,
+            action: self.plan.actions[f.detector],
             direction,
             part,
             header: header.map(str::to_string),
@@ -96,18 +109,18 @@ impl Outcome {
     }
 
     pub(super) fn skipped(&mut self, direction: Direction, why: &'static str) {
-        self.0.skipped.push((direction, why));
+        self.record.skipped.push((direction, why));
     }
 
     pub(super) fn truncated(&mut self, direction: Direction) {
-        self.0.truncated.push(direction);
+        self.record.truncated.push(direction);
     }
 
     pub(super) fn len(&self) -> usize {
-        self.0.findings.len()
+        self.record.findings.len()
     }
 
     pub(super) fn actions_since(&self, start: usize) -> Vec<ActionKind> {
-        self.0.findings[start..].iter().map(|f| f.action).collect()
+        self.record.findings[start..].iter().map(|f| f.action).collect()
     }
 }

@@ -57,11 +57,12 @@ impl Connection {
             Side { direction, options, tail: Vec::new(), tail_start: 0, reported_until: 0, over_limit: false }
         };
         let sides = [side(Direction::Request), side(Direction::Response)];
-        Connection { inspector, outcome: Outcome::default(), sides }
+        let outcome = Outcome::new(inspector.routes.default_plan());
+        Connection { inspector, outcome, sides }
     }
 
     pub fn record(&self) -> &Record {
-        &self.outcome.0
+        &self.outcome.record
     }
 
     /// Client to server bytes.
@@ -103,7 +104,7 @@ impl Connection {
             outcome.found(&engine, direction, Part::Body, None, &f, value);
             new_until = new_until.max(f.end);
             let d = engine.detector(f.detector);
-            match d.action {
+            match outcome.plan.actions[f.detector] {
                 ActionKind::Block => close = true,
                 ActionKind::Redact => {
                     let spec =
@@ -126,7 +127,7 @@ impl Connection {
         s.tail = buf.split_off(buf.len() - keep);
         s.tail_start = base + buf.len() as u64;
         if close {
-            self.outcome.0.blocked = true;
+            self.outcome.record.blocked = true;
             TcpAction::Close
         } else if masked {
             TcpAction::Replace(out)

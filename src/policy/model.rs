@@ -91,6 +91,41 @@ pub struct HttpSpec {
     pub tag_response: bool,
     /// How bodies are redacted when no detector that applies blocks.
     pub body_redaction: BodyRedaction,
+    /// Fraction of exchanges inspected, chosen by a hash of `x-request-id`
+    /// (so every proxy on a request's path makes the same choice).
+    pub sample: f64,
+    /// Per host, path or method changes to the policy; the first route that
+    /// matches an exchange applies, and the policy as written applies to
+    /// exchanges no route matches.
+    pub routes: Vec<RouteSpec>,
+}
+
+/// A route: which exchanges it matches, and what changes for them.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RouteSpec {
+    /// Host globs, matched against `:authority` without its port.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hosts: Option<Vec<String>>,
+    /// Path globs, matched against the path without its query string.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paths: Option<Vec<String>>,
+    /// Request methods (`GET`, `POST`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub methods: Option<Vec<String>>,
+    /// `false`: exchanges here pass uninspected (health checks, metrics).
+    pub inspect: bool,
+    /// Replaces `http.sample` here.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sample: Option<f64>,
+    /// Actions by category name or detector id (an id wins over its category).
+    pub actions: BTreeMap<String, ActionKind>,
+}
+
+impl Default for RouteSpec {
+    fn default() -> Self {
+        RouteSpec { hosts: None, paths: None, methods: None, inspect: true, sample: None, actions: BTreeMap::new() }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -113,6 +148,8 @@ impl Default for HttpSpec {
             tag_request: true,
             tag_response: false,
             body_redaction: BodyRedaction::Hold,
+            sample: 1.0,
+            routes: Vec::new(),
         }
     }
 }
