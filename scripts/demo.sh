@@ -53,6 +53,9 @@ step "the Prometheus counters that moved (curl localhost:9901/stats/prometheus)"
 sleep 0.5
 curl -s localhost:9901/stats/prometheus | grep -E '^sieve_' || true
 
+step "Envoy's access log: sieve's findings by name, from the filter state it sets (never the values)"
+grep -h '"sieve_' /tmp/sieve-demo-envoy.log | tail -n 4 || true
+
 if [ "$keep" = "--keep" ]; then
   step "still running: Envoy on :10000 (admin :9901), echo upstream on :8080"
   echo "try:  curl -s localhost:10000/anything -d '{\"ssn\": \"531-21-7351\"}' -H 'content-type: application/json'"

@@ -100,6 +100,7 @@ impl RootContext for Root {
             exchange: self.inspector.clone().map(Exchange::new),
             metrics: Rc::clone(&self.metrics),
             held: 0,
+            published: 0,
         }))
     }
 }
@@ -111,6 +112,8 @@ struct Http {
     metrics: Rc<RefCell<Metrics>>,
     /// Bytes of the current body Envoy holds for us (after a `Pause`).
     held: usize,
+    /// Findings already published as properties.
+    published: usize,
 }
 
 impl Context for Http {}
@@ -119,25 +122,29 @@ impl HttpContext for Http {
     fn on_http_request_headers(&mut self, _n: usize, end_of_stream: bool) -> Action {
         let headers = pairs(self.get_http_request_headers_bytes());
         let Some(ex) = self.exchange.as_mut() else { return Action::Continue };
-        match ex.request_headers(&headers, end_of_stream) {
+        let action = match ex.request_headers(&headers, end_of_stream) {
             HeaderAction::Continue { add, set, remove_content_length } => {
                 self.edit_headers(true, &add, &set, remove_content_length);
                 Action::Continue
             }
             HeaderAction::Block(reply) => self.reply(reply),
-        }
+        };
+        self.publish();
+        action
     }
 
     fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
         let chunk = self.new_bytes(body_size, |s, start, n| s.get_http_request_body(start, n));
         let Some(ex) = self.exchange.as_mut() else { return Action::Continue };
         let action = ex.request_body(&chunk, end_of_stream);
+        self.publish();
         self.apply_body(action, body_size, true)
     }
 
     fn on_http_request_trailers(&mut self, _n: usize) -> Action {
         let Some(ex) = self.exchange.as_mut() else { return Action::Continue };
         let action = ex.request_trailers();
+        self.publish();
         self.apply_trailers(action, true)
     }
 
@@ -145,25 +152,29 @@ impl HttpContext for Http {
         self.held = 0;
         let headers = pairs(self.get_http_response_headers_bytes());
         let Some(ex) = self.exchange.as_mut() else { return Action::Continue };
-        match ex.response_headers(&headers, end_of_stream) {
+        let action = match ex.response_headers(&headers, end_of_stream) {
             HeaderAction::Continue { add, set, remove_content_length } => {
                 self.edit_headers(false, &add, &set, remove_content_length);
                 Action::Continue
             }
             HeaderAction::Block(reply) => self.reply(reply),
-        }
+        };
+        self.publish();
+        action
     }
 
     fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
         let chunk = self.new_bytes(body_size, |s, start, n| s.get_http_response_body(start, n));
         let Some(ex) = self.exchange.as_mut() else { return Action::Continue };
         let action = ex.response_body(&chunk, end_of_stream);
+        self.publish();
         self.apply_body(action, body_size, false)
     }
 
     fn on_http_response_trailers(&mut self, _n: usize) -> Action {
         let Some(ex) = self.exchange.as_mut() else { return Action::Continue };
         let action = ex.response_trailers();
+        self.publish();
         self.apply_trailers(action, false)
     }
 
@@ -184,6 +195,20 @@ fn pairs(headers: Vec<(String, Vec<u8>)>) -> Vec<(Vec<u8>, Vec<u8>)> {
 }
 
 impl Http {
+    /// Sets what was found so far as properties (Envoy filter state
+    /// `wasm.sieve_categories` and `wasm.sieve_detectors`), for access logs
+    /// and later filters. Only ids and names, never values.
+    fn publish(&mut self) {
+        let Some(record) = self.exchange.as_ref().map(Exchange::record) else { return };
+        if record.findings.len() == self.published {
+            return;
+        }
+        self.published = record.findings.len();
+        let (categories, detectors) = (record.categories().join(","), record.detectors().join(","));
+        self.set_property(vec!["sieve_categories"], Some(categories.as_bytes()));
+        self.set_property(vec!["sieve_detectors"], Some(detectors.as_bytes()));
+    }
+
     /// The bytes of this callback that the flow has not seen: Envoy's body
     /// buffer is cumulative while we hold it.
     fn new_bytes(&self, body_size: usize, read: impl Fn(&Self, usize, usize) -> Option<Vec<u8>>) -> Vec<u8> {

@@ -331,7 +331,7 @@ impl Bed {
             .arg("-c")
             .arg(&config_path)
             .args(["--base-id", &base_id.to_string(), "--concurrency", "1", "--log-level", "info"])
-            .stdout(Stdio::null())
+            .stdout(std::fs::File::create(dir.join("access.log")).unwrap())
             // Envoy's stderr log is written line by line; --log-path buffers.
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
@@ -348,6 +348,12 @@ impl Bed {
             std::thread::sleep(Duration::from_millis(50));
         }
         Err(bed.log())
+    }
+
+    /// Envoy's access log lines so far (JSON, one per exchange).
+    pub fn access_log(&self) -> Vec<serde_json::Value> {
+        let text = std::fs::read_to_string(self.log.with_file_name("access.log")).unwrap_or_default();
+        text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
     }
 
     pub fn log(&self) -> String {
