@@ -54,7 +54,9 @@ sleep 0.5
 curl -s localhost:9901/stats/prometheus | grep -E '^sieve_' || true
 
 step "Envoy's access log: sieve's findings by name, from the filter state it sets (never the values)"
-grep -h '"sieve_' /tmp/sieve-demo-envoy.log | tail -n 4 || true
+# Envoy flushes its access log every few seconds.
+for _ in $(seq 100); do [ "$(grep -c '"sieve_categories"' /tmp/sieve-demo-envoy.log)" -ge 4 ] && break; sleep 0.1; done
+grep -h '"sieve_categories"' /tmp/sieve-demo-envoy.log | tail -n 4 || true
 
 if [ "$keep" = "--keep" ]; then
   step "still running: Envoy on :10000 (admin :9901), echo upstream on :8080"
