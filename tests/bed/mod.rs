@@ -350,10 +350,32 @@ impl Bed {
         Err(bed.log())
     }
 
-    /// Envoy's access log lines so far (JSON, one per exchange).
-    pub fn access_log(&self) -> Vec<serde_json::Value> {
-        let text = std::fs::read_to_string(self.log.with_file_name("access.log")).unwrap_or_default();
-        text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
+    /// Envoy's access log lines (JSON, one per exchange), once there are
+    /// `n` (Envoy flushes the log every few seconds), or after 10 s.
+    pub fn access_log(&self, n: usize) -> Vec<serde_json::Value> {
+        let read = || {
+            let text = std::fs::read_to_string(self.log.with_file_name("access.log")).unwrap_or_default();
+            text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect::<Vec<_>>()
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut lines = read();
+        while lines.len() < n && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+            lines = read();
+        }
+        lines
+    }
+
+    /// The stats once they contain `needle` (counters move when a stream
+    /// ends), or after 5 s.
+    pub fn stats_with(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut stats = self.stats();
+        while !stats.contains(needle) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+            stats = self.stats();
+        }
+        stats
     }
 
     pub fn log(&self) -> String {
