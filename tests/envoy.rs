@@ -215,6 +215,18 @@ fn a_held_body_past_envoys_buffer_limit_gets_envoys_413_and_nothing_leaks() {
 }
 
 #[test]
+fn the_vm_configuration_is_the_default_policy_and_the_plugin_configuration_overrides_it() {
+    let blocks = "categories:\n  credentials: {action: block}\n";
+    let key = [("content-type", "text/plain")];
+    let bed = Bed::start_with_vm_policy(blocks, "");
+    assert_eq!(bed.send("POST", "/v1/upload", &key, KEY.as_bytes()).status, 403, "the VM's policy applies");
+    bed.assert_clean_log();
+    let bed = Bed::start_with_vm_policy(blocks, "categories:\n  credentials: {action: monitor}\n");
+    assert_eq!(bed.send("POST", "/v1/upload", &key, KEY.as_bytes()).status, 200, "the plugin's policy wins");
+    bed.assert_clean_log();
+}
+
+#[test]
 fn a_bad_policy_is_refused_with_path_detector_and_reason() {
     let bad = "detectors:\n  - id: employee-id\n    category: pii\n    patterns: ['E\\d{6']\n";
     let log = match Bed::try_start(bad) {

@@ -306,23 +306,33 @@ impl Bed {
 
     /// Starts Envoy with sieve as a network filter in front of an echo server.
     pub fn start_tcp(policy: &str) -> Bed {
-        Bed::launch("envoy/tcp.yaml", policy, Upstream::start_echo())
+        Bed::launch("envoy/tcp.yaml", policy, None, Upstream::start_echo())
             .unwrap_or_else(|log| panic!("Envoy did not become ready:\n{log}"))
     }
 
     /// Starts Envoy; `Err` holds its log when it does not become ready.
     pub fn try_start(policy: &str) -> Result<Bed, String> {
-        Bed::launch("envoy/http.yaml", policy, Upstream::start())
+        Bed::launch("envoy/http.yaml", policy, None, Upstream::start())
     }
 
-    fn launch(template: &str, policy: &str, upstream: Upstream) -> Result<Bed, String> {
+    /// Starts Envoy with `vm_policy` as the VM configuration (the default
+    /// policy) and `policy` as the plugin configuration.
+    pub fn start_with_vm_policy(vm_policy: &str, policy: &str) -> Bed {
+        Bed::launch("envoy/http.yaml", policy, Some(vm_policy), Upstream::start())
+            .unwrap_or_else(|log| panic!("Envoy did not become ready:\n{log}"))
+    }
+
+    fn launch(template: &str, policy: &str, vm_policy: Option<&str>, upstream: Upstream) -> Result<Bed, String> {
         static NEXT: AtomicU32 = AtomicU32::new(0);
         let (wasm, envoy) = (wasm(), envoy());
         let (port, admin) = (free_port(), free_port());
         let id = NEXT.fetch_add(1, Ordering::SeqCst);
         let dir = std::env::temp_dir().join(format!("sieve-bed-{}-{id}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let config = render(template, policy, wasm, port, admin, upstream.port);
+        let mut config = render(template, policy, wasm, port, admin, upstream.port);
+        if let Some(vm_policy) = vm_policy {
+            config = with_vm_configuration(&config, vm_policy);
+        }
         let config_path = dir.join("envoy.yaml");
         std::fs::write(&config_path, config).unwrap();
         let log = dir.join("envoy.log");
@@ -546,6 +556,22 @@ fn render(template: &str, policy: &str, wasm: &Path, port: u16, admin: u16, upst
             let indent = " ".repeat(line.len() - line.trim_start().len() + 2);
             policy.lines().for_each(|l| out.push_str(&format!("{indent}{l}\n")));
             policy_indent = Some(indent);
+        }
+    }
+    out
+}
+
+/// `config` with `vm_policy` as the VM configuration, next to `vm_id`.
+fn with_vm_configuration(config: &str, vm_policy: &str) -> String {
+    let value = serde_json::to_string(vm_policy).unwrap(); // A JSON string is a YAML string.
+    let mut out = String::new();
+    for line in config.lines() {
+        out.push_str(line);
+        out.push('\n');
+        if line.trim() == "vm_id: sieve" {
+            let indent = &line[..line.len() - line.trim_start().len()];
+            let any = r#""@type": type.googleapis.com/google.protobuf.StringValue"#;
+            out.push_str(&format!("{indent}configuration: {{{any}, value: {value}}}\n"));
         }
     }
     out
