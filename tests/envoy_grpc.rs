@@ -84,3 +84,17 @@ fn a_key_in_a_response_stops_the_messages_and_the_status_says_why() {
     assert!(bed.stats_with("sieve_findings_total{").contains("sieve_findings_total{"), "the finding is counted");
     bed.assert_clean_log();
 }
+
+#[test]
+fn a_token_in_trailing_metadata_is_masked_and_the_call_denied() {
+    let bed = Bed::start(POLICY);
+    let token = "ghp_0123456789abcdefghijABCDEFGHIJ012345";
+    bed.answer(Answer {
+        trailers: vec![("grpc-status".to_string(), "0".to_string()), ("x-debug".to_string(), token.to_string())],
+        ..Answer::new(200, "application/grpc", &frame(0, &field(1, b"ok")))
+    });
+    let reply = call(&bed, &frame(0, &charge(b"none")), &[]);
+    assert_eq!(reply["trailers"]["grpc-status"], "7", "{reply}");
+    assert!(!reply.to_string().contains("ghp_"), "{reply}");
+    bed.assert_clean_log();
+}

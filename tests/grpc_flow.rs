@@ -58,7 +58,7 @@ fn forwarded(ex: &mut Exchange, body: &[u8], splits: &[usize]) -> Result<Vec<u8>
         release(ex.request_body(&body[at..s], false), &mut held)?;
         at = s;
     }
-    release(ex.request_trailers().body, &mut held)?;
+    release(ex.request_trailers(&[]).body, &mut held)?;
     assert!(held.is_empty(), "the trailers end every hold");
     Ok(out)
 }
@@ -124,12 +124,12 @@ fn a_blocked_response_stops_its_messages_and_its_trailers_say_permission_denied(
     assert_eq!(ex.response_body(&clean, false), BodyAction::Continue);
     assert_eq!(ex.response_body(&frame(0, &field(1, KEY)), false), BodyAction::Replace(Vec::new()));
     assert_eq!(ex.response_body(&clean, false), BodyAction::Replace(Vec::new()), "nothing after it goes on");
-    let trailers = ex.response_trailers();
+    let trailers = ex.response_trailers(&[(b"grpc-status".to_vec(), b"0".to_vec())]);
     assert_eq!(
         trailers.set,
         [
-            ("grpc-status".to_string(), "7".to_string()),
-            ("grpc-message".to_string(), "blocked by sieve: sensitive data (credentials)".to_string())
+            ("grpc-status".to_string(), b"7".to_vec()),
+            ("grpc-message".to_string(), b"blocked by sieve: sensitive data (credentials)".to_vec())
         ]
     );
     assert!(ex.record().blocked);
@@ -199,4 +199,18 @@ fn random_frames_and_chunkings_never_panic() {
         ex.request_headers(&grpc_headers(&[]), false);
         let _ = forwarded(&mut ex, body, &splits);
     }
+}
+
+#[test]
+fn trailing_metadata_is_scanned_and_a_key_there_denies_the_call() {
+    let mut ex = exchange(POLICY);
+    forwarded(&mut ex, &frame(0, &charge(b"none")), &[]).unwrap();
+    ex.response_headers(&grpc_headers(&[(":status", "200")]), false);
+    assert_eq!(ex.response_body(&frame(0, &field(1, b"ok")), false), BodyAction::Continue);
+    let token = b"ghp_0123456789abcdefghijABCDEFGHIJ012345".to_vec();
+    let trailers = ex.response_trailers(&[(b"grpc-status".to_vec(), b"0".to_vec()), (b"x-debug".to_vec(), token)]);
+    let set: Vec<&str> = trailers.set.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(set, ["x-debug", "grpc-status", "grpc-message"], "the value is masked and the call denied");
+    assert!(!String::from_utf8_lossy(&trailers.set[0].1).contains("ghp_"));
+    assert!(ex.record().blocked);
 }

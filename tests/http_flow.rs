@@ -251,7 +251,24 @@ fn trailers_end_a_held_body() {
     let mut ex = Exchange::new(inspector(REDACT));
     ex.request_headers(&post("application/json"), false);
     assert_eq!(ex.request_body(CARD_BODY, false), BodyAction::Hold);
-    assert_eq!(ex.request_trailers().body, BodyAction::Replace(REDACTED.to_vec()));
+    assert_eq!(ex.request_trailers(&[]).body, BodyAction::Replace(REDACTED.to_vec()));
+}
+
+#[test]
+fn trailer_values_are_scanned_redacted_and_can_block_a_request() {
+    let jwt = b"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyIn0.c2lnbmF0dXJlc2lnbmF0dXJl".to_vec();
+    let policy = "categories:\n  credentials: {action: redact, redact: {method: replace, text: '[jwt]'}}\n";
+    let mut ex = Exchange::new(inspector(policy));
+    ex.request_headers(&post("application/json"), false);
+    ex.request_body(CARD_BODY, false);
+    let t = ex.request_trailers(&[(b"x-session".to_vec(), jwt.clone())]);
+    assert_eq!(t.set, [("x-session".to_string(), b"[jwt]".to_vec())]);
+    assert_eq!(ex.record().findings.last().map(|f| f.part), Some(Part::Headers));
+
+    let mut ex = Exchange::new(inspector(REDACT));
+    ex.request_headers(&post("application/json"), false);
+    ex.request_body(CARD_BODY, false);
+    assert!(matches!(ex.request_trailers(&[(b"x-session".to_vec(), jwt)]).body, BodyAction::Block(_)));
 }
 
 #[test]

@@ -142,8 +142,9 @@ impl HttpContext for Http {
     }
 
     fn on_http_request_trailers(&mut self, _n: usize) -> Action {
+        let trailers = pairs(self.get_http_request_trailers_bytes());
         let Some(ex) = self.exchange.as_mut() else { return Action::Continue };
-        let action = ex.request_trailers();
+        let action = ex.request_trailers(&trailers);
         self.publish();
         self.apply_trailers(action, true)
     }
@@ -172,8 +173,9 @@ impl HttpContext for Http {
     }
 
     fn on_http_response_trailers(&mut self, _n: usize) -> Action {
+        let trailers = pairs(self.get_http_response_trailers_bytes());
         let Some(ex) = self.exchange.as_mut() else { return Action::Continue };
-        let action = ex.response_trailers();
+        let action = ex.response_trailers(&trailers);
         self.publish();
         self.apply_trailers(action, false)
     }
@@ -258,9 +260,9 @@ impl Http {
         let next = self.apply_body(body, size, request);
         for (name, value) in &action.set {
             if request {
-                self.set_http_request_trailer(name, Some(value));
+                self.set_http_request_trailer_bytes(name, Some(value));
             } else {
-                self.set_http_response_trailer(name, Some(value));
+                self.set_http_response_trailer_bytes(name, Some(value));
             }
         }
         next

@@ -67,8 +67,9 @@ pub enum BodyAction {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrailersAction {
     pub body: BodyAction,
-    /// Trailers to set: the status of a gRPC response that was blocked.
-    pub set: Vec<(String, String)>,
+    /// Trailer values to set: redacted values, and the status of a gRPC
+    /// response that was blocked.
+    pub set: Vec<(String, Vec<u8>)>,
 }
 
 /// One HTTP exchange.
@@ -134,7 +135,8 @@ impl Exchange {
         };
         let before = self.outcome.len();
         self.scan_url(full_path, target(Part::Url, None));
-        let set = self.scan_headers(Direction::Request, headers, |name| target(Part::Headers, Some(name)));
+        let redact = self.outcome.plan.redact.clone();
+        let set = self.scan_headers(Direction::Request, headers, |name| target(Part::Headers, Some(name)), redact);
         if self.outcome.actions_since(before).contains(&ActionKind::Block) {
             return HeaderAction::Block(self.block_reply(Direction::Request));
         }
@@ -146,8 +148,18 @@ impl Exchange {
         self.body(Direction::Request, chunk, end_of_stream)
     }
 
-    pub fn request_trailers(&mut self) -> TrailersAction {
-        TrailersAction { body: self.body(Direction::Request, &[], true), set: Vec::new() }
+    /// Trailers end the body; their values are scanned like headers.
+    pub fn request_trailers(&mut self, trailers: &Headers) -> TrailersAction {
+        let body = self.body(Direction::Request, &[], true);
+        if self.passive || matches!(body, BodyAction::Block(_)) {
+            return TrailersAction { body, set: Vec::new() };
+        }
+        let before = self.outcome.len();
+        let set = self.scan_trailers(Direction::Request, trailers, self.outcome.plan.redact.clone());
+        if self.outcome.actions_since(before).contains(&ActionKind::Block) {
+            return TrailersAction { body: BodyAction::Block(self.block_reply(Direction::Request)), set: Vec::new() };
+        }
+        TrailersAction { body, set }
     }
 
     pub fn response_headers(&mut self, headers: &Headers, end_of_stream: bool) -> HeaderAction {
@@ -166,7 +178,8 @@ impl Exchange {
             path: Some(path.as_bytes()),
         };
         let before = self.outcome.len();
-        let set = self.scan_headers(Direction::Response, headers, |name| target(Part::Headers, Some(name)));
+        let redact = self.outcome.plan.redact.clone();
+        let set = self.scan_headers(Direction::Response, headers, |name| target(Part::Headers, Some(name)), redact);
         if self.outcome.actions_since(before).contains(&ActionKind::Block) {
             // The response headers have not gone out yet: the reply replaces them.
             return HeaderAction::Block(self.block_reply(Direction::Response));
@@ -182,13 +195,26 @@ impl Exchange {
         self.body(Direction::Response, chunk, end_of_stream)
     }
 
-    pub fn response_trailers(&mut self) -> TrailersAction {
+    /// Trailers end the body; their values are scanned like headers. The
+    /// response has gone out, so a value that should block is masked
+    /// instead, and a gRPC call gets PERMISSION_DENIED.
+    pub fn response_trailers(&mut self, trailers: &Headers) -> TrailersAction {
         let body = self.response_body(&[], true);
-        let set = if self.denied {
-            vec![("grpc-status".to_string(), "7".to_string()), ("grpc-message".to_string(), self.grpc_message())]
-        } else {
-            Vec::new()
-        };
+        if self.passive {
+            return TrailersAction { body, set: Vec::new() };
+        }
+        let before = self.outcome.len();
+        let acting = DetectorSet::of(self.outcome.plan.actions.iter().map(|&a| a != ActionKind::Monitor));
+        let mut set = self.scan_trailers(Direction::Response, trailers, acting);
+        if self.grpc && self.outcome.actions_since(before).contains(&ActionKind::Block) {
+            self.outcome.record.blocked = true;
+            self.denied = true;
+        }
+        if self.denied {
+            set.retain(|(name, _)| name != "grpc-status" && name != "grpc-message");
+            set.push(("grpc-status".to_string(), b"7".to_vec()));
+            set.push(("grpc-message".to_string(), self.grpc_message().into_bytes()));
+        }
         TrailersAction { body, set }
     }
 
@@ -261,13 +287,33 @@ impl Exchange {
         scan_query(&self.inspector, query, &options, &mut self.outcome);
     }
 
+    /// Scans trailer values as headers; `redact` rewrites.
+    fn scan_trailers(
+        &mut self,
+        direction: Direction,
+        trailers: &Headers,
+        redact: DetectorSet,
+    ) -> Vec<(String, Vec<u8>)> {
+        let (host, path) = (self.outcome.record.host.clone(), self.outcome.record.path.clone());
+        let target = |name| Target {
+            direction,
+            part: Part::Headers,
+            header: Some(name),
+            content_type: None,
+            host: host.as_deref().map(str::as_bytes),
+            path: path.as_deref().map(str::as_bytes),
+        };
+        self.scan_headers(direction, trailers, target, redact)
+    }
+
     /// Scans header values (not pseudo-headers, not sieve's own tags) and
-    /// returns the values to rewrite.
+    /// returns the values to rewrite: those of the detectors in `redact`.
     fn scan_headers<'h>(
         &mut self,
         direction: Direction,
         headers: &'h Headers,
         target: impl Fn(&'h [u8]) -> Target<'h>,
+        redact: DetectorSet,
     ) -> Vec<(String, Vec<u8>)> {
         let engine = Arc::clone(&self.inspector.engine);
         let mut set = Vec::new();
@@ -283,7 +329,7 @@ impl Exchange {
             let options = ScanOptions {
                 detectors,
                 field: Some(name_text.clone()),
-                redact: self.outcome.plan.redact.clone(),
+                redact: redact.clone(),
                 ..ScanOptions::text(&engine)
             };
             let mut scanner = Scanner::new(Arc::clone(&engine), options);
