@@ -227,6 +227,19 @@ fn the_vm_configuration_is_the_default_policy_and_the_plugin_configuration_overr
 }
 
 #[test]
+fn a_bad_policy_pushed_to_a_running_envoy_is_refused_and_the_last_good_one_stays() {
+    let bed = Bed::start_reloadable(POLICY);
+    let key = [("content-type", "text/plain")];
+    assert_eq!(bed.send("POST", "/v1/upload", &key, KEY.as_bytes()).status, 403);
+    let bad = "detectors:\n  - id: employee-id\n    category: pii\n    patterns: ['E\\d{6']\n";
+    assert!(!bed.reload(bad), "Envoy rejects the listener whose policy sieve refused");
+    assert!(bed.log().contains("detectors[0].patterns[0]"), "the reason is logged");
+    assert_eq!(bed.send("POST", "/v1/upload", &key, KEY.as_bytes()).status, 403, "the last good policy stays");
+    assert!(bed.reload("categories:\n  credentials: {action: monitor}\n"), "a good policy is taken");
+    assert_eq!(bed.send("POST", "/v1/upload", &key, KEY.as_bytes()).status, 200, "and applies");
+}
+
+#[test]
 fn a_bad_policy_is_refused_with_path_detector_and_reason() {
     let bad = "detectors:\n  - id: employee-id\n    category: pii\n    patterns: ['E\\d{6']\n";
     let log = match Bed::try_start(bad) {

@@ -294,6 +294,15 @@ pub struct Bed {
     log: PathBuf,
 }
 
+/// How the rendered configuration is arranged.
+enum Shape<'a> {
+    Static,
+    /// With this VM configuration (the default policy).
+    VmPolicy(&'a str),
+    /// The listener comes from a watched LDS file (`lds.json`), so it can be replaced.
+    Reloadable,
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
@@ -306,23 +315,59 @@ impl Bed {
 
     /// Starts Envoy with sieve as a network filter in front of an echo server.
     pub fn start_tcp(policy: &str) -> Bed {
-        Bed::launch("envoy/tcp.yaml", policy, None, Upstream::start_echo())
+        Bed::launch("envoy/tcp.yaml", policy, Shape::Static, Upstream::start_echo())
             .unwrap_or_else(|log| panic!("Envoy did not become ready:\n{log}"))
     }
 
     /// Starts Envoy; `Err` holds its log when it does not become ready.
     pub fn try_start(policy: &str) -> Result<Bed, String> {
-        Bed::launch("envoy/http.yaml", policy, None, Upstream::start())
+        Bed::launch("envoy/http.yaml", policy, Shape::Static, Upstream::start())
     }
 
     /// Starts Envoy with `vm_policy` as the VM configuration (the default
     /// policy) and `policy` as the plugin configuration.
     pub fn start_with_vm_policy(vm_policy: &str, policy: &str) -> Bed {
-        Bed::launch("envoy/http.yaml", policy, Some(vm_policy), Upstream::start())
+        Bed::launch("envoy/http.yaml", policy, Shape::VmPolicy(vm_policy), Upstream::start())
             .unwrap_or_else(|log| panic!("Envoy did not become ready:\n{log}"))
     }
 
-    fn launch(template: &str, policy: &str, vm_policy: Option<&str>, upstream: Upstream) -> Result<Bed, String> {
+    /// Starts Envoy with its HTTP listener (and so sieve's policy) in a
+    /// watched LDS file, which [`Bed::reload`] replaces.
+    pub fn start_reloadable(policy: &str) -> Bed {
+        Bed::launch("envoy/http.yaml", policy, Shape::Reloadable, Upstream::start())
+            .unwrap_or_else(|log| panic!("Envoy did not become ready:\n{log}"))
+    }
+
+    /// Replaces the listener with one carrying `policy`; returns whether
+    /// Envoy accepted it (`listener_manager.lds.update_success` moved) or
+    /// rejected it (`update_rejected` moved).
+    pub fn reload(&self, policy: &str) -> bool {
+        let count = |name: &str| -> u64 {
+            let stats = self.admin_get("/stats?filter=listener_manager.lds").map(|r| r.text()).unwrap_or_default();
+            let line = stats.lines().find(|l| l.starts_with(&format!("listener_manager.lds.{name}:")));
+            line.and_then(|l| l.rsplit(' ').next()?.parse().ok()).unwrap_or(0)
+        };
+        let (ok, rejected) = (count("update_success"), count("update_rejected"));
+        let config = render("envoy/http.yaml", policy, wasm(), self.port, self.admin, self.upstream.port);
+        let lds = self.log.with_file_name("lds.json");
+        let (_, listeners) = split_listeners(&config, &lds);
+        let next = self.log.with_file_name("lds.next.json");
+        std::fs::write(&next, listeners).unwrap();
+        std::fs::rename(&next, &lds).unwrap(); // Envoy watches for the file being moved into place.
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if count("update_success") > ok {
+                return true;
+            }
+            if count("update_rejected") > rejected {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("Envoy neither accepted nor rejected the new listener:\n{}", self.log());
+    }
+
+    fn launch(template: &str, policy: &str, shape: Shape, upstream: Upstream) -> Result<Bed, String> {
         static NEXT: AtomicU32 = AtomicU32::new(0);
         let (wasm, envoy) = (wasm(), envoy());
         let (port, admin) = (free_port(), free_port());
@@ -330,8 +375,15 @@ impl Bed {
         let dir = std::env::temp_dir().join(format!("sieve-bed-{}-{id}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let mut config = render(template, policy, wasm, port, admin, upstream.port);
-        if let Some(vm_policy) = vm_policy {
-            config = with_vm_configuration(&config, vm_policy);
+        match shape {
+            Shape::Static => {}
+            Shape::VmPolicy(vm_policy) => config = with_vm_configuration(&config, vm_policy),
+            Shape::Reloadable => {
+                let lds = dir.join("lds.json");
+                let (bootstrap, listeners) = split_listeners(&config, &lds);
+                std::fs::write(&lds, listeners).unwrap();
+                config = bootstrap;
+            }
         }
         let config_path = dir.join("envoy.yaml");
         std::fs::write(&config_path, config).unwrap();
@@ -559,6 +611,24 @@ fn render(template: &str, policy: &str, wasm: &Path, port: u16, admin: u16, upst
         }
     }
     out
+}
+
+/// Moves the listeners of a static configuration into an LDS file at
+/// `lds`: returns the bootstrap and the LDS file's content (both JSON,
+/// which Envoy reads as YAML).
+fn split_listeners(config: &str, lds: &Path) -> (String, String) {
+    let mut bootstrap: serde_json::Value = serde_yaml_ng::from_str(config).unwrap();
+    let mut listeners = bootstrap["static_resources"]["listeners"].take();
+    if let Some(statics) = bootstrap["static_resources"].as_object_mut() {
+        statics.remove("listeners");
+    }
+    for listener in listeners.as_array_mut().into_iter().flatten() {
+        listener["@type"] = "type.googleapis.com/envoy.config.listener.v3.Listener".into();
+    }
+    bootstrap["node"] = serde_json::json!({"id": "sieve-bed", "cluster": "sieve-bed"});
+    bootstrap["dynamic_resources"] =
+        serde_json::json!({"lds_config": {"resource_api_version": "V3", "path_config_source": {"path": lds}}});
+    (bootstrap.to_string(), serde_json::json!({ "resources": listeners }).to_string())
 }
 
 /// `config` with `vm_policy` as the VM configuration, next to `vm_id`.
