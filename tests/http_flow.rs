@@ -152,6 +152,9 @@ fn binary_bodies_and_unknown_encodings_are_skipped_and_say_so() {
     ex.request_headers(&post("application/octet-stream"), false);
     assert_eq!(feed(&mut ex, CARD_BODY, &[]), vec![BodyAction::Continue]);
     assert_eq!(ex.record().skipped, vec![(Direction::Request, "binary content type")]);
+    let mut ex = Exchange::new(inspector(&format!("{REDACT}http: {{scan_binary: true}}")));
+    ex.request_headers(&post("application/octet-stream"), false);
+    assert_eq!(feed(&mut ex, CARD_BODY, &[]), vec![BodyAction::Replace(REDACTED.to_vec())], "the policy says scan");
     let mut ex = Exchange::new(inspector(REDACT));
     ex.request_headers(&post_encoded("application/json", "br"), false);
     assert_eq!(feed(&mut ex, b"\x0b\x02\x80", &[]), vec![BodyAction::Continue]);

@@ -99,7 +99,10 @@ impl Body {
         let (blocks, redacts) = (plan.acts(&detectors, ActionKind::Block), plan.acts(&detectors, ActionKind::Redact));
         let options = ScanOptions { detectors, redact: plan.redact.clone(), ..ScanOptions::text(engine) };
         let get = |name| header(headers, name).unwrap_or_default();
-        let kind = Kind::of(get("content-type"));
+        let kind = match Kind::of(get("content-type")) {
+            Err(_) if inspector.http.scan_binary => Ok(Kind::Text),
+            kind => kind,
+        };
         let encoding = match kind {
             Ok(Kind::Grpc) if !get("content-encoding").is_empty() => Err("content-encoding on a gRPC body"),
             Ok(Kind::Grpc) => Encoding::of(get("grpc-encoding")),

@@ -91,6 +91,9 @@ pub struct HttpSpec {
     pub tag_response: bool,
     /// How bodies are redacted when no detector that applies blocks.
     pub body_redaction: BodyRedaction,
+    /// `true`: bodies of binary content types (`application/octet-stream`,
+    /// images, …) are scanned as text instead of skipped.
+    pub scan_binary: bool,
     /// Fraction of exchanges inspected, chosen by a hash of `x-request-id`
     /// (so every proxy on a request's path makes the same choice).
     pub sample: f64,
@@ -148,6 +151,7 @@ impl Default for HttpSpec {
             tag_request: true,
             tag_response: false,
             body_redaction: BodyRedaction::Hold,
+            scan_binary: false,
             sample: 1.0,
             routes: Vec::new(),
         }
