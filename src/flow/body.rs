@@ -2,7 +2,8 @@
 //! decision), and the limits.
 
 use crate::engine::{
-    redact_form, redact_protobuf, scan_form, scan_protobuf, DetectorSet, ScanOptions, Scanner, Target,
+    multipart_boundary, redact_form, redact_multipart, redact_protobuf, scan_form, scan_protobuf, DetectorSet,
+    ScanOptions, Scanner, Target,
 };
 use crate::policy::{ActionKind, BodyRedaction, Direction, LimitAction, Part};
 
@@ -21,6 +22,8 @@ pub(super) enum Kind {
     Text,
     /// Length-prefixed protobuf messages (gRPC, gRPC-Web).
     Grpc,
+    /// `multipart/form-data`: text parts by field name, file parts by content type.
+    Multipart,
 }
 
 impl Kind {
@@ -37,11 +40,12 @@ impl Kind {
             Err("base64 gRPC-Web body")
         } else if essence.starts_with(b"application/grpc") {
             Ok(Kind::Grpc)
+        } else if essence == b"multipart/form-data" {
+            Ok(Kind::Multipart)
         } else if essence == b"application/x-www-form-urlencoded" {
             Ok(Kind::Form)
         } else if essence.starts_with(b"text/")
             || essence.ends_with(b"xml")
-            || essence == b"multipart/form-data"
             || essence == b"application/javascript"
             || essence == b"application/graphql"
         {
@@ -79,6 +83,8 @@ pub(super) struct Body {
     encoding: Encoding,
     /// The detectors in scope, and those that redact (the exchange's plan).
     options: ScanOptions,
+    /// A multipart body's boundary.
+    boundary: Vec<u8>,
     mode: Mode,
     seen: u64,
 }
@@ -108,11 +114,13 @@ impl Body {
             Ok(Kind::Grpc) => Encoding::of(get("grpc-encoding")),
             _ => Encoding::of(get("content-encoding")),
         };
+        let boundary = multipart_boundary(get("content-type")).unwrap_or_default();
         let skip = |options| Body {
             direction,
             kind: Kind::Text,
             encoding: Encoding::Identity,
             options,
+            boundary: Vec::new(),
             mode: Mode::Skip,
             seen: 0,
         };
@@ -126,7 +134,9 @@ impl Body {
                 return skip(options);
             }
         };
-        let mut body = Body { direction, kind, encoding, options, mode: Mode::Skip, seen: 0 };
+        // Without a boundary, a multipart body can only be read as text.
+        let kind = if kind == Kind::Multipart && boundary.is_empty() { Kind::Text } else { kind };
+        let mut body = Body { direction, kind, encoding, options, boundary, mode: Mode::Skip, seen: 0 };
         body.options.json = kind == Kind::Json;
         // Bytes a streaming redaction still holds cannot go on from a trailers
         // callback: bodies that announce trailers are held instead.
@@ -136,6 +146,7 @@ impl Body {
             (_, Kind::Grpc) => Mode::Grpc(Box::new(Grpc::new(blocks || redacts))),
             (Encoding::Identity, Kind::Json | Kind::Text) if redacts && streams && !blocks => Mode::Redact(scanner()),
             _ if blocks || redacts || kind == Kind::Form => Mode::Hold(Vec::new()),
+            (Encoding::Identity, Kind::Multipart) => Mode::Copy(Vec::new()),
             (Encoding::Identity, _) => Mode::Stream(scanner()),
             _ => Mode::Copy(Vec::new()),
         };
@@ -371,16 +382,19 @@ impl Body {
         let (engine, options) = (&inspector.engine, &self.options);
         let direction = self.direction;
         let mut sink = |f, v: &[u8]| outcome.found(engine, direction, Part::Body, None, &f, v);
-        match self.kind {
-            Kind::Form => redact_form(engine, held, options, &mut sink),
-            Kind::Json | Kind::Text | Kind::Grpc => {
-                let mut out = Vec::with_capacity(held.len());
-                let mut scanner = Scanner::new(Arc::clone(engine), options.clone());
-                scanner.feed_redact(held, &mut out, &mut sink);
-                scanner.finish_redact(&mut out, &mut sink);
-                out
-            }
-        }
+        let multipart = match self.kind {
+            Kind::Form => return redact_form(engine, held, options, &mut sink),
+            Kind::Multipart => redact_multipart(engine, held, &self.boundary, options, &mut sink),
+            Kind::Json | Kind::Text | Kind::Grpc => None,
+        };
+        // Text, or a multipart body that does not parse.
+        multipart.unwrap_or_else(|| {
+            let mut out = Vec::with_capacity(held.len());
+            let mut scanner = Scanner::new(Arc::clone(engine), options.clone());
+            scanner.feed_redact(held, &mut out, &mut sink);
+            scanner.finish_redact(&mut out, &mut sink);
+            out
+        })
     }
 }
 
