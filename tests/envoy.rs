@@ -5,6 +5,7 @@ mod bed;
 #[allow(dead_code)]
 #[path = "../benches/traffic.rs"]
 mod traffic;
+mod wire;
 
 use bed::{Answer, Bed};
 
@@ -130,10 +131,10 @@ fn sampled_out_exchanges_pass_untouched_and_are_counted() {
 #[test]
 fn a_multipart_upload_has_its_text_fields_redacted_and_its_binary_file_untouched() {
     let bed = Bed::start(POLICY);
-    let body = b"--XyZ\r\nContent-Disposition: form-data; name=\"card\"\r\n\r\n4111 1111 1111 1111\r\n\
---XyZ\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.bin\"\r\n\
-Content-Type: application/octet-stream\r\n\r\n\x00\x01 5500 0000 0000 0004\r\n--XyZ--\r\n";
-    let reply = bed.send("POST", "/v1/upload", &[("content-type", "multipart/form-data; boundary=XyZ")], body);
+    let file: &[u8] = b"\x00\x01 5500 0000 0000 0004";
+    let parts = [("card", None, &b"4111 1111 1111 1111"[..]), ("f", Some(("a.bin", "application/octet-stream")), file)];
+    let body = wire::multipart("XyZ", &parts);
+    let reply = bed.send("POST", "/v1/upload", &[("content-type", "multipart/form-data; boundary=XyZ")], &body);
     assert_eq!(reply.status, 200, "{}", reply.text());
     let got = String::from_utf8_lossy(&bed.received()[0].body).into_owned();
     assert!(got.contains("name=\"card\"\r\n\r\n**** **** **** 1111\r\n--XyZ"), "{got}");

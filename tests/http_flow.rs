@@ -274,27 +274,23 @@ fn trailer_values_are_scanned_redacted_and_can_block_a_request() {
     assert!(matches!(ex.request_trailers(&[(b"x-session".to_vec(), jwt)]).body, BodyAction::Block(_)));
 }
 
-const MULTIPART: &[u8] = b"--b0undary\r\n\
-Content-Disposition: form-data; name=\"card\"\r\n\r\n\
-4111 1111 1111 1111\r\n\
---b0undary\r\n\
-Content-Disposition: form-data; name=\"scan\"; filename=\"id.png\"\r\n\
-Content-Type: image/png\r\n\r\n\
-\x89PNG\x00 5500 0000 0000 0004\r\n\
---b0undary--\r\n";
-
 #[test]
 fn multipart_text_fields_are_redacted_and_binary_files_left_alone() {
+    let png: &[u8] = b"\x89PNG\x00 5500 0000 0000 0004";
+    let body = wire::multipart(
+        "b0undary",
+        &[("card", None, b"4111 1111 1111 1111"), ("scan", Some(("id.png", "image/png")), png)],
+    );
     let mut ex = Exchange::new(inspector(REDACT));
     ex.request_headers(&post("multipart/form-data; boundary=b0undary"), false);
-    let BodyAction::Replace(out) = feed(&mut ex, MULTIPART, &[40]).pop().unwrap() else { panic!("rewritten") };
+    let BodyAction::Replace(out) = feed(&mut ex, &body, &[40]).pop().unwrap() else { panic!("rewritten") };
     let text = String::from_utf8_lossy(&out);
     assert!(text.contains("**** **** **** 1111") && text.contains("5500 0000 0000 0004"), "{text}");
     assert_eq!(ex.record().findings[0].key_path.as_deref(), Some("$.card"));
 
     let mut ex = Exchange::new(inspector(""));
     ex.request_headers(&post("multipart/form-data; boundary=b0undary"), false);
-    assert_eq!(feed(&mut ex, MULTIPART, &[40]), vec![BodyAction::Continue; 2], "monitor mode: copied, never held");
+    assert_eq!(feed(&mut ex, &body, &[40]), vec![BodyAction::Continue; 2], "monitor mode: copied, never held");
     assert_eq!(ex.record().detectors(), ["credit-card"], "one finding: the file part is not read");
 }
 

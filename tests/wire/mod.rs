@@ -59,3 +59,23 @@ pub fn messages(mut body: &[u8]) -> Option<Vec<Vec<u8>>> {
     }
     Some(out)
 }
+
+/// A part of a `multipart/form-data` body: the field name, the file name
+/// and content type if it is a file, and the content.
+pub type FormPart<'a> = (&'a str, Option<(&'a str, &'a str)>, &'a [u8]);
+
+/// A `multipart/form-data` body.
+pub fn multipart(boundary: &str, parts: &[FormPart]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (name, file, content) in parts {
+        out.extend(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"").bytes());
+        if let Some((filename, content_type)) = file {
+            out.extend(format!("; filename=\"{filename}\"\r\nContent-Type: {content_type}").bytes());
+        }
+        out.extend_from_slice(b"\r\n\r\n");
+        out.extend_from_slice(content);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend(format!("--{boundary}--\r\n").bytes());
+    out
+}
