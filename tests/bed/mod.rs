@@ -27,7 +27,8 @@ pub fn wasm() -> &'static Path {
             .status()
             .expect("cargo build");
         assert!(status.success(), "building the .wasm failed");
-        PathBuf::from(ROOT).join("target/wasm32-wasip1/release/sieve.wasm")
+        let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from);
+        PathBuf::from(ROOT).join(target).join("wasm32-wasip1/release/sieve.wasm")
     })
 }
 
