@@ -296,8 +296,15 @@ fn random_traffic_never_breaks_the_filter() {
     let bed = Bed::start(POLICY);
     let mut rng = traffic::Rng::new(0x853c49e6748fea9b);
     let mut next = move || rng.step();
-    let pieces: [&[u8]; 6] = [b"4111 1111 1111 1111", b"{\"a\": ", b"\xff\xfe", b"%4", b"a@b.io", b"\"}"];
-    let types = ["application/json", "text/plain", "application/x-www-form-urlencoded", "application/octet-stream"];
+    let pieces: [&[u8]; 6] = [b"4111 1111 1111 1111", b"{\"a\": ", b"\xff\xfe", b"%4", b"a@b.io", b"--x\r\n"];
+    let types = [
+        "application/json",
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "application/octet-stream",
+        "application/grpc",
+        "multipart/form-data; boundary=x",
+    ];
     for _ in 0..40 {
         let mut body = Vec::new();
         for _ in 0..next() % 300 {
@@ -307,8 +314,8 @@ fn random_traffic_never_breaks_the_filter() {
                 body.push(next() as u8);
             }
         }
-        bed.answer_with(200, types[(next() % 4) as usize], &body);
-        let reply = bed.send("POST", "/v1/fuzz", &[("content-type", types[(next() % 4) as usize])], &body);
+        bed.answer_with(200, types[(next() % 6) as usize], &body);
+        let reply = bed.send("POST", "/v1/fuzz", &[("content-type", types[(next() % 6) as usize])], &body);
         assert!([200, 403].contains(&reply.status), "status {}", reply.status);
     }
     bed.assert_clean_log();

@@ -307,18 +307,25 @@ fn random_input_and_chunking_never_panic() {
     let insp = inspector(REDACT);
     let mut rng = traffic::Rng::new(0x2545f4914f6cdd1d);
     let mut next = move || rng.step();
-    let pieces: [&[u8]; 8] = [b"4111 1111 1111 1111", b"\"", b"{", b"}", b"\xff\xfe", b"%4", b"a@b.io", b"-----BEGIN "];
+    let pieces: [&[u8]; 9] =
+        [b"4111 1111 1111 1111", b"\"", b"{", b"}", b"\xff\xfe", b"%4", b"a@b.io", b"-----BEGIN ", b"\r\n--x"];
     for _ in 0..300 {
         let mut body = Vec::new();
         for _ in 0..next() % 40 {
             if next() % 3 == 0 {
-                body.extend_from_slice(pieces[(next() % 8) as usize]);
+                body.extend_from_slice(pieces[(next() % 9) as usize]);
             } else {
                 body.push(next() as u8);
             }
         }
-        let content_type =
-            ["application/json", "text/plain", "application/x-www-form-urlencoded", ""][(next() % 4) as usize];
+        let types = [
+            "application/json",
+            "text/plain",
+            "application/x-www-form-urlencoded",
+            "",
+            "multipart/form-data; boundary=x",
+        ];
+        let content_type = types[(next() % 5) as usize];
         let mut ex = Exchange::new(Arc::clone(&insp));
         let mut h = post(content_type);
         h.push((b"x-raw".to_vec(), body.clone()));
