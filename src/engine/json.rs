@@ -44,11 +44,13 @@ pub struct JsonTracker {
     pos: u64,
     /// Offset of the first byte inside the current string.
     string_start: u64,
+    /// Key buffers of closed objects, reused by the next ones opened.
+    spare: Vec<Vec<u8>>,
 }
 
 impl Default for JsonTracker {
     fn default() -> Self {
-        JsonTracker { state: State::Value, stack: Vec::new(), pos: 0, string_start: 0 }
+        JsonTracker { state: State::Value, stack: Vec::new(), pos: 0, string_start: 0, spare: Vec::new() }
     }
 }
 
@@ -149,7 +151,10 @@ impl JsonTracker {
             }
             (_, b' ' | b'\t' | b'\r' | b'\n') if self.state != State::Scalar => self.state,
             (State::Value, b'"') => State::Str { key: false, escaped: false },
-            (State::Value, b'{') => self.open(Frame::Object { key: Vec::new(), has_key: false }, State::Key),
+            (State::Value, b'{') => {
+                let key = self.spare.pop().unwrap_or_default();
+                self.open(Frame::Object { key, has_key: false }, State::Key)
+            }
             (State::Value, b'[') => self.open(Frame::Array { index: 0 }, State::Value),
             (State::Value, b']') if self.in_empty_array() => self.close(),
             (State::Value, b'-' | b'0'..=b'9' | b't' | b'f' | b'n') => State::Scalar,
@@ -199,7 +204,10 @@ impl JsonTracker {
     }
 
     fn close(&mut self) -> State {
-        self.stack.pop();
+        if let Some(Frame::Object { mut key, .. }) = self.stack.pop() {
+            key.clear();
+            self.spare.push(key);
+        }
         State::AfterValue
     }
 

@@ -8,9 +8,11 @@ use sha2::Sha256;
 
 use crate::policy::RedactSpec;
 
-/// The HMAC-SHA256 key behind `hash` redaction and finding fingerprints.
+/// The HMAC-SHA256 key behind `hash` redaction and finding fingerprints,
+/// held as the MAC already keyed: each use clones it instead of hashing the
+/// key again.
 #[derive(Clone)]
-pub struct HashKey(Vec<u8>);
+pub struct HashKey(Hmac<Sha256>);
 
 impl std::fmt::Debug for HashKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -20,7 +22,8 @@ impl std::fmt::Debug for HashKey {
 
 impl HashKey {
     pub fn new(key: &[u8]) -> HashKey {
-        HashKey(key.to_vec())
+        // HMAC accepts keys of any length, so this cannot fail.
+        HashKey(<Hmac<Sha256> as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!()))
     }
 
     /// A key nobody else knows: fingerprints then correlate only within
@@ -33,15 +36,21 @@ impl HashKey {
             h.write_u64(i);
             key.extend_from_slice(&h.finish().to_le_bytes());
         }
-        HashKey(key)
+        HashKey::new(&key)
     }
 
     /// Hex HMAC-SHA256 of `value`.
     pub fn hex(&self, value: &[u8]) -> String {
-        // HMAC accepts keys of any length, so this cannot fail.
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0).unwrap_or_else(|_| unreachable!());
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut mac = self.0.clone();
         mac.update(value);
-        mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
+        let digest = mac.finalize().into_bytes();
+        let mut hex = String::with_capacity(2 * digest.len());
+        for b in digest {
+            hex.push(char::from(DIGITS[usize::from(b >> 4)]));
+            hex.push(char::from(DIGITS[usize::from(b & 15)]));
+        }
+        hex
     }
 
     /// A short fingerprint for logs and reports: equal values give equal
@@ -109,6 +118,16 @@ fn partial(value: &[u8], keep: usize, mask: u8, out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_is_hmac_sha256_and_the_keyed_state_is_reused_safely() {
+        // RFC 4231, test case 2.
+        let key = HashKey::new(b"Jefe");
+        let expected = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843";
+        assert_eq!(key.hex(b"what do ya want for nothing?"), expected);
+        assert_eq!(key.hex(b"what do ya want for nothing?"), expected, "the same on a second use");
+        assert_eq!(key.fingerprint(b"what do ya want for nothing?"), &expected[..12]);
+    }
 
     fn run(spec: RedactSpec, value: &str) -> String {
         let mut out = Vec::new();
