@@ -1,0 +1,66 @@
+//! One HTTP exchange through the flow layer natively, as the filter drives
+//! it in Envoy: request headers and a 4 KiB JSON body, response headers and
+//! the same body back, on the default policy. Clean, and with three findings
+//! each way (the bodies `scripts/bench-envoy.sh` sends).
+//!
+//! `cargo bench --bench exchange`
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use sieve::flow::{Exchange, Inspector};
+
+/// About 4 KiB of order items, with `extra` fields at the end.
+fn body(extra: &str) -> Vec<u8> {
+    let item = |i: usize| {
+        format!(
+            r#"{{"id": {}, "sku": "WID-{i:04}", "name": "Widget", "price": 19.99, "updated": "2025-06-14T09:12:44Z", "status": "shipped"}}"#,
+            100000 + i
+        )
+    };
+    let items: Vec<String> = (0..33).map(item).collect();
+    format!(r#"{{"items": [{}]{extra}}}"#, items.join(", ")).into_bytes()
+}
+
+fn headers(pairs: &[(&str, &str)]) -> Vec<(Vec<u8>, Vec<u8>)> {
+    pairs.iter().map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec())).collect()
+}
+
+fn bench(c: &mut Criterion) {
+    let inspector = Inspector::from_policy_text("").unwrap();
+    let request = headers(&[
+        (":method", "POST"),
+        (":path", "/v1/orders"),
+        (":authority", "localhost:10000"),
+        ("user-agent", "wrk"),
+        ("content-type", "application/json"),
+        ("x-request-id", "0b9d1234-6f3e-4c1a-8e2b-5d7f9a1c3e5b"),
+    ]);
+    let response = headers(&[(":status", "200"), ("content-type", "application/json"), ("server", "envoy")]);
+    let bodies = [
+        ("clean", body("")),
+        (
+            "findings",
+            body(r#", "card": "4532 2766 4457 7020", "email": "grace@example.com", "phone": "+1 415 555 0134""#),
+        ),
+    ];
+    let mut group = c.benchmark_group("exchange");
+    group.sample_size(30);
+    for (name, body) in &bodies {
+        group.bench_function(*name, |b| {
+            b.iter(|| {
+                let mut ex = Exchange::new(Arc::clone(&inspector));
+                ex.request_headers(&request, false);
+                ex.request_body(body, true);
+                ex.response_headers(&response, false);
+                ex.response_body(body, true);
+                black_box(ex.record().findings.len())
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
