@@ -2,7 +2,7 @@
 //! decision), and the limits.
 
 use crate::engine::{
-    multipart_boundary, redact_form, redact_multipart, redact_protobuf, scan_form, scan_protobuf, DetectorSet,
+    multipart_boundary, redact_form, redact_multipart, redact_protobuf, scan_form, scan_protobuf, DetectorSet, Finding,
     ScanOptions, Scanner, Target,
 };
 use crate::policy::{ActionKind, BodyRedaction, Direction, LimitAction, Part};
@@ -295,41 +295,69 @@ impl Body {
         if frame.trailers() || frame.payload.is_empty() {
             return Ok(None);
         }
-        let (engine, direction) = (&inspector.engine, self.direction);
-        let options = &self.options;
-        let before = outcome.len();
-        let mut sink = |f: crate::engine::Finding, v: &[u8]| {
+        let (engine, direction, options) = (&inspector.engine, self.direction, &self.options);
+        let found = |outcome: &mut Outcome, f: Finding, v: &[u8]| {
             outcome.found(engine, direction, Part::Body, None, &f.shifted(frame.at), v)
         };
-        let redacted = match (frame.compressed(), self.encoding) {
-            (false, _) if rewrite => Some(redact_protobuf(engine, frame.payload, options, &mut sink)),
+        match (frame.compressed(), self.encoding) {
             (false, _) => {
-                scan_protobuf(engine, frame.payload, options, &mut sink);
-                None
+                let before = outcome.len();
+                let mut sink = |f, v: &[u8]| found(outcome, f, v);
+                let redacted = if rewrite {
+                    Some(redact_protobuf(engine, frame.payload, options, &mut sink))
+                } else {
+                    scan_protobuf(engine, frame.payload, options, &mut sink);
+                    None
+                };
+                if outcome.acted_since(before, ActionKind::Block) {
+                    return Err(Blocked);
+                }
+                Ok(redacted.filter(|r| r != frame.payload))
             }
             (true, Encoding::Identity) => {
                 outcome.skipped(direction, "compressed gRPC message without grpc-encoding");
-                return Ok(None);
+                Ok(None)
             }
-            (true, encoding) => match decode(encoding, frame.payload, inspector.http.max_scan_bytes) {
-                Decoded::Whole(d) | Decoded::Truncated(d) => {
-                    scan_protobuf(engine, &d, options, &mut sink);
-                    None
-                }
-                Decoded::Corrupt => {
-                    outcome.skipped(direction, "undecodable gRPC message");
-                    return Ok(None);
-                }
-            },
+            (true, encoding) => {
+                self.scan_compressed(inspector, encoding, frame.payload, outcome, |message, outcome| {
+                    scan_protobuf(engine, message, options, &mut |f, v| found(outcome, f, v))
+                })?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Decodes a compressed body or gRPC message (producing at most
+    /// `max_scan_bytes`) and runs `scan` on it for the record. A compressed
+    /// payload can be blocked but is never rewritten.
+    fn scan_compressed(
+        &self,
+        inspector: &Inspector,
+        encoding: Encoding,
+        data: &[u8],
+        outcome: &mut Outcome,
+        scan: impl FnOnce(&[u8], &mut Outcome),
+    ) -> Result<(), Blocked> {
+        let before = outcome.len();
+        let decoded = match decode(encoding, data, inspector.http.max_scan_bytes) {
+            Decoded::Whole(d) => d,
+            Decoded::Truncated(d) => {
+                outcome.truncated(self.direction);
+                d
+            }
+            Decoded::Corrupt => {
+                outcome.skipped(self.direction, "undecodable body");
+                return Ok(());
+            }
         };
-        let actions = outcome.actions_since(before);
-        if rewrite && actions.contains(&ActionKind::Block) {
+        scan(&decoded, outcome);
+        if outcome.acted_since(before, ActionKind::Block) {
             return Err(Blocked);
         }
-        if frame.compressed() && actions.contains(&ActionKind::Redact) {
-            outcome.skipped(direction, "redaction of a compressed body");
+        if outcome.acted_since(before, ActionKind::Redact) {
+            outcome.skipped(self.direction, "redaction of a compressed body");
         }
-        Ok(redacted.filter(|r| r != frame.payload))
+        Ok(())
     }
 
     fn over_limit(&self, on_limit: LimitAction, outcome: &mut Outcome) -> Step {
@@ -344,32 +372,18 @@ impl Body {
     /// compressed body is decoded (within `max_scan_bytes`) and can be
     /// blocked but is never rewritten.
     fn decide(&self, inspector: &Inspector, held: &[u8], outcome: &mut Outcome) -> Step {
-        let before = outcome.len();
         if self.encoding != Encoding::Identity {
-            let decoded = match decode(self.encoding, held, inspector.http.max_scan_bytes) {
-                Decoded::Whole(d) => d,
-                Decoded::Truncated(d) => {
-                    outcome.truncated(self.direction);
-                    d
-                }
-                Decoded::Corrupt => {
-                    outcome.skipped(self.direction, "undecodable body");
-                    return Step::Continue;
-                }
+            let scan = |decoded: &[u8], outcome: &mut Outcome| {
+                self.scan_held(inspector, decoded, outcome);
             };
-            self.scan_held(inspector, &decoded, outcome);
-            let actions = outcome.actions_since(before);
-            if actions.contains(&ActionKind::Block) {
-                return Step::Block;
-            }
-            if actions.contains(&ActionKind::Redact) {
-                outcome.skipped(self.direction, "redaction of a compressed body");
-            }
-            return Step::Continue;
+            return match self.scan_compressed(inspector, self.encoding, held, outcome, scan) {
+                Err(Blocked) => Step::Block,
+                Ok(()) => Step::Continue,
+            };
         }
+        let before = outcome.len();
         let redacted = self.scan_held(inspector, held, outcome);
-        let actions = outcome.actions_since(before);
-        if actions.contains(&ActionKind::Block) {
+        if outcome.acted_since(before, ActionKind::Block) {
             Step::Block
         } else if redacted != held {
             Step::Replace(redacted)

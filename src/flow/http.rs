@@ -137,7 +137,7 @@ impl Exchange {
         self.scan_url(full_path, target(Part::Url, None));
         let redact = self.outcome.plan.redact.clone();
         let set = self.scan_headers(Direction::Request, headers, |name| target(Part::Headers, Some(name)), redact);
-        if self.outcome.actions_since(before).contains(&ActionKind::Block) {
+        if self.outcome.acted_since(before, ActionKind::Block) {
             return HeaderAction::Block(self.block_reply(Direction::Request));
         }
         let tag = self.inspector.http.tag_request;
@@ -156,7 +156,7 @@ impl Exchange {
         }
         let before = self.outcome.len();
         let set = self.scan_trailers(Direction::Request, trailers, self.outcome.plan.redact.clone());
-        if self.outcome.actions_since(before).contains(&ActionKind::Block) {
+        if self.outcome.acted_since(before, ActionKind::Block) {
             return TrailersAction { body: BodyAction::Block(self.block_reply(Direction::Request)), set: Vec::new() };
         }
         TrailersAction { body, set }
@@ -180,7 +180,7 @@ impl Exchange {
         let before = self.outcome.len();
         let redact = self.outcome.plan.redact.clone();
         let set = self.scan_headers(Direction::Response, headers, |name| target(Part::Headers, Some(name)), redact);
-        if self.outcome.actions_since(before).contains(&ActionKind::Block) {
+        if self.outcome.acted_since(before, ActionKind::Block) {
             // The response headers have not gone out yet: the reply replaces them.
             return HeaderAction::Block(self.block_reply(Direction::Response));
         }
@@ -206,7 +206,7 @@ impl Exchange {
         let before = self.outcome.len();
         let acting = DetectorSet::of(self.outcome.plan.actions.iter().map(|&a| a != ActionKind::Monitor));
         let mut set = self.scan_trailers(Direction::Response, trailers, acting);
-        if self.grpc && self.outcome.actions_since(before).contains(&ActionKind::Block) {
+        if self.grpc && self.outcome.acted_since(before, ActionKind::Block) {
             self.outcome.record.blocked = true;
             self.denied = true;
         }

@@ -120,7 +120,8 @@ impl Outcome {
         self.record.findings.len()
     }
 
-    pub(super) fn actions_since(&self, start: usize) -> Vec<ActionKind> {
-        self.record.findings[start..].iter().map(|f| f.action).collect()
+    /// Whether a finding recorded since the first `start` has `action`.
+    pub(super) fn acted_since(&self, start: usize, action: ActionKind) -> bool {
+        self.record.findings[start..].iter().any(|f| f.action == action)
     }
 }
