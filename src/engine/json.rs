@@ -16,8 +16,14 @@ pub const MAX_KEY: usize = 128;
 enum State {
     /// Before a value (document start, after `:` or `,` in an array, after `[`).
     Value,
-    /// Inside a string; `key` says whether it is an object key.
-    Str { key: bool, escaped: bool },
+    /// Inside an object key.
+    KeyStr,
+    /// Inside a string value.
+    ValueStr,
+    /// Just after a backslash in a key.
+    KeyEscape,
+    /// Just after a backslash in a string value.
+    ValueEscape,
     /// Inside a number, `true`, `false` or `null`.
     Scalar,
     /// After a value: expecting `,`, `}`, `]` or the end.
@@ -66,28 +72,51 @@ pub enum ValueExtent {
 }
 
 impl JsonTracker {
-    /// Consumes the next bytes of the document.
-    pub fn advance(&mut self, mut bytes: &[u8]) {
+    /// Consumes the next bytes of the document. Runs of string and scalar
+    /// bytes are skipped in tight loops: this walk covers every byte before
+    /// a finding, so it must cost little more than reading them.
+    pub fn advance(&mut self, bytes: &[u8]) {
+        let base = self.pos;
         self.pos += bytes.len() as u64;
-        let end = self.pos;
-        while let Some((&b, rest)) = bytes.split_first() {
-            if let State::Str { key, escaped: false } = self.state {
-                // Fast path: jump to the next quote or backslash.
-                let end = memchr::memchr2(b'"', b'\\', bytes).unwrap_or(bytes.len());
-                if key {
-                    self.push_key_bytes(&bytes[..end]);
+        let mut i = 0;
+        while i < bytes.len() {
+            match self.state {
+                State::KeyStr | State::ValueStr => {
+                    let key = self.state == State::KeyStr;
+                    let end = i + string_run(&bytes[i..]);
+                    if key {
+                        self.push_key_bytes(&bytes[i..end]);
+                    }
+                    i = end;
+                    if let Some(&b) = bytes.get(i) {
+                        self.state = match (b, key) {
+                            (b'"', true) => State::Colon,
+                            (b'"', false) => State::AfterValue,
+                            (_, true) => State::KeyEscape,
+                            (_, false) => State::ValueEscape,
+                        };
+                        i += 1;
+                    }
                 }
-                bytes = &bytes[end..];
-                if let Some((&b, rest)) = bytes.split_first() {
-                    self.state = if b == b'"' { self.end_string(key) } else { State::Str { key, escaped: true } };
-                    bytes = rest;
+                State::Scalar => {
+                    i += bytes[i..].iter().position(|&b| !is_scalar(b)).unwrap_or(bytes.len() - i);
+                    if let Some(&b) = bytes.get(i) {
+                        self.state = self.after_value(b);
+                        i += 1;
+                    }
                 }
-                continue;
-            }
-            self.step(b);
-            bytes = rest;
-            if let State::Str { key: false, .. } = self.state {
-                self.string_start = end - bytes.len() as u64;
+                State::Failed => return,
+                before => {
+                    if is_space(bytes[i]) && before != State::KeyEscape && before != State::ValueEscape {
+                        i += 1;
+                        continue;
+                    }
+                    self.step(bytes[i]);
+                    i += 1;
+                    if before == State::Value && self.state == State::ValueStr {
+                        self.string_start = base + i as u64;
+                    }
+                }
             }
         }
     }
@@ -95,7 +124,7 @@ impl JsonTracker {
     /// The extent of the value at the current position.
     pub fn extent(&self) -> ValueExtent {
         match self.state {
-            State::Str { key: false, .. } => ValueExtent::String(self.string_start),
+            State::ValueStr | State::ValueEscape => ValueExtent::String(self.string_start),
             State::Failed => ValueExtent::Unknown,
             _ => ValueExtent::Scalar,
         }
@@ -107,7 +136,7 @@ impl JsonTracker {
         if self.state == State::Failed {
             return None;
         }
-        let in_key = matches!(self.state, State::Key | State::Str { key: true, .. } | State::Colon);
+        let in_key = matches!(self.state, State::Key | State::KeyStr | State::KeyEscape | State::Colon);
         let mut path = String::from("$");
         let last = self.stack.len().saturating_sub(1);
         for (i, frame) in self.stack.iter().enumerate() {
@@ -140,42 +169,51 @@ impl JsonTracker {
         self.state == State::Failed
     }
 
+    /// One byte outside a string's plain run, by state first: a match on
+    /// the byte within the state keeps this a jump or two.
+    #[inline]
     fn step(&mut self, b: u8) {
-        self.state = match (self.state, b) {
-            (State::Failed, _) => State::Failed,
-            (State::Str { key, .. }, _) => {
-                if key {
-                    self.push_key_bytes(&[b]);
+        self.state = match self.state {
+            State::Failed => State::Failed,
+            State::KeyStr | State::KeyEscape => {
+                self.push_key_bytes(&[b]);
+                State::KeyStr
+            }
+            State::ValueStr | State::ValueEscape => State::ValueStr,
+            State::Scalar if is_scalar(b) => State::Scalar,
+            State::Scalar | State::AfterValue => self.after_value(b),
+            state if is_space(b) => state,
+            State::Value => match b {
+                b'"' => State::ValueStr,
+                b'{' => {
+                    let key = self.spare.pop().unwrap_or_default();
+                    self.open(Frame::Object { key, has_key: false }, State::Key)
                 }
-                State::Str { key, escaped: false }
-            }
-            (_, b' ' | b'\t' | b'\r' | b'\n') if self.state != State::Scalar => self.state,
-            (State::Value, b'"') => State::Str { key: false, escaped: false },
-            (State::Value, b'{') => {
-                let key = self.spare.pop().unwrap_or_default();
-                self.open(Frame::Object { key, has_key: false }, State::Key)
-            }
-            (State::Value, b'[') => self.open(Frame::Array { index: 0 }, State::Value),
-            (State::Value, b']') if self.in_empty_array() => self.close(),
-            (State::Value, b'-' | b'0'..=b'9' | b't' | b'f' | b'n') => State::Scalar,
-            (State::Scalar, b'0'..=b'9' | b'a'..=b'z' | b'.' | b'+' | b'-' | b'E') => State::Scalar,
-            (State::Scalar | State::AfterValue, _) => self.after_value(b),
-            (State::Key, b'"') => {
-                if let Some(Frame::Object { key, has_key }) = self.stack.last_mut() {
-                    key.clear();
-                    *has_key = true;
+                b'[' => self.open(Frame::Array { index: 0 }, State::Value),
+                b']' if self.in_empty_array() => self.close(),
+                b'-' | b'0'..=b'9' | b't' | b'f' | b'n' => State::Scalar,
+                _ => State::Failed,
+            },
+            State::Key => match b {
+                b'"' => {
+                    if let Some(Frame::Object { key, has_key }) = self.stack.last_mut() {
+                        key.clear();
+                        *has_key = true;
+                    }
+                    State::KeyStr
                 }
-                State::Str { key: true, escaped: false }
-            }
-            (State::Key, b'}') => self.close(),
-            (State::Colon, b':') => State::Value,
-            _ => State::Failed,
+                b'}' => self.close(),
+                _ => State::Failed,
+            },
+            State::Colon if b == b':' => State::Value,
+            State::Colon => State::Failed,
         };
     }
 
+    #[inline]
     fn after_value(&mut self, b: u8) -> State {
         match (self.stack.last_mut(), b) {
-            (_, b' ' | b'\t' | b'\r' | b'\n') => State::AfterValue,
+            (_, b) if is_space(b) => State::AfterValue,
             (Some(Frame::Object { .. }), b',') => State::Key,
             (Some(Frame::Object { .. }), b'}') => self.close(),
             (Some(Frame::Array { index }), b',') => {
@@ -184,14 +222,6 @@ impl JsonTracker {
             }
             (Some(Frame::Array { .. }), b']') => self.close(),
             _ => State::Failed,
-        }
-    }
-
-    fn end_string(&mut self, key: bool) -> State {
-        if key {
-            State::Colon
-        } else {
-            State::AfterValue
         }
     }
 
@@ -220,6 +250,26 @@ impl JsonTracker {
             let room = MAX_KEY.saturating_sub(key.len());
             key.extend_from_slice(&bytes[..bytes.len().min(room)]);
         }
+    }
+}
+
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+}
+
+/// Bytes of a number or of `true`, `false` and `null`.
+fn is_scalar(b: u8) -> bool {
+    matches!(b, b'0'..=b'9' | b'a'..=b'z' | b'.' | b'+' | b'-' | b'E')
+}
+
+/// How many bytes at the start of a string's content come before its
+/// closing quote or next escape. Most strings are short: a plain loop finds
+/// their end sooner than a SIMD search gets going.
+fn string_run(bytes: &[u8]) -> usize {
+    let head = bytes.len().min(16);
+    match bytes[..head].iter().position(|&b| b == b'"' || b == b'\\') {
+        Some(n) => n,
+        None => head + memchr::memchr2(b'"', b'\\', &bytes[head..]).unwrap_or(bytes.len() - head),
     }
 }
 
@@ -256,6 +306,30 @@ mod tests {
         let doc = r#"{"k\"ey": "va\"l", "next": "x"}"#;
         assert_eq!(path_at(doc, "x\"").unwrap(), "$.next");
         assert_eq!(path_at(doc, "va").unwrap(), "$.k\"ey", "escaped quotes are kept, backslashes dropped");
+    }
+
+    #[test]
+    fn a_string_value_extends_back_past_its_escapes() {
+        let doc = r#"{"a": "x\"y \\ z 4111"}"#;
+        let mut t = JsonTracker::default();
+        t.advance(&doc.as_bytes()[..doc.find("4111").unwrap()]);
+        assert_eq!(t.extent(), ValueExtent::String(doc.find('x').unwrap() as u64));
+    }
+
+    #[test]
+    fn long_strings_and_scalars_across_chunks() {
+        let long = "k".repeat(100);
+        let doc = format!(r#"{{"{long}": [123456789, "{long}\"", true], "b": -1.5e+10}}"#);
+        let end = doc.find("-1.5").unwrap();
+        let mut whole = JsonTracker::default();
+        whole.advance(&doc.as_bytes()[..end]);
+        assert_eq!(whole.path().unwrap(), "$.b");
+        for split in 0..end {
+            let mut t = JsonTracker::default();
+            t.advance(&doc.as_bytes()[..split]);
+            t.advance(&doc.as_bytes()[split..end]);
+            assert_eq!(t.path(), whole.path(), "split {split}");
+        }
     }
 
     #[test]
