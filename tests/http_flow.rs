@@ -150,10 +150,12 @@ fn post_encoded(content_type: &str, encoding: &str) -> Vec<(Vec<u8>, Vec<u8>)> {
 fn binary_bodies_and_unknown_encodings_are_skipped_and_say_so() {
     let mut ex = Exchange::new(inspector(REDACT));
     ex.request_headers(&post("application/octet-stream"), false);
+    assert!(!ex.reads_body(Direction::Request), "the filter need not fetch a skipped body");
     assert_eq!(feed(&mut ex, CARD_BODY, &[]), vec![BodyAction::Continue]);
     assert_eq!(ex.record().skipped, vec![(Direction::Request, "binary content type")]);
     let mut ex = Exchange::new(inspector(&format!("{REDACT}http: {{scan_binary: true}}")));
     ex.request_headers(&post("application/octet-stream"), false);
+    assert!(ex.reads_body(Direction::Request));
     assert_eq!(feed(&mut ex, CARD_BODY, &[]), vec![BodyAction::Replace(REDACTED.to_vec())], "the policy says scan");
     let mut ex = Exchange::new(inspector(REDACT));
     ex.request_headers(&post_encoded("application/json", "br"), false);
@@ -420,6 +422,7 @@ fn a_route_can_turn_inspection_off() {
         request(&mut ex, "api", "/metrics/raw?card=4111111111111111", "r1"),
         HeaderAction::Continue { add: vec![], set: vec![], remove_content_length: false }
     );
+    assert!(!ex.reads_body(Direction::Request) && !ex.reads_body(Direction::Response));
     assert_eq!(ex.request_body(CARD_BODY, true), BodyAction::Continue);
     assert!(ex.record().findings.is_empty());
     assert_eq!(ex.record().uninspected, Some("route"));

@@ -20,7 +20,7 @@ use proxy_wasm::traits::{Context, HttpContext, RootContext, StreamContext};
 use proxy_wasm::types::{Action, ContextType, GrpcStatusCode, LogLevel};
 
 use crate::flow::{BodyAction, Connection, Exchange, HeaderAction, Inspector, LocalReply, TcpAction, TrailersAction};
-use crate::policy::Protocol;
+use crate::policy::{Direction, Protocol};
 use metrics::Metrics;
 
 proxy_wasm::main! {{
@@ -134,6 +134,9 @@ impl HttpContext for Http {
     }
 
     fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        if !self.reads_body(Direction::Request) {
+            return Action::Continue;
+        }
         let chunk = self.new_bytes(body_size, |s, start, n| s.get_http_request_body(start, n));
         let Some(ex) = self.exchange.as_mut() else { return Action::Continue };
         let action = ex.request_body(&chunk, end_of_stream);
@@ -165,6 +168,9 @@ impl HttpContext for Http {
     }
 
     fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        if !self.reads_body(Direction::Response) {
+            return Action::Continue;
+        }
         let chunk = self.new_bytes(body_size, |s, start, n| s.get_http_response_body(start, n));
         let Some(ex) = self.exchange.as_mut() else { return Action::Continue };
         let action = ex.response_body(&chunk, end_of_stream);
@@ -197,6 +203,10 @@ fn pairs(headers: Vec<(String, Vec<u8>)>) -> Vec<(Vec<u8>, Vec<u8>)> {
 }
 
 impl Http {
+    fn reads_body(&self, direction: Direction) -> bool {
+        self.exchange.as_ref().is_some_and(|ex| ex.reads_body(direction))
+    }
+
     /// Sets what was found so far as properties (Envoy filter state
     /// `wasm.sieve_categories` and `wasm.sieve_detectors`), for access logs
     /// and later filters. Only ids and names, never values.

@@ -153,6 +153,12 @@ impl Body {
         body
     }
 
+    /// Whether the next chunks are read at all: a skipped body's bytes need
+    /// not even be copied out of the proxy.
+    pub(super) fn reads(&self) -> bool {
+        !matches!(self.mode, Mode::Skip)
+    }
+
     /// Whether the body may be rewritten, so `content-length` must go.
     pub(super) fn may_rewrite(&self) -> bool {
         match self.mode {

@@ -144,6 +144,16 @@ impl Exchange {
         self.headers_verdict(Direction::Request, headers, target(Part::Body, None), end_of_stream, set, tag)
     }
 
+    /// Whether the next body chunk of `direction` is read: when not, the
+    /// chunk is let through untouched and need not be fetched.
+    pub fn reads_body(&self, direction: Direction) -> bool {
+        let body = match direction {
+            Direction::Request => &self.request,
+            Direction::Response => &self.response,
+        };
+        !self.passive && body.as_ref().is_some_and(Body::reads)
+    }
+
     pub fn request_body(&mut self, chunk: &[u8], end_of_stream: bool) -> BodyAction {
         self.body(Direction::Request, chunk, end_of_stream)
     }
