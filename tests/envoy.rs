@@ -172,7 +172,15 @@ fn findings_are_counted_in_prometheus_stats_and_logged_without_values() {
     assert!(stats.lines().any(|l| l.contains("sieve_blocked_total") && l.ends_with(" 1")));
     let log = bed.log();
     assert!(log.contains(r#""detector":"credit-card""#), "one JSON line per flow with findings");
+    assert!(log.contains(r#""path":"/v1/orders""#), "{log}");
     assert!(!log.contains("4111 1111") && !log.contains("MIIE"), "values never reach the log");
+
+    // Envoy's `wasm` logger above info: no line (sieve asks, and does not build it); counters go on.
+    bed.set_log_level("wasm", "warning");
+    bed.send("POST", "/v1/quiet", &[("content-type", "application/json")], CARD_BODY.as_bytes());
+    let stats = bed.stats_with("sieve_exchanges_total{} 3");
+    assert!(stats.contains("sieve_exchanges_total{} 3"), "{stats}");
+    assert!(!bed.log().contains("/v1/quiet"), "no line at warning level");
     bed.assert_clean_log();
 }
 

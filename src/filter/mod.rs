@@ -190,10 +190,17 @@ impl HttpContext for Http {
         let Some(ex) = self.exchange.as_ref() else { return };
         let record = ex.record();
         self.metrics.borrow_mut().count(record);
-        if !record.findings.is_empty() || !record.truncated.is_empty() || !record.skipped.is_empty() {
+        let noteworthy = !record.findings.is_empty() || !record.truncated.is_empty() || !record.skipped.is_empty();
+        if noteworthy && host_logs_info() {
             info!("{}", record.to_json());
         }
     }
+}
+
+/// Whether Envoy keeps info lines of Wasm code (its `wasm` log level, which
+/// an operator may change at any time): a line it would drop is not built.
+fn host_logs_info() -> bool {
+    proxy_wasm::hostcalls::get_log_level().is_ok_and(|level| (level as u32) <= LogLevel::Info as u32)
 }
 
 /// Header pairs as the flow layer takes them. Envoy's codecs only pass

@@ -449,6 +449,12 @@ impl Bed {
         self.admin_get("/stats/prometheus").map(|r| r.text()).unwrap_or_default()
     }
 
+    /// Sets Envoy's log level for one logger (`wasm`, ...) through the admin API.
+    pub fn set_log_level(&self, logger: &str, level: &str) {
+        let reply = request_on(self.admin, "POST", &format!("/logging?{logger}={level}"), &[], &[]);
+        assert_eq!(reply.map(|r| r.status).ok(), Some(200), "admin /logging");
+    }
+
     fn admin_get(&self, path: &str) -> Option<Reply> {
         request_on(self.admin, "GET", path, &[], &[]).ok()
     }
