@@ -118,6 +118,22 @@ fn header_values_and_cookies_are_redacted_in_place_and_the_client_can_be_told() 
 }
 
 #[test]
+fn urls_are_redacted_in_the_path_and_query_before_the_upstream_and_the_logs_see_them() {
+    let bed = Bed::start("categories:\n  pci: {action: redact}\n");
+    let reply = bed.send("GET", "/v1/cards/4111111111111111/limits?card=4111+1111+1111+1111&page=2", &[], b"");
+    assert_eq!(reply.status, 200);
+    let got = &bed.received()[0];
+    assert_eq!(got.path, "/v1/cards/************1111/limits?card=****%20****%20****%201111&page=2");
+    let lines = bed.access_log(1);
+    assert_eq!(lines[0]["path"], "/v1/cards/************1111/limits", "Envoy logs the rewritten path");
+    bed.stats_with("sieve_findings_total");
+    let log = bed.log();
+    assert!(log.contains(r#""path":"/v1/cards/****************/limits""#), "{log}");
+    assert!(!log.contains("4111111111111111") && !log.contains("4111 1111"), "{log}");
+    bed.assert_clean_log();
+}
+
+#[test]
 fn sampled_out_exchanges_pass_untouched_and_are_counted() {
     let bed = Bed::start(&format!("{POLICY}http: {{sample: 0}}\n"));
     let reply = bed.send("POST", "/v1/orders", &[("content-type", "application/json")], CARD_BODY.as_bytes());

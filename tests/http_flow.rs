@@ -133,6 +133,26 @@ fn query_strings_are_scanned_decoded() {
 }
 
 #[test]
+fn urls_are_redacted_in_the_path_and_query_and_never_logged_in_clear() {
+    let get = |path: &str| headers(&[(":path", path), (":method", "GET"), (":authority", "api")]);
+    let mut ex = Exchange::new(inspector(REDACT));
+    let action = ex.request_headers(&get("/v1/cards/4111111111111111?card=4111+1111+1111+1111&page=2"), true);
+    let HeaderAction::Continue { set, .. } = action else { panic!("{action:?}") };
+    assert_eq!(
+        set,
+        vec![(":path".to_string(), b"/v1/cards/************1111?card=****%20****%20****%201111&page=2".to_vec())]
+    );
+    assert_eq!(ex.record().path.as_deref(), Some("/v1/cards/****************"));
+    assert_eq!(ex.record().findings.len(), 2);
+
+    let mut ex = Exchange::new(inspector(""));
+    let action = ex.request_headers(&get("/v1/cards/4111111111111111"), true);
+    assert!(matches!(action, HeaderAction::Continue { set, .. } if set.is_empty()), "monitor mode changes no value");
+    assert_eq!(ex.record().path.as_deref(), Some("/v1/cards/****************"), "the record never holds the value");
+    assert!(!ex.record().to_json().contains("4111"));
+}
+
+#[test]
 fn forms_are_held_and_redacted_in_their_encoding() {
     let mut ex = Exchange::new(inspector(REDACT));
     ex.request_headers(&post("application/x-www-form-urlencoded"), false);

@@ -1,11 +1,13 @@
 //! Percent-encoded forms and query strings (`a=1&b=x%40y.com`), scanned
-//! decoded, with findings mapped back to the encoded bytes.
+//! decoded, with findings mapped back to the encoded bytes; and request
+//! targets (`/path?query`), whose path is scanned as sent.
 //!
 //! Each value is scanned under its field name (`$.name`), which serves as
 //! context and as the path for `json_paths` scopes. Forms are scanned whole:
 //! the flow layer buffers them (they are small) within its limits.
 
-use super::scan::{redact_whole, scan_whole, Finding, ScanOptions};
+use super::redact::apply;
+use super::scan::{method, redact_whole, scan_whole, Finding, ScanOptions};
 use super::Engine;
 
 /// A finding in a form, with offsets into the encoded bytes.
@@ -42,6 +44,39 @@ pub fn redact_form(
         }
     }
     out.extend_from_slice(&form[copied..]);
+    out
+}
+
+/// The request target (`/path?query`) with the findings of
+/// `options.redact` replaced, and every finding handed to `sink` with
+/// offsets into `target`. Replacements are percent-encoded, so they stay
+/// inside their path segment or query field.
+pub fn redact_url(
+    engine: &Engine,
+    target: &[u8],
+    options: &ScanOptions,
+    sink: &mut dyn FnMut(Finding, &[u8]),
+) -> Vec<u8> {
+    let path_len = target.iter().position(|&b| b == b'?').unwrap_or(target.len());
+    let path = &target[..path_len];
+    let mut out = Vec::with_capacity(target.len());
+    let mut copied = 0;
+    scan_whole(engine, path, options, &mut |f, v| {
+        if options.redact.contains(f.detector) {
+            out.extend_from_slice(&path[copied..f.start as usize]);
+            let mut replacement = Vec::new();
+            apply(method(engine, options, f.detector), engine.hash_key(), v, &mut replacement);
+            encode(&replacement, &mut out);
+            copied = f.end as usize;
+        }
+        sink(f, v);
+    });
+    out.extend_from_slice(&path[copied..]);
+    if let Some(query) = target.get(path_len + 1..) {
+        out.push(b'?');
+        let shift = path_len as u64 + 1;
+        out.extend(redact_form(engine, query, options, &mut |f, v| sink(f.shifted(shift), v)));
+    }
     out
 }
 
@@ -153,6 +188,40 @@ mod tests {
         assert_eq!(found.len(), 1, "a bare 9-digit SSN needs context, here the field name");
         scan_form(&e, b"order=531217351", &ScanOptions::text(&e), &mut |f, _| found.push(f));
         assert_eq!(found.len(), 1);
+    }
+
+    #[test]
+    fn urls_are_redacted_in_the_path_and_the_query_with_encoded_replacements() {
+        let e = Engine::from_policy_text(
+            "categories:\n  pci: {action: redact, redact: {method: replace, text: '[card/number]'}}",
+        )
+        .unwrap();
+        let opts =
+            ScanOptions { redact: DetectorSet::acting(&e, crate::policy::ActionKind::Redact), ..ScanOptions::text(&e) };
+        let url = b"/v1/cards/4111111111111111/x?card=4111+1111+1111+1111&mail=ann%40example.com";
+        let mut found = Vec::new();
+        let out =
+            redact_url(&e, url, &opts, &mut |f, v| found.push((e.detector(f.detector).id.clone(), f, v.to_vec())));
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "/v1/cards/%5Bcard%2Fnumber%5D/x?card=%5Bcard%2Fnumber%5D&mail=ann%40example.com",
+            "replacements cannot add a segment or a field; monitored values stay"
+        );
+        let spans: Vec<(&str, &[u8])> =
+            found.iter().map(|(id, f, _)| (id.as_str(), &url[f.start as usize..f.end as usize])).collect();
+        assert_eq!(
+            spans,
+            vec![
+                ("credit-card", &b"4111111111111111"[..]),
+                ("credit-card", b"4111+1111+1111+1111"),
+                ("email", b"ann%40example.com")
+            ],
+            "offsets are into the whole target"
+        );
+        assert_eq!(found[2].2, b"ann@example.com");
+        let clean = b"/v1/orders?page=2";
+        assert_eq!(redact_url(&e, clean, &opts, &mut |_, _| {}), clean, "nothing found, nothing changed");
+        assert_eq!(redact_url(&e, b"/a?", &opts, &mut |_, _| {}), b"/a?", "an empty query stays");
     }
 
     #[test]

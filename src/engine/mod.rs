@@ -39,7 +39,7 @@ use regex_automata::meta;
 use crate::policy::{ActionKind, PolicyError, RedactSpec, Severity, ValidatorKind};
 
 pub use builtin::{builtin_detector_ids, BUILTIN_PACKS};
-pub use form::{redact_form, scan_form, FormFinding};
+pub use form::{redact_form, redact_url, scan_form, FormFinding};
 pub use glob::Glob;
 pub use json::JsonTracker;
 pub use multipart::{boundary as multipart_boundary, redact_multipart};

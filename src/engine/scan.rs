@@ -446,7 +446,8 @@ fn string_end(rest: &[u8]) -> usize {
     rest.len()
 }
 
-fn method<'e>(engine: &'e Engine, options: &ScanOptions, detector: usize) -> &'e RedactSpec {
+/// The detector's redaction method, or a mask where a same-length one is needed.
+pub(super) fn method<'e>(engine: &'e Engine, options: &ScanOptions, detector: usize) -> &'e RedactSpec {
     const MASK: RedactSpec = RedactSpec::Mask { char: '*' };
     let spec = &engine.detectors[detector].redact;
     if options.same_length && !is_same_length(spec) {

@@ -2,7 +2,7 @@
 //! decision), and the limits.
 
 use crate::engine::{
-    multipart_boundary, redact_form, redact_multipart, redact_protobuf, scan_form, scan_protobuf, DetectorSet, Finding,
+    multipart_boundary, redact_form, redact_multipart, redact_protobuf, scan_protobuf, DetectorSet, Finding,
     ScanOptions, Scanner, Target,
 };
 use crate::policy::{ActionKind, BodyRedaction, Direction, LimitAction, Part};
@@ -458,10 +458,4 @@ pub(super) enum Step {
     Hold,
     Replace(Vec<u8>),
     Block,
-}
-
-/// Scans a form-encoded query string (`a=1&b=2`) for the record.
-pub(super) fn scan_query(inspector: &Inspector, query: &[u8], options: &ScanOptions, outcome: &mut Outcome) {
-    let engine = &inspector.engine;
-    scan_form(engine, query, options, &mut |f, v| outcome.found(engine, Direction::Request, Part::Url, None, &f, v));
 }

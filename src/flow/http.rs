@@ -11,10 +11,10 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use super::body::{scan_query, Body, Step};
+use super::body::{Body, Step};
 use super::record::{Outcome, Record};
 use super::{header, Headers, Inspector};
-use crate::engine::{DetectorSet, ScanOptions, Scanner, Target};
+use crate::engine::{redact_url, DetectorSet, ScanOptions, Scanner, Target};
 use crate::policy::{ActionKind, Direction, Part};
 
 /// A reply sieve sends instead of the upstream's.
@@ -87,6 +87,8 @@ pub struct Exchange {
     grpc: bool,
     /// A gRPC response was blocked mid-stream: its trailers must say so.
     denied: bool,
+    /// The request path as sent (no query), which route and scope globs match.
+    path: String,
 }
 
 impl Exchange {
@@ -99,6 +101,7 @@ impl Exchange {
             passive: false,
             grpc: false,
             denied: false,
+            path: String::new(),
         }
     }
 
@@ -114,6 +117,7 @@ impl Exchange {
         self.outcome.record.request_id = text(get("x-request-id"));
         let full_path = get(":path").unwrap_or_default();
         let path = full_path.split(|&b| b == b'?').next().unwrap_or_default();
+        self.path = String::from_utf8_lossy(path).into_owned();
         self.outcome.record.path = text(Some(path));
         let method = get(":method").unwrap_or_default();
         let plan = Arc::clone(self.inspector.routes.plan(get(":authority").unwrap_or_default(), path, method));
@@ -134,9 +138,10 @@ impl Exchange {
             path: Some(path),
         };
         let before = self.outcome.len();
-        self.scan_url(full_path, target(Part::Url, None));
         let redact = self.outcome.plan.redact.clone();
-        let set = self.scan_headers(Direction::Request, headers, |name| target(Part::Headers, Some(name)), redact);
+        let url = self.scan_url(full_path, target(Part::Url, None), redact.clone());
+        let mut set = self.scan_headers(Direction::Request, headers, |name| target(Part::Headers, Some(name)), redact);
+        set.extend(url.map(|url| (":path".to_string(), url)));
         if self.outcome.acted_since(before, ActionKind::Block) {
             return HeaderAction::Block(self.block_reply(Direction::Request));
         }
@@ -177,7 +182,7 @@ impl Exchange {
             return HeaderAction::pass();
         }
         let get = |name| header(headers, name);
-        let path = self.outcome.record.path.clone().unwrap_or_default();
+        let path = self.path.clone();
         let host = self.outcome.record.host.clone().unwrap_or_default();
         let target = |part, header| Target {
             direction: Direction::Response,
@@ -279,22 +284,26 @@ impl Exchange {
     }
 
     /// Scans the path as text and the query string decoded.
-    fn scan_url(&mut self, full_path: &[u8], target: Target) {
+    /// Scans the path (as sent) and the query (field by field, decoded).
+    /// Returns the rewritten `:path` when a finding is redacted; the record
+    /// keeps the path with every finding masked, whatever its action.
+    fn scan_url(&mut self, full_path: &[u8], target: Target, redact: DetectorSet) -> Option<Vec<u8>> {
         let engine = Arc::clone(&self.inspector.engine);
         let detectors = DetectorSet::for_target(&engine, &target);
         if detectors.is_empty() {
-            return;
+            return None;
         }
-        let (path, query) = match full_path.iter().position(|&b| b == b'?') {
-            Some(q) => (&full_path[..q], &full_path[q + 1..]),
-            None => (full_path, &[][..]),
-        };
-        let options = ScanOptions { detectors, ..ScanOptions::text(&engine) };
-        for f in engine.scan(path, &options) {
-            let value = &path[f.start as usize..f.end as usize];
-            self.outcome.found(&engine, Direction::Request, Part::Url, None, &f, value);
-        }
-        scan_query(&self.inspector, query, &options, &mut self.outcome);
+        let options = ScanOptions { detectors, redact, ..ScanOptions::text(&engine) };
+        let mut masked = self.path.clone().into_bytes();
+        let outcome = &mut self.outcome;
+        let rewritten = redact_url(&engine, full_path, &options, &mut |f, v| {
+            if let Some(span) = masked.get_mut(f.start as usize..f.end as usize) {
+                span.fill(b'*');
+            }
+            outcome.found(&engine, Direction::Request, Part::Url, None, &f, v);
+        });
+        self.outcome.record.path = Some(String::from_utf8_lossy(&masked).into_owned());
+        (rewritten != full_path).then_some(rewritten)
     }
 
     /// Scans trailer values as headers; `redact` rewrites.
@@ -304,14 +313,14 @@ impl Exchange {
         trailers: &Headers,
         redact: DetectorSet,
     ) -> Vec<(String, Vec<u8>)> {
-        let (host, path) = (self.outcome.record.host.clone(), self.outcome.record.path.clone());
+        let (host, path) = (self.outcome.record.host.clone(), self.path.clone());
         let target = |name| Target {
             direction,
             part: Part::Headers,
             header: Some(name),
             content_type: None,
             host: host.as_deref().map(str::as_bytes),
-            path: path.as_deref().map(str::as_bytes),
+            path: Some(path.as_bytes()),
         };
         self.scan_headers(direction, trailers, target, redact)
     }
