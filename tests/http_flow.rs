@@ -124,6 +124,17 @@ fn header_findings_tag_block_and_redact_in_the_headers_callback() {
 }
 
 #[test]
+fn a_detector_scoped_to_header_names_looks_only_there() {
+    let policy = "detectors:\n  - id: tenant-key\n    category: credentials\n    patterns: ['\\bTK-[0-9]{8}\\b']\n    \
+                  scope: {headers: ['x-tenant-*']}\n";
+    let mut ex = Exchange::new(inspector(policy));
+    let h = headers(&[(":path", "/"), (":method", "GET"), ("x-tenant-key", "TK-12345678"), ("x-note", "TK-87654321")]);
+    ex.request_headers(&h, true);
+    let found: Vec<_> = ex.record().findings.iter().map(|f| (f.detector.as_str(), f.header.as_deref())).collect();
+    assert_eq!(found, vec![("tenant-key", Some("x-tenant-key"))]);
+}
+
+#[test]
 fn query_strings_are_scanned_decoded() {
     let mut ex = Exchange::new(inspector(""));
     ex.request_headers(&headers(&[(":path", "/search?q=x&email=ann%40example.com"), (":method", "GET")]), true);

@@ -69,13 +69,12 @@ pub struct ScanOptions {
 impl ScanOptions {
     /// Every detector, plain text.
     pub fn text(engine: &Engine) -> ScanOptions {
-        ScanOptions {
-            detectors: DetectorSet::all(engine),
-            json: false,
-            field: None,
-            redact: DetectorSet::acting(engine, ActionKind::Redact),
-            same_length: false,
-        }
+        ScanOptions::with(DetectorSet::all(engine), DetectorSet::acting(engine, ActionKind::Redact))
+    }
+
+    /// Plain text with these detectors, rewriting those in `redact`.
+    pub fn with(detectors: DetectorSet, redact: DetectorSet) -> ScanOptions {
+        ScanOptions { detectors, json: false, field: None, redact, same_length: false }
     }
 
     /// Every detector, JSON key paths tracked.

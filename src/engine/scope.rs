@@ -45,6 +45,12 @@ impl Scope {
             && any_matches(&self.paths, target.path.unwrap_or_default())
     }
 
+    /// Whether the scope lists header names: only then does the set of
+    /// detectors differ from one header to the next.
+    pub fn names_headers(&self) -> bool {
+        self.headers.is_some()
+    }
+
     /// Whether a finding at JSON key path `path` counts. Detectors scoped to
     /// key paths never fire outside JSON, forms or named fields.
     pub fn allows_json_path(&self, path: Option<&str>) -> bool {

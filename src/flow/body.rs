@@ -103,7 +103,7 @@ impl Body {
         let plan = Arc::clone(&outcome.plan);
         let detectors = DetectorSet::for_target(engine, &target);
         let (blocks, redacts) = (plan.acts(&detectors, ActionKind::Block), plan.acts(&detectors, ActionKind::Redact));
-        let options = ScanOptions { detectors, redact: plan.redact.clone(), ..ScanOptions::text(engine) };
+        let options = ScanOptions::with(detectors, plan.redact.clone());
         let get = |name| header(headers, name).unwrap_or_default();
         let kind = match Kind::of(get("content-type")) {
             Err(_) if inspector.http.scan_binary => Ok(Kind::Text),

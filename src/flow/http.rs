@@ -293,7 +293,7 @@ impl Exchange {
         if detectors.is_empty() {
             return None;
         }
-        let options = ScanOptions { detectors, redact, ..ScanOptions::text(&engine) };
+        let options = ScanOptions::with(detectors, redact);
         let mut masked = self.path.clone().into_bytes();
         let outcome = &mut self.outcome;
         let rewritten = redact_url(&engine, full_path, &options, &mut |f, v| {
@@ -336,21 +336,20 @@ impl Exchange {
     ) -> Vec<(String, Vec<u8>)> {
         let engine = Arc::clone(&self.inspector.engine);
         let mut set = Vec::new();
+        // Unless a scope names headers, every header gets the same detectors.
+        let by_name = engine.detectors().iter().any(|d| d.scope.names_headers());
+        let shared = DetectorSet::for_target(&engine, &target(b""));
         for (name, value) in headers {
             if name.starts_with(b":") || name.starts_with(b"x-sieve-") {
                 continue;
             }
-            let detectors = DetectorSet::for_target(&engine, &target(name));
+            let detectors = if by_name { DetectorSet::for_target(&engine, &target(name)) } else { shared.clone() };
             if detectors.is_empty() {
                 continue;
             }
             let name_text = String::from_utf8_lossy(name).into_owned();
-            let options = ScanOptions {
-                detectors,
-                field: Some(name_text.clone()),
-                redact: redact.clone(),
-                ..ScanOptions::text(&engine)
-            };
+            let options =
+                ScanOptions { field: Some(name_text.clone()), ..ScanOptions::with(detectors, redact.clone()) };
             let mut scanner = Scanner::new(Arc::clone(&engine), options);
             let mut out = Vec::with_capacity(value.len());
             let outcome = &mut self.outcome;
