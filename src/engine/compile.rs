@@ -316,17 +316,27 @@ fn families(patterns: Vec<(String, PatternInfo)>) -> Result<(Family, Option<Fami
 impl Family {
     fn build(patterns: Vec<(String, Option<PatternInfo>)>, trigger: Option<PatternID>) -> Result<Family, PolicyError> {
         let sources: Vec<&str> = patterns.iter().map(|(s, _)| s.as_str()).collect();
-        let build = |kind: MatchKind| {
-            meta::Regex::builder()
-                .syntax(syntax_config())
-                .configure(meta::Config::new().match_kind(kind).utf8_empty(false).nfa_size_limit(Some(64 << 20)))
-                .build_many(&sources)
-                .map_err(|e| PolicyError::new("detectors", format!("the combined pattern set does not compile: {e}")))
-        };
+        let config = meta::Config::new().utf8_empty(false).nfa_size_limit(Some(64 << 20));
+        let build =
+            |config: meta::Config, sources: &[&str]| {
+                meta::Regex::builder().syntax(syntax_config()).configure(config).build_many(sources).map_err(|e| {
+                    PolicyError::new("detectors", format!("the combined pattern set does not compile: {e}"))
+                })
+            };
+        // Only ever asked for captures over a known match: no DFA needed.
+        let captures = config.clone().hybrid(false).dfa(false);
+        let values = patterns
+            .iter()
+            .map(|(source, info)| match info {
+                Some(i) if i.has_value_group => build(captures.clone(), &[source.as_str()]).map(Some),
+                _ => Ok(None),
+            })
+            .collect::<Result<_, _>>()?;
         Ok(Family {
-            regex: build(MatchKind::LeftmostFirst)?,
-            regex_all: build(MatchKind::All)?,
+            regex: build(config.clone().match_kind(MatchKind::LeftmostFirst), &sources)?,
+            regex_all: build(config.match_kind(MatchKind::All), &sources)?,
             info: patterns.into_iter().map(|(_, info)| info).collect(),
+            values,
             trigger,
         })
     }
@@ -418,6 +428,18 @@ fn check_redact(spec: &RedactSpec) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn value_groups_are_captured_with_small_automata() {
+        let e = Engine::from_policy_text("").unwrap();
+        let values: Vec<_> = e.main.values.iter().flatten().collect();
+        assert!(values.len() >= 2, "email and the generic secret have value groups");
+        let whole = e.main.regex.create_cache().memory_usage();
+        for regex in values {
+            let own = regex.create_cache().memory_usage();
+            assert!(own < 1 << 20 && own * 20 < whole, "{own} bytes against {whole} for the whole family");
+        }
+    }
+
     use crate::engine::Engine;
     use crate::policy::PolicyError;
 

@@ -104,6 +104,10 @@ struct Family {
     regex_all: meta::Regex,
     /// Per pattern id; `None` for the trigger.
     info: Vec<Option<PatternInfo>>,
+    /// Per pattern id, the pattern alone when it has a `value` group: its
+    /// captures come from its own small automaton, since a capture search
+    /// over the whole family needs tens of MiB of PikeVM state.
+    values: Vec<Option<meta::Regex>>,
     /// The pattern that hands over to the numeric family.
     trigger: Option<regex_automata::PatternID>,
 }

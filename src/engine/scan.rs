@@ -251,7 +251,7 @@ impl State {
         // A value group's content may be something more specific: a JWT
         // assigned to `token`, a card number in a `secret` field.
         let (vs, ve) = ((finding.start - self.base) as usize, (finding.end - self.base) as usize);
-        let has_group = family.info[pid.as_usize()].is_some_and(|i| i.has_value_group);
+        let has_group = family.values[pid.as_usize()].is_some();
         if has_group && vs > start {
             let trigger = family.trigger;
             let specific = self
@@ -321,7 +321,7 @@ impl State {
             return None;
         }
         let d = &engine.detectors[info.detector];
-        let (vs, mut ve) = if info.has_value_group { self.value_span(family, start, end, pid) } else { (start, end) };
+        let (vs, mut ve) = self.value_span(family, start, end, pid);
         if let Some(kind) = d.validator {
             ve = vs + validate(kind, &self.buf[vs..ve])?;
         }
@@ -351,9 +351,9 @@ impl State {
 
     /// The span of the pattern's `value` group, or the whole match.
     fn value_span(&self, family: &Family, start: usize, end: usize, pid: PatternID) -> (usize, usize) {
-        let mut caps = family.regex.create_captures();
-        let input = Input::new(&self.buf).range(start..end).anchored(Anchored::Pattern(pid));
-        family.regex.search_captures(&input, &mut caps);
+        let Some(regex) = &family.values[pid.as_usize()] else { return (start, end) };
+        let mut caps = regex.create_captures();
+        regex.search_captures(&Input::new(&self.buf).range(start..end).anchored(Anchored::Yes), &mut caps);
         caps.get_group_by_name("value").map_or((start, end), |s| (s.start, s.end))
     }
 
