@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Overhead of sieve in a real Envoy, in one run on this machine: Envoy with no Wasm filter,
-# with a no-op Wasm filter (examples/noop_filter.rs), and with sieve on its default policy,
+# with a no-op Wasm filter (examples/noop_filter.rs), with sieve passing every request over
+# (a route turns inspection off: the glue's own cost), and with sieve on its default policy,
 # under the same fixed load (wrk: 1 thread, 8 connections) with 4 KiB JSON request and
 # response bodies, clean and with findings. The upstream is a direct_response listener in the
 # same Envoy, so no upstream program limits the rate. Prints a Markdown table.
@@ -30,12 +31,16 @@ open(f"{sys.argv[1]}/findings.json", "w").write(body({"card": "4532 2766 4457 70
 PY
 printf 'wrk.method = "POST"\nwrk.headers["content-type"] = "application/json"\nlocal f = io.open(os.getenv("BODY_FILE")); wrk.body = f:read("*a"); f:close()\n' > "$work/post.lua"
 
-wasm_filter() { # name, file
+wasm_filter() { # name, file, policy (JSON, optional)
   cat <<YAML
           - name: envoy.filters.http.wasm
             typed_config:
               "@type": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm
-              config: {name: $1, root_id: $1, vm_config: {vm_id: $1, runtime: envoy.wasm.runtime.v8, code: {local: {filename: $2}}}}
+              config:
+                name: $1
+                root_id: $1
+                configuration: {"@type": type.googleapis.com/google.protobuf.StringValue, value: '${3:-}'}
+                vm_config: {vm_id: $1, runtime: envoy.wasm.runtime.v8, code: {local: {filename: $2}}}
 YAML
 }
 
@@ -44,6 +49,9 @@ config() { # variant, body file, front port, back port, admin port
   case $1 in
     noop) filter=$(wasm_filter noop "$PWD/target/wasm32-wasip1/release/examples/noop_filter.wasm") ;;
     sieve) filter=$(wasm_filter sieve "$PWD/target/wasm32-wasip1/release/sieve.wasm") ;;
+    # The glue's floor: sieve loaded, every request passed over by a route.
+    uninspected) filter=$(wasm_filter sieve "$PWD/target/wasm32-wasip1/release/sieve.wasm" \
+      '{"http": {"routes": [{"paths": ["/*"], "inspect": false}]}}') ;;
   esac
   cat <<YAML
 admin: {address: {socket_address: {address: 127.0.0.1, port_value: $5}}}
@@ -91,7 +99,7 @@ to_us() { # wrk latency (e.g. 512.00us, 1.23ms, 2.00s) to microseconds
 
 declare -A p50 p99 rps
 for body in clean findings; do
-  for variant in none noop sieve; do
+  for variant in none noop uninspected sieve; do
     config "$variant" "$work/$body.json" 18000 18001 18002 > "$work/envoy.yaml"
     "$envoy" -c "$work/envoy.yaml" --base-id 4242 --concurrency 1 --log-level error > "$work/envoy.log" 2>&1 &
     pid=$!
@@ -110,7 +118,7 @@ done
 echo "| body | filter | p50 µs | p99 µs | req/s | added p50 vs no-op | added p99 vs no-op | throughput vs no-op |"
 echo "|---|---|---|---|---|---|---|---|"
 for body in clean findings; do
-  for variant in none noop sieve; do
+  for variant in none noop uninspected sieve; do
     awk -v b="$body" -v v="$variant" -v p5="${p50[$variant,$body]}" -v p9="${p99[$variant,$body]}" -v r="${rps[$variant,$body]}" \
         -v n5="${p50[noop,$body]}" -v n9="${p99[noop,$body]}" -v nr="${rps[noop,$body]}" \
         'BEGIN { printf "| %s | %s | %.0f | %.0f | %.0f | %+.0f µs | %+.0f µs | %.2f |\n", b, v, p5, p9, r, p5 - n5, p9 - n9, r / nr }'

@@ -264,7 +264,9 @@ fn responses_are_redacted_and_our_own_reply_is_not_inspected() {
 
     let mut ex = Exchange::new(inspector(REDACT));
     ex.request_headers(&headers(&[(":path", "/"), ("authorization", "Basic dXNlcjpwYXNzd29yZA==")]), true);
+    assert!(ex.inspecting());
     ex.local_reply_sent();
+    assert!(!ex.inspecting(), "the reply's own callbacks are let through");
     let n = ex.record().findings.len();
     ex.response_headers(&headers(&[(":status", "403"), ("content-type", "application/json")]), false);
     assert_eq!(ex.response_body(CARD_BODY, true), BodyAction::Continue);
@@ -454,6 +456,7 @@ fn a_route_can_turn_inspection_off() {
         HeaderAction::Continue { add: vec![], set: vec![], remove_content_length: false }
     );
     assert!(!ex.reads_body(Direction::Request) && !ex.reads_body(Direction::Response));
+    assert!(!ex.inspecting(), "the filter fetches neither the response's headers nor trailers");
     assert_eq!(ex.request_body(CARD_BODY, true), BodyAction::Continue);
     assert!(ex.record().findings.is_empty());
     assert_eq!(ex.record().uninspected, Some("route"));

@@ -145,6 +145,9 @@ impl HttpContext for Http {
     }
 
     fn on_http_request_trailers(&mut self, _n: usize) -> Action {
+        if !self.inspecting() {
+            return Action::Continue;
+        }
         let trailers = pairs(self.get_http_request_trailers_bytes());
         let Some(ex) = self.exchange.as_mut() else { return Action::Continue };
         let action = ex.request_trailers(&trailers);
@@ -154,6 +157,9 @@ impl HttpContext for Http {
 
     fn on_http_response_headers(&mut self, _n: usize, end_of_stream: bool) -> Action {
         self.held = 0;
+        if !self.inspecting() {
+            return Action::Continue;
+        }
         let headers = pairs(self.get_http_response_headers_bytes());
         let Some(ex) = self.exchange.as_mut() else { return Action::Continue };
         let action = match ex.response_headers(&headers, end_of_stream) {
@@ -179,6 +185,9 @@ impl HttpContext for Http {
     }
 
     fn on_http_response_trailers(&mut self, _n: usize) -> Action {
+        if !self.inspecting() {
+            return Action::Continue;
+        }
         let trailers = pairs(self.get_http_response_trailers_bytes());
         let Some(ex) = self.exchange.as_mut() else { return Action::Continue };
         let action = ex.response_trailers(&trailers);
@@ -210,6 +219,12 @@ fn pairs(headers: Vec<(String, Vec<u8>)>) -> Vec<(Vec<u8>, Vec<u8>)> {
 }
 
 impl Http {
+    /// Whether there is anything to inspect: a policy, and an exchange not
+    /// passed over. If not, headers and trailers are not even fetched.
+    fn inspecting(&self) -> bool {
+        self.exchange.as_ref().is_some_and(Exchange::inspecting)
+    }
+
     fn reads_body(&self, direction: Direction) -> bool {
         self.exchange.as_ref().is_some_and(|ex| ex.reads_body(direction))
     }

@@ -149,6 +149,13 @@ impl Exchange {
         self.headers_verdict(Direction::Request, headers, target(Part::Body, None), end_of_stream, set, tag)
     }
 
+    /// Whether the exchange is still inspected: not once a route or sampling
+    /// passed it over, or sieve sent a local reply. Then what follows (the
+    /// response, trailers) is let through and need not be fetched.
+    pub fn inspecting(&self) -> bool {
+        !self.passive
+    }
+
     /// Whether the next body chunk of `direction` is read: when not, the
     /// chunk is let through untouched and need not be fetched.
     pub fn reads_body(&self, direction: Direction) -> bool {
@@ -156,7 +163,7 @@ impl Exchange {
             Direction::Request => &self.request,
             Direction::Response => &self.response,
         };
-        !self.passive && body.as_ref().is_some_and(Body::reads)
+        self.inspecting() && body.as_ref().is_some_and(Body::reads)
     }
 
     pub fn request_body(&mut self, chunk: &[u8], end_of_stream: bool) -> BodyAction {
