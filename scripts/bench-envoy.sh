@@ -2,9 +2,10 @@
 # Overhead of sieve in a real Envoy, in one run on this machine: Envoy with no Wasm filter,
 # with a no-op Wasm filter (examples/noop_filter.rs), with sieve passing every request over
 # (a route turns inspection off: the glue's own cost), and with sieve on its default policy,
-# under the same fixed load (wrk: 1 thread, 8 connections) with 4 KiB JSON request and
-# response bodies, clean and with findings. The upstream is a direct_response listener in the
-# same Envoy, so no upstream program limits the rate. Prints a Markdown table.
+# under the same load (wrk, 1 thread: 1 connection for latency, 8 for throughput) with 4 KiB
+# JSON request and response bodies, clean and with findings. The upstream is a
+# direct_response listener in the same Envoy, so no upstream program limits the rate.
+# Prints a Markdown table.
 #   ./scripts/bench-envoy.sh [seconds per run, default 10]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -97,6 +98,16 @@ to_us() { # wrk latency (e.g. 512.00us, 1.23ms, 2.00s) to microseconds
   awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) print n; else if (v ~ /ms$/) print n * 1000; else print n * 1000000 }'
 }
 
+load() { # connections, seconds, body: wrk's report, after checking every answer was 2xx
+  local out non2xx
+  out=$(BODY_FILE="$work/$3.json" wrk -t1 -c"$1" -d"$2s" --latency -s "$work/post.lua" http://127.0.0.1:18000/)
+  non2xx=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
+  [ -z "$non2xx" ] || { echo "$variant/$3: $non2xx non-2xx responses" >&2; exit 1; }
+  echo "$out"
+}
+
+# Latency with one connection (each request's own time, no queueing); throughput with 8
+# connections, which keep Envoy busy.
 declare -A p50 p99 rps
 for body in clean findings; do
   for variant in none noop uninspected sieve; do
@@ -104,18 +115,16 @@ for body in clean findings; do
     "$envoy" -c "$work/envoy.yaml" --base-id 4242 --concurrency 1 --log-level error > "$work/envoy.log" 2>&1 &
     pid=$!
     for _ in $(seq 100); do curl -sf localhost:18002/ready >/dev/null 2>&1 && break; sleep 0.1; done
-    BODY_FILE="$work/$body.json" wrk -t1 -c8 -d2s -s "$work/post.lua" http://127.0.0.1:18000/ >/dev/null   # warm-up
-    out=$(BODY_FILE="$work/$body.json" wrk -t1 -c8 -d"${secs}s" --latency -s "$work/post.lua" http://127.0.0.1:18000/)
-    non2xx=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
-    [ -z "$non2xx" ] || { echo "$variant/$body: $non2xx non-2xx responses" >&2; exit 1; }
+    load 8 2 "$body" >/dev/null   # warm-up
+    out=$(load 1 "$secs" "$body")
     p50[$variant,$body]=$(to_us "$(echo "$out" | awk '$1 == "50%" {print $2}')")
     p99[$variant,$body]=$(to_us "$(echo "$out" | awk '$1 == "99%" {print $2}')")
-    rps[$variant,$body]=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+    rps[$variant,$body]=$(load 8 "$secs" "$body" | awk '/Requests\/sec/ {print $2}')
     kill "$pid"; wait "$pid" 2>/dev/null || true
   done
 done
 
-echo "| body | filter | p50 µs | p99 µs | req/s | added p50 vs no-op | added p99 vs no-op | throughput vs no-op |"
+echo "| body | filter | p50 µs (1 conn.) | p99 µs (1 conn.) | req/s (8 conn.) | added p50 vs no-op | added p99 vs no-op | throughput vs no-op |"
 echo "|---|---|---|---|---|---|---|---|"
 for body in clean findings; do
   for variant in none noop uninspected sieve; do
