@@ -1,6 +1,6 @@
 //! What a pattern looks like from the outside: the bytes a match can start
-//! with, whether it starts at a word boundary, its shortest match, and the
-//! bytes each of its first positions can hold. The compiler uses this to split patterns into
+//! with, whether it starts and ends at a word boundary, and the bytes each
+//! of its first positions can hold. The compiler uses this to split patterns into
 //! families that a single lazy DFA can run without its states multiplying.
 
 use regex_syntax::hir::{Class, Hir, HirKind, Look};
@@ -24,6 +24,13 @@ impl ByteSet {
         for (a, b) in self.0.iter_mut().zip(other.0) {
             *a |= b;
         }
+    }
+
+    pub fn intersection(mut self, other: &ByteSet) -> ByteSet {
+        for (a, b) in self.0.iter_mut().zip(other.0) {
+            *a &= b;
+        }
+        self
     }
 
     pub fn is_subset(&self, other: &ByteSet) -> bool {
@@ -53,20 +60,35 @@ pub struct Anatomy {
     pub first: ByteSet,
     /// The pattern begins with a word-boundary assertion.
     pub at_boundary: bool,
-    pub min_len: usize,
+    /// Every match ends at an ASCII word boundary (`\b`).
+    pub ends_at_boundary: bool,
 }
 
 pub fn analyze(hir: &Hir) -> Anatomy {
     let (first, _) = first_bytes(hir);
-    Anatomy { first, at_boundary: starts_with_boundary(hir), min_len: hir.properties().minimum_len().unwrap_or(0) }
+    Anatomy { first, at_boundary: starts_with_boundary(hir), ends_at_boundary: ends_with_ascii_boundary(hir) }
 }
 
-/// The bytes each of a match's first `k` positions can hold (fewer when
-/// every match is shorter): an over-approximation that treats look-around
-/// assertions as always true, so it is a necessary condition for a match.
-pub fn position_classes(pattern: &str, config: regex_automata::util::syntax::Config, k: usize) -> Vec<ByteSet> {
-    use regex_automata::nfa::thompson::{State, NFA};
-    let Ok(nfa) = NFA::compiler().syntax(config).build(pattern) else { return Vec::new() };
+/// The first steps of a pattern's matches, read off its NFA with
+/// look-around assertions taken as true (so a necessary condition).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Steps {
+    /// The bytes each of the first `k` positions can hold (fewer when every
+    /// match is shorter).
+    pub classes: Vec<ByteSet>,
+    /// `ends[i]`: a match can end after `i` bytes (`classes.len() + 1` entries).
+    pub ends: Vec<bool>,
+}
+
+/// The first `k` steps of `pattern`'s matches; with `reverse`, of its
+/// matches read backwards (so `classes[0]` holds the bytes a match can end with).
+pub fn steps(pattern: &str, config: regex_automata::util::syntax::Config, k: usize, reverse: bool) -> Steps {
+    use regex_automata::nfa::thompson::{self, State, NFA};
+    let mut steps = Steps { classes: Vec::new(), ends: Vec::new() };
+    // A reverse NFA cannot have capture states; forward ones need none here either.
+    let nfa_config = thompson::Config::new().reverse(reverse).which_captures(thompson::WhichCaptures::None);
+    let compiled = NFA::compiler().syntax(config).configure(nfa_config).build(pattern);
+    let Ok(nfa) = compiled else { return steps };
     let closure = |seeds: Vec<regex_automata::util::primitives::StateID>| {
         let mut seen = std::collections::BTreeSet::new();
         let mut stack = seeds;
@@ -84,8 +106,8 @@ pub fn position_classes(pattern: &str, config: regex_automata::util::syntax::Con
         seen
     };
     let mut current = closure(vec![nfa.start_anchored()]);
-    let mut classes = Vec::with_capacity(k);
     for _ in 0..k {
+        steps.ends.push(current.iter().any(|&id| matches!(nfa.state(id), State::Match { .. })));
         let mut set = ByteSet::default();
         let mut next = Vec::new();
         for &id in &current {
@@ -105,12 +127,13 @@ pub fn position_classes(pattern: &str, config: regex_automata::util::syntax::Con
             }
         }
         if set.is_empty() {
-            break;
+            return steps;
         }
-        classes.push(set);
+        steps.classes.push(set);
         current = closure(next);
     }
-    classes
+    steps.ends.push(current.iter().any(|&id| matches!(nfa.state(id), State::Match { .. })));
+    steps
 }
 
 fn class_bytes(class: &Class) -> ByteSet {
@@ -186,6 +209,16 @@ fn starts_with_boundary(hir: &Hir) -> bool {
     }
 }
 
+fn ends_with_ascii_boundary(hir: &Hir) -> bool {
+    match hir.kind() {
+        HirKind::Look(l) => matches!(l, Look::WordAscii | Look::WordEndAscii),
+        HirKind::Concat(items) => items.last().is_some_and(ends_with_ascii_boundary),
+        HirKind::Capture(c) => ends_with_ascii_boundary(&c.sub),
+        HirKind::Alternation(items) => !items.is_empty() && items.iter().all(ends_with_ascii_boundary),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,7 +234,6 @@ mod tests {
         assert!(a.at_boundary);
         assert!((b'0'..=b'9').all(|b| a.first.contains(b)));
         assert!(!a.first.contains(b'-'));
-        assert_eq!(a.min_len, 11);
     }
 
     #[test]
@@ -212,15 +244,27 @@ mod tests {
     }
 
     #[test]
-    fn position_classes_follow_the_pattern() {
+    fn steps_follow_the_pattern_both_ways() {
         let cfg = syntax::Config::new().unicode(false).utf8(false);
-        let c = position_classes(r"\b\d{3}-\d{2}", cfg, 4);
-        assert_eq!(c.len(), 4);
-        assert!(c[2].contains(b'7') && !c[2].contains(b'-'));
-        assert!(c[3].contains(b'-') && !c[3].contains(b'7'));
-        let c = position_classes(r"\d{1,2}x", cfg, 3);
-        assert!(c[1].contains(b'x') && c[1].contains(b'5'));
-        assert_eq!(c.len(), 3);
+        let s = steps(r"\b\d{3}-\d{2}", cfg, 4, false);
+        assert_eq!(s.classes.len(), 4);
+        assert!(s.classes[2].contains(b'7') && !s.classes[2].contains(b'-'));
+        assert!(s.classes[3].contains(b'-') && !s.classes[3].contains(b'7'));
+        assert_eq!(s.ends, [false; 5]);
+        let s = steps(r"\d{1,2}x", cfg, 3, false);
+        assert!(s.classes[1].contains(b'x') && s.classes[1].contains(b'5'));
+        assert_eq!(s.ends, [false, false, true, true], "`5x` ends after 2 bytes, `55x` after 3");
+        let s = steps(r"\d{1,2}x", cfg, 5, false);
+        assert_eq!(s.classes.len(), 3, "no match is longer");
+        let last = steps(r"\b\d{4}-\d{1,2}\b", cfg, 1, true);
+        assert!(last.classes[0].contains(b'7') && !last.classes[0].contains(b'-'), "matches end with a digit");
+    }
+
+    #[test]
+    fn ascii_word_boundaries_at_the_end() {
+        assert!(anatomy(r"\b\d{3}(?:-\d{2}|\d{3})\b").ends_at_boundary);
+        assert!(!anatomy(r"\d{3}(?:-\d{2}\b|x)").ends_at_boundary);
+        assert!(!anatomy(r"(?u:\b\d\b)").ends_at_boundary, "a Unicode boundary is not an ASCII one");
     }
 
     #[test]

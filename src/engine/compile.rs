@@ -23,8 +23,9 @@ const DEFAULT_SCORE: f32 = 0.6;
 const DEFAULT_MIN_SCORE: f32 = 0.5;
 const DEFAULT_BOOST: f32 = 0.35;
 const DEFAULT_WINDOW: usize = 48;
-/// How many leading bytes of a numeric pattern its trigger checks.
-const TRIGGER_LEN: usize = 8;
+/// How many leading bytes of a numeric pattern its trigger checks: an ISO
+/// date and the `T` after it (`2025-06-14T`), so timestamps do not fire it.
+const TRIGGER_LEN: usize = 11;
 
 /// Documented example credentials, allowed unless the policy says otherwise.
 const DOCUMENTED_EXAMPLES: &[&str] = &["AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"];
@@ -294,8 +295,7 @@ fn families(patterns: Vec<(String, PatternInfo)>) -> Result<(Family, Option<Fami
         let is_numeric =
             !a.first.is_empty() && a.first.is_subset(&numeric_first) && (a.at_boundary || a.first.is_subset(&open));
         if is_numeric {
-            let classes = anatomy::position_classes(&source, syntax_config(), a.min_len.min(TRIGGER_LEN));
-            let shape: String = classes.into_iter().map(ByteSet::to_class).collect();
+            let shape = trigger_shape(&source, a.ends_at_boundary);
             let shape = if a.at_boundary { format!(r"\b{shape}") } else { shape };
             if !shapes.contains(&shape) {
                 shapes.push(shape);
@@ -311,6 +311,32 @@ fn families(patterns: Vec<(String, PatternInfo)>) -> Result<(Family, Option<Fami
     main.push((format!("(?:{})", shapes.join("|")), None));
     let trigger_id = PatternID::new(main.len() - 1).ok();
     Ok((Family::build(main, trigger_id)?, Some(Family::build(numeric, None)?)))
+}
+
+/// A regex for the first [`TRIGGER_LEN`] bytes of a numeric pattern's
+/// matches: each position's byte class, and, where a match can end, the end
+/// (after a byte that can end a match, at a word boundary when every match
+/// ends at one). So an ISO timestamp (`2025-06-14T09:…`) does not fire the
+/// trigger for a date or phone pattern that must end at a boundary before
+/// the `T`. A necessary condition for a match, never more.
+fn trigger_shape(source: &str, ends_at_boundary: bool) -> String {
+    let steps = anatomy::steps(source, syntax_config(), TRIGGER_LEN, false);
+    let last = anatomy::steps(source, syntax_config(), 1, true).classes.first().copied().unwrap_or_default();
+    let end = if ends_at_boundary { r"\b" } else { "" };
+    let n = steps.classes.len();
+    // Built from the back: `rest` matches from position i + 1 on; `None`
+    // where no match goes on (every match is shorter).
+    let mut rest = (n == TRIGGER_LEN).then(String::new);
+    for (i, class) in steps.classes.iter().enumerate().rev() {
+        let go_on = rest.map(|r| format!("{}{r}", class.to_class()));
+        let ending = class.intersection(&last);
+        let stop = (steps.ends[i + 1] && !ending.is_empty()).then(|| format!("{}{end}", ending.to_class()));
+        rest = match (go_on, stop) {
+            (Some(g), Some(s)) => Some(format!("(?:{g}|{s})")),
+            (g, s) => g.or(s),
+        };
+    }
+    rest.unwrap_or_default()
 }
 
 impl Family {
@@ -428,6 +454,22 @@ fn check_redact(spec: &RedactSpec) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_trigger_fires_where_numbers_start_and_not_on_timestamps() {
+        use regex_automata::{Anchored, Input};
+        let e = Engine::from_policy_text("").unwrap();
+        let fires = |text: &str| e.main.regex.search(&Input::new(text).anchored(Anchored::Yes)).is_some();
+        for number in ["4111 1111 1111 1111", "+1 415 555 0134", "531-21-7351", "021000021", "12-34-56", "1/2/2000"] {
+            for after in ["", " ", "\"", ".x"] {
+                assert!(fires(&format!("{number}{after}")), "{number}{after}");
+            }
+            assert!(e.numeric.as_ref().unwrap().regex.is_match(number), "{number} is a numeric candidate");
+        }
+        for stamp in ["2025-06-14T09:12:44Z", "2025-06-14T09:12:44.123+02:00", "1999-12-31T23:59:59"] {
+            assert!(!fires(stamp), "{stamp}");
+        }
+    }
+
     #[test]
     fn value_groups_are_captured_with_small_automata() {
         let e = Engine::from_policy_text("").unwrap();
