@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Overhead of sieve in a real Envoy, in one run on this machine: Envoy with no Wasm filter,
-# with a no-op Wasm filter (examples/noop_filter.rs), with sieve passing every request over
-# (a route turns inspection off: the glue's own cost), and with sieve on its default policy,
+# with a no-op Wasm filter (examples/noop_filter.rs), with a filter that only reads every
+# header and body (examples/reader_filter.rs: the floor of any inspecting filter), with sieve
+# passing every request over (a route turns inspection off: the glue's own cost), and with
+# sieve on its default policy,
 # under the same load (wrk, 1 thread: 1 connection for latency, 8 for throughput) with 4 KiB
 # JSON request and response bodies, clean and with findings. The upstream is a
 # direct_response listener in the same Envoy, so no upstream program limits the rate.
@@ -12,7 +14,7 @@ cd "$(dirname "$0")/.."
 secs=${1:-10}
 bash scripts/setup.sh
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
-cargo build --release --target wasm32-wasip1 --lib --example noop_filter >&2
+cargo build --release --target wasm32-wasip1 --lib --example noop_filter --example reader_filter >&2
 envoy=$(bash scripts/install-envoy.sh)
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"' EXIT
@@ -49,6 +51,7 @@ config() { # variant, body file, front port, back port, admin port
   local filter=""
   case $1 in
     noop) filter=$(wasm_filter noop "$PWD/target/wasm32-wasip1/release/examples/noop_filter.wasm") ;;
+    reader) filter=$(wasm_filter reader "$PWD/target/wasm32-wasip1/release/examples/reader_filter.wasm") ;;
     sieve) filter=$(wasm_filter sieve "$PWD/target/wasm32-wasip1/release/sieve.wasm") ;;
     # The glue's floor: sieve loaded, every request passed over by a route.
     uninspected) filter=$(wasm_filter sieve "$PWD/target/wasm32-wasip1/release/sieve.wasm" \
@@ -110,7 +113,7 @@ load() { # connections, seconds, body: wrk's report, after checking every answer
 # connections, which keep Envoy busy.
 declare -A p50 p99 rps
 for body in clean findings; do
-  for variant in none noop uninspected sieve; do
+  for variant in none noop reader uninspected sieve; do
     config "$variant" "$work/$body.json" 18000 18001 18002 > "$work/envoy.yaml"
     "$envoy" -c "$work/envoy.yaml" --base-id 4242 --concurrency 1 --log-level error > "$work/envoy.log" 2>&1 &
     pid=$!
@@ -127,7 +130,7 @@ done
 echo "| body | filter | p50 µs (1 conn.) | p99 µs (1 conn.) | req/s (8 conn.) | added p50 vs no-op | added p99 vs no-op | throughput vs no-op |"
 echo "|---|---|---|---|---|---|---|---|"
 for body in clean findings; do
-  for variant in none noop uninspected sieve; do
+  for variant in none noop reader uninspected sieve; do
     awk -v b="$body" -v v="$variant" -v p5="${p50[$variant,$body]}" -v p9="${p99[$variant,$body]}" -v r="${rps[$variant,$body]}" \
         -v n5="${p50[noop,$body]}" -v n9="${p99[noop,$body]}" -v nr="${rps[noop,$body]}" \
         'BEGIN { printf "| %s | %s | %.0f | %.0f | %.0f | %+.0f µs | %+.0f µs | %.2f |\n", b, v, p5, p9, r, p5 - n5, p9 - n9, r / nr }'
