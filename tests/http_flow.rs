@@ -161,6 +161,12 @@ fn urls_are_redacted_in_the_path_and_query_and_never_logged_in_clear() {
     assert!(matches!(action, HeaderAction::Continue { set, .. } if set.is_empty()), "monitor mode changes no value");
     assert_eq!(ex.record().path.as_deref(), Some("/v1/cards/****************"), "the record never holds the value");
     assert!(!ex.record().to_json().contains("4111"));
+
+    // Offsets count raw bytes: a byte that is not UTF-8 ahead of the value moves nothing.
+    let mut ex = Exchange::new(inspector(""));
+    let h = vec![(b":path".to_vec(), b"/\xff\xfe/4111111111111111".to_vec()), (b":method".to_vec(), b"GET".to_vec())];
+    ex.request_headers(&h, true);
+    assert_eq!(ex.record().path.as_deref(), Some("/\u{FFFD}\u{FFFD}/****************"));
 }
 
 #[test]

@@ -107,10 +107,6 @@ impl JsonTracker {
                 }
                 State::Failed => return,
                 before => {
-                    if is_space(bytes[i]) && before != State::KeyEscape && before != State::ValueEscape {
-                        i += 1;
-                        continue;
-                    }
                     self.step(bytes[i]);
                     i += 1;
                     if before == State::Value && self.state == State::ValueStr {

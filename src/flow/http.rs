@@ -301,7 +301,8 @@ impl Exchange {
             return None;
         }
         let options = ScanOptions::with(detectors, redact);
-        let mut masked = self.path.clone().into_bytes();
+        // The raw bytes: finding offsets count them, not a lossy decoding.
+        let mut masked = target.path.unwrap_or_default().to_vec();
         let outcome = &mut self.outcome;
         let rewritten = redact_url(&engine, full_path, &options, &mut |f, v| {
             if let Some(span) = masked.get_mut(f.start as usize..f.end as usize) {
@@ -345,12 +346,15 @@ impl Exchange {
         let mut set = Vec::new();
         // Unless a scope names headers, every header gets the same detectors.
         let by_name = engine.detectors().iter().any(|d| d.scope.names_headers());
-        let shared = DetectorSet::for_target(&engine, &target(b""));
+        let shared = (!by_name).then(|| DetectorSet::for_target(&engine, &target(b"")));
         for (name, value) in headers {
             if name.starts_with(b":") || name.starts_with(b"x-sieve-") {
                 continue;
             }
-            let detectors = if by_name { DetectorSet::for_target(&engine, &target(name)) } else { shared.clone() };
+            let detectors = match &shared {
+                Some(set) => set.clone(),
+                None => DetectorSet::for_target(&engine, &target(name)),
+            };
             if detectors.is_empty() {
                 continue;
             }
