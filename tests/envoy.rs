@@ -139,8 +139,7 @@ fn sampled_out_exchanges_pass_untouched_and_are_counted() {
     let reply = bed.send("POST", "/v1/orders", &[("content-type", "application/json")], CARD_BODY.as_bytes());
     assert_eq!(reply.status, 200);
     assert_eq!(String::from_utf8_lossy(&bed.received()[0].body), CARD_BODY);
-    let stats = bed.stats_with("sieve_uninspected_total");
-    assert!(stats.lines().any(|l| l.starts_with("sieve_uninspected_total{reason=\"sampled_out\"} 1")), "{stats}");
+    assert_eq!(bed.counter(r#"sieve_uninspected_total{reason="sampled_out"}"#, 1), Some(1));
     bed.assert_clean_log();
 }
 
@@ -173,19 +172,12 @@ fn findings_are_counted_in_prometheus_stats_and_logged_without_values() {
     let bed = Bed::start(POLICY);
     bed.send("POST", "/v1/orders", &[("content-type", "application/json")], CARD_BODY.as_bytes());
     bed.send("POST", "/v1/upload", &[("content-type", "text/plain")], KEY.as_bytes());
-    let stats = bed.stats_with("sieve_blocked_total");
-    let findings: Vec<&str> = stats.lines().filter(|l| l.starts_with("sieve_findings_total{")).collect();
-    assert!(
-        findings
-            .iter()
-            .any(|l| l.contains("detector=\"credit-card\"") && l.contains("action=\"redact\"") && l.ends_with(" 1")),
-        "{findings:?}"
-    );
-    assert!(
-        findings.iter().any(|l| l.contains("detector=\"private-key\"") && l.contains("action=\"block\"")),
-        "{findings:?}"
-    );
-    assert!(stats.lines().any(|l| l.contains("sieve_blocked_total") && l.ends_with(" 1")));
+    assert_eq!(bed.counter("sieve_blocked_total{}", 1), Some(1));
+    let card = r#"sieve_findings_total{detector="credit-card",category="pci",action="redact",direction="request"}"#;
+    assert_eq!(bed.counter(card, 1), Some(1));
+    let key =
+        r#"sieve_findings_total{detector="private-key",category="credentials",action="block",direction="request"}"#;
+    assert_eq!(bed.counter(key, 1), Some(1));
     let log = bed.log();
     assert!(log.contains(r#""detector":"credit-card""#), "one JSON line per flow with findings");
     assert!(log.contains(r#""path":"/v1/orders""#), "{log}");
@@ -194,8 +186,7 @@ fn findings_are_counted_in_prometheus_stats_and_logged_without_values() {
     // Envoy's `wasm` logger above info: no line (sieve asks, and does not build it); counters go on.
     bed.set_log_level("wasm", "warning");
     bed.send("POST", "/v1/quiet", &[("content-type", "application/json")], CARD_BODY.as_bytes());
-    let stats = bed.stats_with("sieve_exchanges_total{} 3");
-    assert!(stats.contains("sieve_exchanges_total{} 3"), "{stats}");
+    assert_eq!(bed.counter("sieve_exchanges_total{}", 3), Some(3));
     assert!(!bed.log().contains("/v1/quiet"), "no line at warning level");
     bed.assert_clean_log();
 }
@@ -227,8 +218,7 @@ fn a_body_over_the_hold_limit_passes_unredacted_and_tagged_truncated() {
     let reply = bed.send("POST", "/v1/big", &[("content-type", "application/json")], body.as_bytes());
     assert_eq!(reply.status, 200, "on_limit: pass lets it through");
     assert_eq!(bed.received()[0].body, body.as_bytes(), "past the limit nothing is rewritten");
-    let stats = bed.stats_with("sieve_truncated_total");
-    assert!(stats.lines().any(|l| l.starts_with("sieve_truncated_total{direction=\"request\"} 1")));
+    assert_eq!(bed.counter(r#"sieve_truncated_total{direction="request"}"#, 1), Some(1));
     bed.assert_clean_log();
 }
 
@@ -412,8 +402,7 @@ fn routes_turn_inspection_off_or_change_actions_per_path() {
     assert_eq!(bed.send("POST", "/v1/orders", &json, CARD_BODY.as_bytes()).status, 200);
     let orders = bed.received().into_iter().find(|r| r.path == "/v1/orders").expect("reached the upstream");
     assert_eq!(String::from_utf8_lossy(&orders.body), REDACTED, "the policy elsewhere");
-    let stats = bed.stats_with("sieve_uninspected_total");
-    assert!(stats.lines().any(|l| l.starts_with("sieve_uninspected_total{reason=\"route\"} 1")), "{stats}");
+    assert_eq!(bed.counter(r#"sieve_uninspected_total{reason="route"}"#, 1), Some(1));
     bed.assert_clean_log();
 }
 

@@ -441,6 +441,24 @@ impl Bed {
         stats
     }
 
+    /// The value of one Prometheus series (`name{labels}`) once it equals
+    /// `expected` (counters move when a stream ends), or else after 5 s; `None`
+    /// while the series does not exist (counters are defined on first use).
+    pub fn counter(&self, series: &str, expected: u64) -> Option<u64> {
+        let prefix = format!("{series} ");
+        let value = |stats: &str| {
+            let line = stats.lines().find(|l| l.starts_with(&prefix))?;
+            line[prefix.len()..].trim().parse::<u64>().ok()
+        };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut seen = value(&self.stats());
+        while seen != Some(expected) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+            seen = value(&self.stats());
+        }
+        seen
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
