@@ -7,7 +7,7 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use regex_automata::{meta, util::syntax};
-use sieve::engine::{Engine, ScanOptions, BUILTIN_PACKS};
+use sieve::engine::{Engine, JsonTracker, ScanOptions, BUILTIN_PACKS};
 
 mod traffic;
 
@@ -43,6 +43,14 @@ fn bench(c: &mut Criterion) {
         group.bench_function(format!("{name}/sieve_text"), |b| b.iter(|| black_box(engine.scan(input, &text).len())));
         group.bench_function(format!("{name}/naive_per_pattern"), |b| {
             b.iter(|| black_box(naive.iter().map(|r| r.find_iter(input.as_slice()).count()).sum::<usize>()))
+        });
+        // What JSON mode adds before each finding: the key-path walk up to it.
+        group.bench_function(format!("{name}/json_path_walk"), |b| {
+            b.iter(|| {
+                let mut tracker = JsonTracker::default();
+                tracker.advance(input);
+                black_box(tracker.failed())
+            })
         });
         group.bench_function(format!("{name}/memchr_baseline"), |b| {
             b.iter(|| black_box(memchr::memchr_iter(b'\x01', input).count()))
