@@ -420,25 +420,13 @@ impl Bed {
             let text = std::fs::read_to_string(self.log.with_file_name("access.log")).unwrap_or_default();
             text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect::<Vec<_>>()
         };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let mut lines = read();
-        while lines.len() < n && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(100));
-            lines = read();
-        }
-        lines
+        poll(Duration::from_secs(10), read, |lines| lines.len() >= n)
     }
 
     /// The stats once they contain `needle` (counters move when a stream
     /// ends), or after 5 s.
     pub fn stats_with(&self, needle: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        let mut stats = self.stats();
-        while !stats.contains(needle) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(100));
-            stats = self.stats();
-        }
-        stats
+        poll(Duration::from_secs(5), || self.stats(), |stats| stats.contains(needle))
     }
 
     /// The value of one Prometheus series (`name{labels}`) once it equals
@@ -446,17 +434,12 @@ impl Bed {
     /// while the series does not exist (counters are defined on first use).
     pub fn counter(&self, series: &str, expected: u64) -> Option<u64> {
         let prefix = format!("{series} ");
-        let value = |stats: &str| {
+        let value = || {
+            let stats = self.stats();
             let line = stats.lines().find(|l| l.starts_with(&prefix))?;
             line[prefix.len()..].trim().parse::<u64>().ok()
         };
-        let deadline = Instant::now() + Duration::from_secs(5);
-        let mut seen = value(&self.stats());
-        while seen != Some(expected) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(100));
-            seen = value(&self.stats());
-        }
-        seen
+        poll(Duration::from_secs(5), value, |seen| *seen == Some(expected))
     }
 
     pub fn log(&self) -> String {
@@ -693,4 +676,15 @@ fn read_reply(s: TcpStream) -> std::io::Result<Reply> {
     let status = start.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
     let (body, _, _) = read_body(&mut reader, &headers, true);
     Ok(Reply { status, headers, body })
+}
+
+/// Reads until `done` holds or `timeout` passes; returns the last reading.
+fn poll<T>(timeout: Duration, mut read: impl FnMut() -> T, done: impl Fn(&T) -> bool) -> T {
+    let deadline = Instant::now() + timeout;
+    let mut seen = read();
+    while !done(&seen) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+        seen = read();
+    }
+    seen
 }
