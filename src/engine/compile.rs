@@ -9,7 +9,7 @@ use regex_automata::{meta, util::syntax, MatchKind, PatternID};
 use super::anatomy::{self, ByteSet};
 use super::builtin;
 use super::redact::HashKey;
-use super::scope::Scope;
+use super::scope::{Scope, Targeting};
 use super::{Allowlist, Category, Detector, Engine, Family, PatternInfo};
 use crate::policy::{
     ActionKind, CategorySpec, DetectorSpec, PatternSpec, PolicyError, PolicySpec, RedactSpec, Severity,
@@ -262,6 +262,7 @@ impl Builder {
             .map(|(name, c)| Category { name, severity: c.severity.unwrap_or(Severity::Medium) })
             .collect();
         Ok(Engine {
+            targeting: Targeting::new(&self.detectors),
             detectors: self.detectors,
             categories,
             main,

@@ -61,6 +61,8 @@ pub struct Engine {
     /// only, because their counted repetitions, run unanchored side by side,
     /// multiply the lazy DFA's states on digit-heavy input.
     numeric: Option<Family>,
+    /// Which detectors' scopes need checking per target.
+    targeting: scope::Targeting,
     /// Every context word of every detector.
     context: Option<AhoCorasick>,
     allow: Allowlist,

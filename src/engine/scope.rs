@@ -4,7 +4,7 @@
 use crate::policy::{ActionKind, Direction, Part, ScopeSpec};
 
 use super::glob::{any_matches, Glob};
-use super::Engine;
+use super::{Detector, Engine};
 
 /// A detector's compiled scope. `None` lists match everything.
 #[derive(Debug, Clone, Default)]
@@ -47,8 +47,19 @@ impl Scope {
 
     /// Whether the scope lists header names: only then does the set of
     /// detectors differ from one header to the next.
-    pub fn names_headers(&self) -> bool {
+    fn names_headers(&self) -> bool {
         self.headers.is_some()
+    }
+
+    /// Whether `allows` is true of every target.
+    fn allows_all(&self) -> bool {
+        let Scope { directions, parts, headers, json_paths: _, content_types, hosts, paths } = self;
+        directions.is_none()
+            && parts.is_none()
+            && headers.is_none()
+            && content_types.is_none()
+            && hosts.is_none()
+            && paths.is_none()
     }
 
     /// Whether a finding at JSON key path `path` counts. Detectors scoped to
@@ -80,6 +91,26 @@ pub struct Target<'a> {
     pub path: Option<&'a [u8]>,
 }
 
+/// The detectors whose scope allows every target, and the others: a target
+/// costs only the scopes that can exclude it.
+#[derive(Debug)]
+pub(super) struct Targeting {
+    everywhere: DetectorSet,
+    scoped: Vec<usize>,
+    /// Whether some scope lists header names.
+    names_headers: bool,
+}
+
+impl Targeting {
+    pub(super) fn new(detectors: &[Detector]) -> Targeting {
+        Targeting {
+            everywhere: DetectorSet::of(detectors.iter().map(|d| d.scope.allows_all())),
+            scoped: (0..detectors.len()).filter(|&i| !detectors[i].scope.allows_all()).collect(),
+            names_headers: detectors.iter().any(|d| d.scope.names_headers()),
+        }
+    }
+}
+
 /// A set of detector indexes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DetectorSet(Vec<u64>);
@@ -91,7 +122,20 @@ impl DetectorSet {
 
     /// The detectors whose scope allows `target`.
     pub fn for_target(engine: &Engine, target: &Target) -> DetectorSet {
-        DetectorSet::of(engine.detectors().iter().map(|d| d.scope.allows(target)))
+        let targeting = &engine.targeting;
+        let mut set = targeting.everywhere.clone();
+        for &i in &targeting.scoped {
+            if engine.detectors[i].scope.allows(target) {
+                set.0[i / 64] |= 1 << (i % 64);
+            }
+        }
+        set
+    }
+
+    /// Whether the detectors for a header depend on its name (some scope
+    /// lists header names); if not, one set serves every header.
+    pub fn vary_by_header_name(engine: &Engine) -> bool {
+        engine.targeting.names_headers
     }
 
     /// The detectors whose action (as compiled) is `action`.
@@ -135,6 +179,29 @@ mod tests {
             host: Some(b"api.example.com"),
             path: Some(b"/v1/pay"),
         }
+    }
+
+    #[test]
+    fn the_set_for_a_target_checks_only_scoped_detectors_and_agrees_with_every_scope() {
+        let engine = Engine::from_policy_text(
+            "detectors:\n  - {id: out, category: c, keywords: [x], scope: {directions: [response]}}\n  - {id: pay, category: c, keywords: [y], scope: {hosts: ['api.*'], parts: [body]}}\n  - {id: deep, category: c, keywords: [z], scope: {json_paths: ['*.z']}}\n",
+        )
+        .unwrap();
+        assert_eq!(engine.targeting.scoped.len(), 2, "a key-path scope is checked per finding, not per target");
+        for part in [Part::Headers, Part::Body, Part::Url] {
+            for direction in [Direction::Request, Direction::Response] {
+                for host in [&b"api.example.com"[..], b"www.example.com"] {
+                    let t = Target { direction, host: Some(host), ..target(part) };
+                    let every = DetectorSet::of(engine.detectors().iter().map(|d| d.scope.allows(&t)));
+                    assert_eq!(DetectorSet::for_target(&engine, &t), every, "{t:?}");
+                }
+            }
+        }
+        let (out, pay) = (engine.detectors().len() - 3, engine.detectors().len() - 2);
+        let t = Target { direction: Direction::Response, ..target(Part::Body) };
+        let set = DetectorSet::for_target(&engine, &t);
+        assert!(set.contains(out) && set.contains(pay) && set.contains(0));
+        assert!(!DetectorSet::for_target(&engine, &target(Part::Headers)).contains(out));
     }
 
     #[test]

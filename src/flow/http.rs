@@ -345,7 +345,7 @@ impl Exchange {
         let engine = Arc::clone(&self.inspector.engine);
         let mut set = Vec::new();
         // Unless a scope names headers, every header gets the same detectors.
-        let by_name = engine.detectors().iter().any(|d| d.scope.names_headers());
+        let by_name = DetectorSet::vary_by_header_name(&engine);
         let shared = (!by_name).then(|| DetectorSet::for_target(&engine, &target(b"")));
         for (name, value) in headers {
             if name.starts_with(b":") || name.starts_with(b"x-sieve-") {
