@@ -103,9 +103,10 @@ pub(super) struct Targeting {
 
 impl Targeting {
     pub(super) fn new(detectors: &[Detector]) -> Targeting {
+        let everywhere = DetectorSet::of(detectors.iter().map(|d| d.scope.allows_all()));
         Targeting {
-            everywhere: DetectorSet::of(detectors.iter().map(|d| d.scope.allows_all())),
-            scoped: (0..detectors.len()).filter(|&i| !detectors[i].scope.allows_all()).collect(),
+            scoped: (0..detectors.len()).filter(|&i| !everywhere.contains(i)).collect(),
+            everywhere,
             names_headers: detectors.iter().any(|d| d.scope.names_headers()),
         }
     }
@@ -126,7 +127,7 @@ impl DetectorSet {
         let mut set = targeting.everywhere.clone();
         for &i in &targeting.scoped {
             if engine.detectors[i].scope.allows(target) {
-                set.0[i / 64] |= 1 << (i % 64);
+                set.insert(i);
             }
         }
         set
@@ -155,6 +156,11 @@ impl DetectorSet {
             }
         }
         DetectorSet(words)
+    }
+
+    /// Adds a detector of the set's engine (the set has a word for it).
+    fn insert(&mut self, index: usize) {
+        self.0[index / 64] |= 1 << (index % 64);
     }
 
     pub fn contains(&self, index: usize) -> bool {
