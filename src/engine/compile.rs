@@ -9,6 +9,7 @@ use regex_automata::{meta, util::syntax, MatchKind, PatternID};
 use super::anatomy::{self, ByteSet};
 use super::builtin;
 use super::redact::HashKey;
+use super::regions::RegionFinder;
 use super::scope::{Scope, Targeting};
 use super::{Allowlist, Category, Detector, Engine, Family, PatternInfo};
 use crate::policy::{
@@ -26,6 +27,8 @@ const DEFAULT_WINDOW: usize = 48;
 /// How many leading bytes of a numeric pattern its trigger checks: an ISO
 /// date and the `T` after it (`2025-06-14T`), so timestamps do not fire it.
 const TRIGGER_LEN: usize = 11;
+/// Room for the combined pattern set's NFA.
+const NFA_SIZE_LIMIT: usize = 64 << 20;
 
 /// Documented example credentials, allowed unless the policy says otherwise.
 const DOCUMENTED_EXAMPLES: &[&str] = &["AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"];
@@ -227,7 +230,7 @@ impl Builder {
         if let Some(r) = &policy.redaction.default {
             check_redact(r).map_err(|r| PolicyError::new("redaction.default", r))?;
         }
-        let (main, numeric) = families(self.patterns)?;
+        let (main, numeric, regions) = families(self.patterns)?;
         let context = if self.words.is_empty() {
             None
         } else {
@@ -267,6 +270,7 @@ impl Builder {
             categories,
             main,
             numeric,
+            regions,
             context,
             allow,
             hash_key,
@@ -278,7 +282,10 @@ impl Builder {
 
 /// Splits the patterns into the main family and the numeric family, and
 /// adds to the main family the trigger that hands over to the numeric one.
-fn families(patterns: Vec<(String, PatternInfo)>) -> Result<(Family, Option<Family>), PolicyError> {
+/// Also finds where the main family's matches can be.
+fn families(
+    patterns: Vec<(String, PatternInfo)>,
+) -> Result<(Family, Option<Family>, Option<RegionFinder>), PolicyError> {
     let mut numeric_first = ByteSet::default();
     numeric_first.insert_range(b'0', b'9');
     let mut open = ByteSet::default();
@@ -306,12 +313,20 @@ fn families(patterns: Vec<(String, PatternInfo)>) -> Result<(Family, Option<Fami
             main.push((source, Some(info)));
         }
     }
-    if numeric.is_empty() {
-        return Ok((Family::build(main, None)?, None));
-    }
-    main.push((format!("(?:{})", shapes.join("|")), None));
-    let trigger_id = PatternID::new(main.len() - 1).ok();
-    Ok((Family::build(main, trigger_id)?, Some(Family::build(numeric, None)?)))
+    // The regions come from the numeric patterns, not the trigger: a trigger
+    // match with no numeric match behind it finds nothing, and one with a
+    // match behind it also stops where that match ends (its shape does).
+    let sources: Vec<&str> = main.iter().chain(&numeric).map(|(s, _)| s.as_str()).collect();
+    let regions = RegionFinder::new(&sources, syntax_config(), NFA_SIZE_LIMIT);
+    let trigger = (!numeric.is_empty()).then(|| {
+        main.push((format!("(?:{})", shapes.join("|")), None));
+        PatternID::new(main.len() - 1).ok()
+    });
+    let numeric = match trigger {
+        Some(_) => Some(Family::build(numeric, None)?),
+        None => None,
+    };
+    Ok((Family::build(main, trigger.flatten())?, numeric, regions))
 }
 
 /// A regex for the first [`TRIGGER_LEN`] bytes of a numeric pattern's
@@ -343,7 +358,7 @@ fn trigger_shape(source: &str, ends_at_boundary: bool) -> String {
 impl Family {
     fn build(patterns: Vec<(String, Option<PatternInfo>)>, trigger: Option<PatternID>) -> Result<Family, PolicyError> {
         let sources: Vec<&str> = patterns.iter().map(|(s, _)| s.as_str()).collect();
-        let config = meta::Config::new().utf8_empty(false).nfa_size_limit(Some(64 << 20));
+        let config = meta::Config::new().utf8_empty(false).nfa_size_limit(Some(NFA_SIZE_LIMIT));
         let build =
             |config: meta::Config, sources: &[&str]| {
                 meta::Regex::builder().syntax(syntax_config()).configure(config).build_many(sources).map_err(|e| {

@@ -27,6 +27,7 @@ mod json;
 mod multipart;
 mod protobuf;
 mod redact;
+mod regions;
 mod scan;
 mod scope;
 pub mod validate;
@@ -61,6 +62,9 @@ pub struct Engine {
     /// only, because their counted repetitions, run unanchored side by side,
     /// multiply the lazy DFA's states on digit-heavy input.
     numeric: Option<Family>,
+    /// Where `main`'s matches can be; `None` when its lazy DFA cannot be
+    /// built, and every search then covers the whole text.
+    regions: Option<regions::RegionFinder>,
     /// Which detectors' scopes need checking per target.
     targeting: scope::Targeting,
     /// Every context word of every detector.

@@ -15,6 +15,7 @@
 //! Memory per stream: the retained tail (at most about `3 W` bytes, since
 //! scanning waits until `2 W` bytes are pending) plus the chunk being fed.
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use regex_automata::{Anchored, Input, PatternID, PatternSet};
@@ -205,12 +206,41 @@ impl State {
         }
     }
 
-    /// Finds every match starting before `limit`.
+    /// Finds every match starting before `limit`. Only the regions that can
+    /// hold a match are searched: each holds every match that ends in it, so
+    /// the leftmost-first search over them finds what one over the whole
+    /// text would.
     fn search(&mut self, engine: &Engine, options: &ScanOptions, limit: u64, redacting: bool, sink: &mut Sink) {
         let lim = (limit - self.base) as usize;
         let mut at = (self.next - self.base) as usize;
-        while at < lim {
-            let input = Input::new(&self.buf).span(at..self.buf.len());
+        let regions = match &engine.regions {
+            Some(finder) if at < lim => finder.find(&self.buf, at),
+            _ => std::iter::once(at..self.buf.len()).collect(),
+        };
+        for region in regions {
+            // Past `lim`, matches may run beyond the bytes at hand: the next search starts there.
+            if region.start >= lim {
+                break;
+            }
+            at = self.search_region(engine, options, at.max(region.start)..region.end, lim, redacting, sink);
+        }
+        self.next = self.base + at.max(lim) as u64;
+    }
+
+    /// Searches `span` for matches starting before `lim`; returns where the
+    /// next search starts.
+    fn search_region(
+        &mut self,
+        engine: &Engine,
+        options: &ScanOptions,
+        span: Range<usize>,
+        lim: usize,
+        redacting: bool,
+        sink: &mut Sink,
+    ) -> usize {
+        let (mut at, end) = (span.start, span.end);
+        while at < end.min(lim) {
+            let input = Input::new(&self.buf).span(at..end);
             let Some(m) = engine.main.regex.search(&input) else { break };
             if m.start() >= lim {
                 break;
@@ -227,7 +257,7 @@ impl State {
                 None => m.start() + 1,
             };
         }
-        self.next = self.base + at.max(lim) as u64;
+        at
     }
 
     /// Accepts the match of `pid` at `start`, or failing that, any other
