@@ -318,15 +318,12 @@ fn families(
     // match behind it also stops where that match ends (its shape does).
     let sources: Vec<&str> = main.iter().chain(&numeric).map(|(s, _)| s.as_str()).collect();
     let regions = RegionFinder::new(&sources, syntax_config(), NFA_SIZE_LIMIT);
-    let trigger = (!numeric.is_empty()).then(|| {
-        main.push((format!("(?:{})", shapes.join("|")), None));
-        PatternID::new(main.len() - 1).ok()
-    });
-    let numeric = match trigger {
-        Some(_) => Some(Family::build(numeric, None)?),
-        None => None,
-    };
-    Ok((Family::build(main, trigger.flatten())?, numeric, regions))
+    if numeric.is_empty() {
+        return Ok((Family::build(main, None)?, None, regions));
+    }
+    main.push((format!("(?:{})", shapes.join("|")), None));
+    let trigger_id = PatternID::new(main.len() - 1).ok();
+    Ok((Family::build(main, trigger_id)?, Some(Family::build(numeric, None)?), regions))
 }
 
 /// A regex for the first [`TRIGGER_LEN`] bytes of a numeric pattern's

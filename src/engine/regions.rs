@@ -19,7 +19,7 @@
 //! Every match of every pattern ends where the DFA reports one, so every
 //! match lies inside a region, and a leftmost-first search over the regions
 //! finds exactly what a search over the whole haystack finds (see
-//! `Scanner::search`).
+//! `State::search` in `scan.rs`).
 
 use std::ops::Range;
 use std::panic::{RefUnwindSafe, UnwindSafe};
