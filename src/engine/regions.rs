@@ -139,8 +139,7 @@ impl<'a> Walk<'a> {
         for at in even_end..self.haystack.len() {
             ends[last] = self.step(ends[last], at)?;
         }
-        let eoi = self.finder.dfa.next_eoi_state(self.cache, ends[last]).map_err(|_| GiveUp)?;
-        self.record(eoi, self.haystack.len());
+        self.finish(ends[last])?;
         // Each stretch's walk goes on until it agrees with the next one's.
         for (k, &end) in ends[..last].iter().enumerate() {
             if !self.catch_up(k, end)? {
@@ -192,21 +191,36 @@ impl<'a> Walk<'a> {
         i
     }
 
-    /// The slow step: computes a missing transition, and records a match.
-    /// Gives up when the cache was cleared (every other walk's state is
-    /// then stale) or when the DFA must quit (a Unicode word boundary
-    /// next to a non-ASCII byte).
+    /// The slow step: computes a missing transition (within the budget),
+    /// and records a match.
     fn step(&mut self, state: LazyStateID, at: usize) -> Result<LazyStateID, GiveUp> {
         let byte = self.haystack[at];
         if !state.is_tagged() && self.finder.dfa.next_state_untagged(self.cache, state, byte).is_unknown() {
             self.budget = self.budget.checked_sub(1).ok_or(GiveUp)?;
         }
-        let next = self.finder.dfa.next_state(self.cache, state, byte).map_err(|_| GiveUp)?;
+        let next = self.advance(state, at)?;
+        self.record(next, at);
+        Ok(next)
+    }
+
+    /// The transition on the byte at `at`, computed if missing. Gives up
+    /// when that cleared the cache (every other walk's state is then stale)
+    /// or when the DFA must quit (a Unicode word boundary next to a
+    /// non-ASCII byte).
+    fn advance(&mut self, state: LazyStateID, at: usize) -> Result<LazyStateID, GiveUp> {
+        let next = self.finder.dfa.next_state(self.cache, state, self.haystack[at]).map_err(|_| GiveUp)?;
         if self.cache.clear_count() != self.clears || next.is_quit() {
             return Err(GiveUp);
         }
-        self.record(next, at);
         Ok(next)
+    }
+
+    /// Ends a walk at the end of the haystack: a match ending there shows
+    /// only on the end-of-input transition.
+    fn finish(&mut self, state: LazyStateID) -> Result<(), GiveUp> {
+        let eoi = self.finder.dfa.next_eoi_state(self.cache, state).map_err(|_| GiveUp)?;
+        self.record(eoi, self.haystack.len());
+        Ok(())
     }
 
     /// With a match state entered on reading the byte at `at` (matches are
@@ -232,15 +246,11 @@ impl<'a> Walk<'a> {
         let mut at = self.bounds[k + 1];
         while state != next {
             if at == self.haystack.len() {
-                let eoi = self.finder.dfa.next_eoi_state(self.cache, state).map_err(|_| GiveUp)?;
-                self.record(eoi, at);
+                self.finish(state)?;
                 return Ok(false);
             }
             state = self.step(state, at)?;
-            next = self.finder.dfa.next_state(self.cache, next, self.haystack[at]).map_err(|_| GiveUp)?;
-            if self.cache.clear_count() != self.clears {
-                return Err(GiveUp);
-            }
+            next = self.advance(next, at)?;
             at += 1;
         }
         Ok(true)
