@@ -101,6 +101,23 @@ fn header_findings_are_tagged_for_the_upstream_in_monitor_mode() {
 }
 
 #[test]
+fn infrastructure_headers_are_not_scanned_unless_the_policy_says_so() {
+    let bed = Bed::start("http: {skip_headers: ['x-b3-*', 'x-debug-*']}\n");
+    let headers = [
+        ("x-b3-traceid", "ann@example.com"),
+        ("X-Debug-Note", "4532-2766-4457-7020"),
+        ("x-customer", "bob@example.com"),
+    ];
+    let reply = bed.send("GET", "/v1/me", &headers, b"");
+    assert_eq!(reply.status, 200);
+    let got = &bed.received()[0];
+    assert_eq!(got.header("x-sieve-detectors"), Some("email"), "no card: x-debug-note is skipped");
+    let emails = r#"sieve_findings_total{detector="email",category="contact",action="monitor",direction="request"}"#;
+    assert_eq!(bed.counter(emails, 1), Some(1), "one email: x-b3-traceid is skipped");
+    bed.assert_clean_log();
+}
+
+#[test]
 fn header_values_and_cookies_are_redacted_in_place_and_the_client_can_be_told() {
     let bed = Bed::start(
         "categories:\n  credentials: {action: redact, redact: {method: replace, text: '[secret]'}}\n\

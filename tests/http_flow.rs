@@ -135,6 +135,25 @@ fn a_detector_scoped_to_header_names_looks_only_there() {
 }
 
 #[test]
+fn infrastructure_headers_are_skipped_unless_the_policy_scans_them() {
+    let h = headers(&[
+        (":path", "/"),
+        (":method", "GET"),
+        ("x-request-id", "4532-2766-4457-7020"),
+        ("X-B3-TraceId", "10.20.30.40"),
+        ("x-customer", "ann@example.com"),
+    ]);
+    let found = |policy: &str| {
+        let mut ex = Exchange::new(inspector(policy));
+        ex.request_headers(&h, true);
+        ex.record().findings.iter().map(|f| f.header.clone().unwrap_or_default()).collect::<Vec<_>>()
+    };
+    assert_eq!(found(""), vec!["x-customer"], "skipped by default, case-insensitively");
+    assert_eq!(found("http: {skip_headers: []}"), vec!["x-request-id", "X-B3-TraceId", "x-customer"]);
+    assert_eq!(found("http: {skip_headers: ['x-cust*']}"), vec!["x-request-id", "X-B3-TraceId"]);
+}
+
+#[test]
 fn query_strings_are_scanned_decoded() {
     let mut ex = Exchange::new(inspector(""));
     ex.request_headers(&headers(&[(":path", "/search?q=x&email=ann%40example.com"), (":method", "GET")]), true);

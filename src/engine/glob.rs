@@ -19,16 +19,16 @@ impl Glob {
     }
 
     pub fn matches(&self, text: &[u8]) -> bool {
-        let text = text.to_ascii_lowercase();
-        let mut rest: &[u8] = &text;
+        let mut rest = text;
         let last = self.parts.len().wrapping_sub(1);
         for (i, part) in self.parts.iter().enumerate() {
             let at = if i == 0 && self.anchored_start {
-                rest.starts_with(part).then_some(0)
+                starts_with(rest, part).then_some(0)
             } else if i == last && self.anchored_end {
-                rest.ends_with(part).then(|| rest.len() - part.len())
+                (rest.len() >= part.len() && starts_with(&rest[rest.len() - part.len()..], part))
+                    .then(|| rest.len() - part.len())
             } else {
-                memchr::memmem::find(rest, part)
+                rest.windows(part.len()).position(|w| w.eq_ignore_ascii_case(part))
             };
             match at {
                 Some(at) => rest = &rest[at + part.len()..],
@@ -41,6 +41,11 @@ impl Glob {
         // A pattern with no literal parts ("" or "*") matches "" only, or anything.
         !self.parts.is_empty() || !self.anchored_start || text.is_empty()
     }
+}
+
+/// Whether `text` starts with the lowercase `part`, ignoring ASCII case.
+fn starts_with(text: &[u8], part: &[u8]) -> bool {
+    text.get(..part.len()).is_some_and(|head| head.eq_ignore_ascii_case(part))
 }
 
 /// Any of several globs; an absent list matches everything.
@@ -74,5 +79,8 @@ mod tests {
         assert!(m("a*a", "aa"));
         assert!(!m("a*a", "a"));
         assert!(!m("", "x"));
+        assert!(m("X-*-Id", "x-b3-TRACEID-id"), "case is ignored at the start, in the middle and at the end");
+        assert!(m("*json*", "Application/JSON"));
+        assert!(!m("*-id", "x-b3-idx"));
     }
 }

@@ -333,7 +333,7 @@ impl Exchange {
         self.scan_headers(direction, trailers, target, redact)
     }
 
-    /// Scans header values (not pseudo-headers, not sieve's own tags) and
+    /// Scans the header values the inspector scans and
     /// returns the values to rewrite: those of the detectors in `redact`.
     fn scan_headers<'h>(
         &mut self,
@@ -348,7 +348,7 @@ impl Exchange {
         let by_name = DetectorSet::vary_by_header_name(&engine);
         let shared = (!by_name).then(|| DetectorSet::for_target(&engine, &target(b"")));
         for (name, value) in headers {
-            if name.starts_with(b":") || name.starts_with(b"x-sieve-") {
+            if !self.inspector.scans_header(name) {
                 continue;
             }
             let detectors = match &shared {

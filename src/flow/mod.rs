@@ -19,7 +19,7 @@ pub use record::{Record, Recorded};
 pub use route::{Plan, Routes};
 pub use tcp::{Connection, TcpAction};
 
-use crate::engine::Engine;
+use crate::engine::{Engine, Glob};
 use crate::policy::{self, HttpSpec, PolicyError, Protocol, TcpSpec};
 
 /// Header (or trailer) names and values as Envoy passes them: values need not be UTF-8.
@@ -38,6 +38,8 @@ pub struct Inspector {
     pub routes: Routes,
     pub protocol: Protocol,
     pub tcp: TcpSpec,
+    /// `http.skip_headers`, compiled.
+    skip_headers: Vec<Glob>,
 }
 
 impl Inspector {
@@ -50,6 +52,20 @@ impl Inspector {
         }
         let engine = Arc::new(Engine::compile(&spec)?);
         let routes = Routes::compile(&engine, &spec.http)?;
-        Ok(Arc::new(Inspector { engine, http: spec.http, routes, protocol: spec.protocol, tcp: spec.tcp }))
+        let skip_headers = spec.http.skip_headers.iter().map(|g| Glob::new(g)).collect();
+        Ok(Arc::new(Inspector {
+            engine,
+            http: spec.http,
+            routes,
+            protocol: spec.protocol,
+            tcp: spec.tcp,
+            skip_headers,
+        }))
+    }
+
+    /// Whether a header's value is scanned: not pseudo-headers (the URL is
+    /// scanned on its own), sieve's own tags, or `http.skip_headers`.
+    fn scans_header(&self, name: &[u8]) -> bool {
+        !name.starts_with(b":") && !name.starts_with(b"x-sieve-") && !self.skip_headers.iter().any(|g| g.matches(name))
     }
 }

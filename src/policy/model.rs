@@ -94,6 +94,10 @@ pub struct HttpSpec {
     /// `true`: bodies of binary content types (`application/octet-stream`,
     /// images, …) are scanned as text instead of skipped.
     pub scan_binary: bool,
+    /// Header names (globs) whose values are not scanned: headers whose
+    /// syntax a standard fixes and that proxies generate (request ids, trace
+    /// context, dates, lengths). `[]` scans every header.
+    pub skip_headers: Vec<String>,
     /// Fraction of exchanges inspected, chosen by a hash of `x-request-id`
     /// (so every proxy on a request's path makes the same choice).
     pub sample: f64,
@@ -102,6 +106,24 @@ pub struct HttpSpec {
     /// exchanges no route matches.
     pub routes: Vec<RouteSpec>,
 }
+
+/// Headers that carry ids, trace context, dates, lengths and Istio's peer
+/// metadata: never personal data, and random ids would only cost scanning
+/// (and turn up digit runs that pass a checksum by chance).
+pub const DEFAULT_SKIP_HEADERS: &[&str] = &[
+    "content-length",
+    "date",
+    "x-request-id",
+    "traceparent",
+    "tracestate",
+    "b3",
+    "x-b3-*",
+    "x-envoy-upstream-service-time",
+    "x-envoy-attempt-count",
+    "x-envoy-expected-rq-timeout-ms",
+    "x-envoy-peer-metadata",
+    "x-envoy-peer-metadata-id",
+];
 
 /// A route: which exchanges it matches, and what changes for them.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -152,6 +174,7 @@ impl Default for HttpSpec {
             tag_response: false,
             body_redaction: BodyRedaction::Hold,
             scan_binary: false,
+            skip_headers: DEFAULT_SKIP_HEADERS.iter().map(|h| h.to_string()).collect(),
             sample: 1.0,
             routes: Vec::new(),
         }
