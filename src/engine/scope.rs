@@ -113,7 +113,7 @@ impl Targeting {
 }
 
 /// A set of detector indexes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct DetectorSet(Vec<u64>);
 
 impl DetectorSet {

@@ -355,19 +355,23 @@ impl Exchange {
                 Some(set) => set.clone(),
                 None => DetectorSet::for_target(&engine, &target(name)),
             };
-            if detectors.is_empty() {
+            let clean = &self.inspector.clean_headers;
+            if detectors.is_empty() || clean.contains(name, value, &detectors) {
                 continue;
             }
+            let before = self.outcome.len();
             let name_text = String::from_utf8_lossy(name).into_owned();
             let options =
-                ScanOptions { field: Some(name_text.clone()), ..ScanOptions::with(detectors, redact.clone()) };
+                ScanOptions { field: Some(name_text.clone()), ..ScanOptions::with(detectors.clone(), redact.clone()) };
             let mut scanner = Scanner::new(Arc::clone(&engine), options);
             let mut out = Vec::with_capacity(value.len());
             let outcome = &mut self.outcome;
             let mut sink = |f, v: &[u8]| outcome.found(&engine, direction, Part::Headers, Some(&name_text), &f, v);
             scanner.feed_redact(value, &mut out, &mut sink);
             scanner.finish_redact(&mut out, &mut sink);
-            if out != *value {
+            if self.outcome.len() == before {
+                clean.insert(name, value, &detectors);
+            } else if out != *value {
                 set.push((name_text, out));
             }
         }

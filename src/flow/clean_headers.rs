@@ -1,0 +1,117 @@
+//! Header values already scanned and found clean, so the same value under
+//! the same name is not scanned again.
+//!
+//! Most header values repeat from one request to the next (content types,
+//! user agents, a session's cookies), and a scan of a short value costs far
+//! more than its bytes: the automata's tables, cold in a busy proxy, are
+//! touched again for every header. A clean result depends only on the policy
+//! (one memo per [`super::Inspector`]), the header name (context words), the
+//! value and the detectors that apply; all but the policy are the key, and
+//! are compared in full, so a hash collision only costs a scan.
+//!
+//! The memo is a direct-mapped table: a fixed number of slots, each holding
+//! the last clean value that hashed there. Memory is bounded, every lookup
+//! is O(1), and a flood of unique values (request ids, attackers) only
+//! evicts entries, which costs the scan it would have cost anyway.
+
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
+use std::sync::Mutex;
+
+use crate::engine::DetectorSet;
+
+/// Slots in the table.
+const SLOTS: usize = 256;
+/// Longer values are not remembered (they rarely repeat, and would make
+/// the table large).
+const MAX_VALUE: usize = 256;
+
+#[derive(Debug)]
+pub struct CleanHeaders {
+    hasher: RandomState,
+    slots: Mutex<Vec<Option<Entry>>>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+struct Entry {
+    name: Box<[u8]>,
+    value: Box<[u8]>,
+    detectors: DetectorSet,
+}
+
+impl Entry {
+    fn is(&self, name: &[u8], value: &[u8], detectors: &DetectorSet) -> bool {
+        *self.name == *name && *self.value == *value && self.detectors == *detectors
+    }
+}
+
+impl Default for CleanHeaders {
+    fn default() -> CleanHeaders {
+        CleanHeaders { hasher: RandomState::new(), slots: Mutex::new((0..SLOTS).map(|_| None).collect()) }
+    }
+}
+
+impl CleanHeaders {
+    /// Whether `value` under `name`, scanned by `detectors`, was found clean.
+    pub fn contains(&self, name: &[u8], value: &[u8], detectors: &DetectorSet) -> bool {
+        let slot = self.slot(name, value, detectors);
+        // A poisoned lock (a panic elsewhere) only turns the memo off.
+        self.slots.lock().is_ok_and(|slots| slots[slot].as_ref().is_some_and(|e| e.is(name, value, detectors)))
+    }
+
+    /// Remembers that `value` under `name`, scanned by `detectors`, is clean.
+    pub fn insert(&self, name: &[u8], value: &[u8], detectors: &DetectorSet) {
+        if value.len() > MAX_VALUE {
+            return;
+        }
+        let slot = self.slot(name, value, detectors);
+        if let Ok(mut slots) = self.slots.lock() {
+            let entry = Entry { name: name.into(), value: value.into(), detectors: detectors.clone() };
+            slots[slot] = Some(entry);
+        }
+    }
+
+    fn slot(&self, name: &[u8], value: &[u8], detectors: &DetectorSet) -> usize {
+        (self.hasher.hash_one((name, value, detectors)) % SLOTS as u64) as usize
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{CleanHeaders, MAX_VALUE, SLOTS};
+    use crate::engine::{DetectorSet, Engine};
+
+    fn sets() -> (DetectorSet, DetectorSet) {
+        let engine = Engine::from_policy_text("").unwrap();
+        let all = DetectorSet::all(&engine);
+        let none = DetectorSet::of(engine.detectors().iter().map(|_| false));
+        (all, none)
+    }
+
+    #[test]
+    fn a_value_is_clean_only_under_the_same_name_and_detectors() {
+        let (all, none) = sets();
+        let memo = CleanHeaders::default();
+        assert!(!memo.contains(b"accept", b"*/*", &all));
+        memo.insert(b"accept", b"*/*", &all);
+        assert!(memo.contains(b"accept", b"*/*", &all));
+        assert!(!memo.contains(b"accept", b"*/* ", &all));
+        assert!(!memo.contains(b"x-accept", b"*/*", &all));
+        assert!(!memo.contains(b"accept", b"*/*", &none));
+    }
+
+    #[test]
+    fn long_values_are_not_kept_and_many_values_stay_bounded() {
+        let (all, _) = sets();
+        let memo = CleanHeaders::default();
+        let long = vec![b'a'; MAX_VALUE + 1];
+        memo.insert(b"cookie", &long, &all);
+        assert!(!memo.contains(b"cookie", &long, &all));
+        for i in 0..SLOTS * 8 {
+            memo.insert(b"x-id", i.to_string().as_bytes(), &all);
+        }
+        let kept = (0..SLOTS * 8).filter(|i| memo.contains(b"x-id", i.to_string().as_bytes(), &all)).count();
+        assert!(kept <= SLOTS && kept > SLOTS / 2, "{kept} of {} values kept", SLOTS * 8);
+        assert!(memo.contains(b"x-id", (SLOTS * 8 - 1).to_string().as_bytes(), &all), "the last one is");
+    }
+}
