@@ -7,11 +7,12 @@
 # under the same load (wrk, 1 thread: 1 connection for latency, 8 for throughput) with 4 KiB
 # JSON request and response bodies, clean and with findings. The upstream is a
 # direct_response listener in the same Envoy, so no upstream program limits the rate.
-# Prints a Markdown table.
-#   ./scripts/bench-envoy.sh [seconds per run, default 10]
+# Prints a Markdown table of the medians over interleaved rounds.
+#   ./scripts/bench-envoy.sh [seconds per run, default 5] [rounds, default 3]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-secs=${1:-10}
+secs=${1:-5}
+rounds=${2:-3}
 bash scripts/setup.sh
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 cargo build --release --target wasm32-wasip1 --lib --example noop_filter --example reader_filter >&2
@@ -110,29 +111,51 @@ load() { # connections, seconds, body: wrk's report, after checking every answer
 }
 
 # Latency with one connection (each request's own time, no queueing); throughput with 8
-# connections, which keep Envoy busy.
-declare -A p50 p99 rps
+# connections, which keep Envoy busy, and Envoy's CPU time per request over that run (from
+# /proc, user + system). Every configuration runs once per round, rounds interleaved, so
+# drift on this shared machine touches them all alike.
+ticks=$(getconf CLK_TCK)
+cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+echo -e "body\tvariant\tround\tp50\tp99\trps\tcpu" > "$work/runs.tsv"
 for body in clean findings; do
-  for variant in none noop reader uninspected sieve; do
-    config "$variant" "$work/$body.json" 18000 18001 18002 > "$work/envoy.yaml"
-    "$envoy" -c "$work/envoy.yaml" --base-id 4242 --concurrency 1 --log-level error > "$work/envoy.log" 2>&1 &
-    pid=$!
-    for _ in $(seq 100); do curl -sf localhost:18002/ready >/dev/null 2>&1 && break; sleep 0.1; done
-    load 8 2 "$body" >/dev/null   # warm-up
-    out=$(load 1 "$secs" "$body")
-    p50[$variant,$body]=$(to_us "$(echo "$out" | awk '$1 == "50%" {print $2}')")
-    p99[$variant,$body]=$(to_us "$(echo "$out" | awk '$1 == "99%" {print $2}')")
-    rps[$variant,$body]=$(load 8 "$secs" "$body" | awk '/Requests\/sec/ {print $2}')
-    kill "$pid"; wait "$pid" 2>/dev/null || true
+  for round in $(seq "$rounds"); do
+    for variant in none noop reader uninspected sieve; do
+      config "$variant" "$work/$body.json" 18000 18001 18002 > "$work/envoy.yaml"
+      "$envoy" -c "$work/envoy.yaml" --base-id 4242 --concurrency 1 --log-level error > "$work/envoy.log" 2>&1 &
+      pid=$!
+      for _ in $(seq 100); do curl -sf localhost:18002/ready >/dev/null 2>&1 && break; sleep 0.1; done
+      load 8 2 "$body" >/dev/null   # warm-up
+      out=$(load 1 "$secs" "$body")
+      p50=$(to_us "$(echo "$out" | awk '$1 == "50%" {print $2}')")
+      p99=$(to_us "$(echo "$out" | awk '$1 == "99%" {print $2}')")
+      before=$(cpu "$pid")
+      out=$(load 8 "$secs" "$body")
+      after=$(cpu "$pid")
+      rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+      n=$(echo "$out" | awk '/requests in/ {print $1}')
+      cpu_us=$(awk -v a="$before" -v b="$after" -v n="$n" -v t="$ticks" 'BEGIN { printf "%.1f", (b - a) * 1e6 / t / n }')
+      echo -e "$body\t$variant\t$round\t$p50\t$p99\t$rps\t$cpu_us" >> "$work/runs.tsv"
+      echo "$body/$variant round $round: p50 $p50 µs, $rps req/s, $cpu_us µs CPU per request" >&2
+      kill "$pid"; wait "$pid" 2>/dev/null || true
+    done
   done
 done
 
-echo "| body | filter | p50 µs (1 conn.) | p99 µs (1 conn.) | req/s (8 conn.) | added p50 vs no-op | added p99 vs no-op | throughput vs no-op |"
-echo "|---|---|---|---|---|---|---|---|"
-for body in clean findings; do
-  for variant in none noop reader uninspected sieve; do
-    awk -v b="$body" -v v="$variant" -v p5="${p50[$variant,$body]}" -v p9="${p99[$variant,$body]}" -v r="${rps[$variant,$body]}" \
-        -v n5="${p50[noop,$body]}" -v n9="${p99[noop,$body]}" -v nr="${rps[noop,$body]}" \
-        'BEGIN { printf "| %s | %s | %.0f | %.0f | %.0f | %+.0f µs | %+.0f µs | %.2f |\n", b, v, p5, p9, r, p5 - n5, p9 - n9, r / nr }'
-  done
-done
+# Medians over the rounds; each round's variant is compared with that round's no-op filter.
+python3 - "$work/runs.tsv" "$rounds" <<'PY'
+import csv, statistics, sys
+runs = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
+val = {(r["body"], r["variant"], int(r["round"])): {k: float(r[k]) for k in ("p50", "p99", "rps", "cpu")} for r in runs}
+rounds = range(1, int(sys.argv[2]) + 1)
+med = statistics.median
+print("| body | filter | p50 µs (1 conn.) | p99 µs (1 conn.) | req/s (8 conn.) | Envoy CPU µs/req | added p50 vs no-op | added p99 vs no-op | added CPU vs no-op | throughput vs no-op |")
+print("|---|---|---|---|---|---|---|---|---|---|")
+for body, label in (("clean", "clean"), ("findings", "3 findings each way")):
+    for v in ("none", "noop", "reader", "uninspected", "sieve"):
+        m = lambda k: med(val[body, v, r][k] for r in rounds)
+        d = lambda k: med(val[body, v, r][k] - val[body, "noop", r][k] for r in rounds)
+        ratio = med(val[body, v, r]["rps"] / val[body, "noop", r]["rps"] for r in rounds)
+        name = {"uninspected": "sieve, inspection off"}.get(v, v)
+        print(f"| {label} | {name} | {m('p50'):.0f} | {m('p99'):.0f} | {m('rps'):.0f} | {m('cpu'):.0f} | "
+              f"{d('p50'):+.0f} µs | {d('p99'):+.0f} µs | {d('cpu'):+.0f} µs | {ratio:.2f} |")
+PY

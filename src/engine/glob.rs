@@ -19,6 +19,9 @@ impl Glob {
     }
 
     pub fn matches(&self, text: &[u8]) -> bool {
+        if let ([part], true, true) = (self.parts.as_slice(), self.anchored_start, self.anchored_end) {
+            return text.eq_ignore_ascii_case(part); // A plain name: most header and host globs.
+        }
         let mut rest = text;
         let last = self.parts.len().wrapping_sub(1);
         for (i, part) in self.parts.iter().enumerate() {
