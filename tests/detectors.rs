@@ -44,6 +44,9 @@ fn credit_cards() {
     assert_not(&e, "credit-card", "ts=1700000000004"); // ms timestamp, Luhn-valid
     assert_not(&e, "credit-card", "id 41111111111111111111111"); // too long: no word boundary in range
     assert_not(&e, "credit-card", "x0000 0000 0000 0000");
+    // A random UUID whose middle groups pass as a 12-digit Maestro number.
+    assert_not(&e, "credit-card", r#"{"id": "28906165-6998-7546-8976-afac7352c12a"}"#);
+    assert_finds(&e, "credit-card", "ref 28906165 6998-7546-8976 x", "6998-7546-8976");
 }
 
 #[test]
@@ -103,6 +106,9 @@ fn ip_addresses() {
     assert_finds(&e, "ipv4", "from 58.74.121.78:443", "58.74.121.78");
     assert_not(&e, "ipv4", "999.1.1.1");
     assert_not(&e, "ipv4", "v1.2.3.4.5");
+    let chrome =
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";
+    assert_not(&e, "ipv4", chrome);
     assert_finds(&e, "ipv6", "addr 2001:db8::8a2e:370:7334 ok", "2001:db8::8a2e:370:7334");
     assert_not(&e, "ipv6", "at 12:30:45");
     assert_not(&e, "ipv6", "mac 00:1a:2b:3c:4d:5e");

@@ -11,6 +11,7 @@ use super::builtin;
 use super::redact::HashKey;
 use super::regions::RegionFinder;
 use super::scope::{Scope, Targeting};
+use super::validate::UUID_LEN;
 use super::{Allowlist, Category, Detector, Engine, Family, PatternInfo};
 use crate::policy::{
     ActionKind, CategorySpec, DetectorSpec, PatternSpec, PolicyError, PolicySpec, RedactSpec, Severity,
@@ -264,6 +265,8 @@ impl Builder {
             .into_iter()
             .map(|(name, c)| Category { name, severity: c.severity.unwrap_or(Severity::Medium) })
             .collect();
+        // Bytes a check looks at on either side of a match: context words, or a UUID it may sit in.
+        let around = self.max_context.max(UUID_LEN + 1);
         Ok(Engine {
             targeting: Targeting::new(&self.detectors),
             detectors: self.detectors,
@@ -274,8 +277,8 @@ impl Builder {
             context,
             allow,
             hash_key,
-            window: self.max_len + 2 * self.max_context + 2,
-            lookbehind: self.max_context + 1,
+            window: self.max_len + 2 * around + 2,
+            lookbehind: around + 1,
         })
     }
 }

@@ -23,7 +23,7 @@ use regex_automata::{Anchored, Input, PatternID, PatternSet};
 use super::json::ValueExtent;
 use super::redact::{apply, is_same_length};
 use super::scope::DetectorSet;
-use super::validate::{entropy, validate};
+use super::validate::{entropy, inside_uuid, validate};
 use super::{Engine, Family, JsonTracker};
 use crate::policy::{ActionKind, RedactSpec};
 
@@ -354,6 +354,9 @@ impl State {
         let (vs, mut ve) = self.value_span(family, start, end, pid);
         if let Some(kind) = d.validator {
             ve = vs + validate(kind, &self.buf[vs..ve])?;
+            if inside_uuid(&self.buf, vs, ve) {
+                return None;
+            }
         }
         let value = &self.buf[vs..ve];
         if d.min_entropy.is_some_and(|min| entropy(value) < min)

@@ -140,13 +140,37 @@ pub fn jwt(value: &[u8]) -> bool {
     }
 }
 
-/// Dotted quad with every octet 0–255, no leading zeros, not 0.0.0.0 and
-/// not a version-like 1.2.3.4 inside a longer dotted run.
+/// Dotted quad with every octet 0–255, no leading zeros, and a host: not
+/// 0.0.0.0, and not a network like 120.0.0.0, which is also how browsers
+/// now write their versions (`Chrome/120.0.0.0` in every user agent).
 pub fn ipv4(value: &[u8]) -> bool {
     let Ok(s) = std::str::from_utf8(value) else {
         return false;
     };
-    s.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| !ip.is_unspecified())
+    s.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.octets()[1..] != [0, 0, 0])
+}
+
+/// Length of a UUID (`8-4-4-4-12` hex digits).
+pub const UUID_LEN: usize = 36;
+
+/// Whether `text[start..end]` lies inside a UUID: its digits are the id's,
+/// not a card or a phone number (about 1 random UUID in 4,000 holds a
+/// 12-digit run that passes a card's checks). Looks at most [`UUID_LEN`]
+/// bytes on either side, and one more to see where the id ends.
+pub fn inside_uuid(text: &[u8], start: usize, end: usize) -> bool {
+    let part = |b: &u8| b.is_ascii_hexdigit() || *b == b'-';
+    let reach = UUID_LEN + 1;
+    if end - start > UUID_LEN || !text[start..end].iter().all(part) {
+        return false;
+    }
+    let from = start - text[start.saturating_sub(reach)..start].iter().rev().take_while(|b| part(b)).count();
+    let to = end + text[end..(end + reach).min(text.len())].iter().take_while(|b| part(b)).count();
+    let token = &text[from..to];
+    token.len() == UUID_LEN
+        && token
+            .iter()
+            .enumerate()
+            .all(|(i, b)| if [8, 13, 18, 23].contains(&i) { *b == b'-' } else { b.is_ascii_hexdigit() })
 }
 
 /// An address the standard library accepts, with at least two groups of hex
@@ -373,12 +397,24 @@ mod tests {
         assert!(ipv4(b"58.74.121.78"));
         assert!(!ipv4(b"256.1.1.1"));
         assert!(!ipv4(b"0.0.0.0"));
+        assert!(!ipv4(b"120.0.0.0"), "a network, and Chrome's version");
+        assert!(ipv4(b"10.0.0.1"));
         assert!(!ipv4(b"01.2.3.4"));
         assert!(ipv6(b"2001:db8::8a2e:370:7334"));
         assert!(ipv6(b"fe80:0:0:0:200:f8ff:fe21:67cf"));
         assert!(!ipv6(b"12:30:45"));
         assert!(!ipv6(b"::"));
         assert!(!ipv6(b"dead::beef:g"));
+    }
+
+    #[test]
+    fn digits_inside_a_uuid_belong_to_it() {
+        let text = b"id=28906165-6998-7546-8976-afac7352c12a;";
+        assert!(inside_uuid(text, 12, 26), "6998-7546-8976 passes as a card");
+        assert!(!inside_uuid(b"card 6998-7546-8976 ok", 5, 19));
+        let longer = b"028906165-6998-7546-8976-afac7352c12a";
+        assert!(!inside_uuid(longer, 10, 24), "a longer hex run is not a UUID");
+        assert!(!inside_uuid(b"28906165-6998-7546-8976-afac7352c12", 9, 23), "one digit short");
     }
 
     #[test]
