@@ -154,17 +154,20 @@ fn infrastructure_headers_are_skipped_unless_the_policy_scans_them() {
 }
 
 #[test]
-fn a_value_found_clean_is_found_again_where_other_detectors_or_context_words_apply() {
+fn a_value_or_url_found_clean_is_found_again_where_other_detectors_or_context_words_apply() {
     let policy = "detectors:\n  - id: tenant-key\n    category: credentials\n    patterns: ['\\bTK-[0-9]{8}\\b']\n    \
                   scope: {hosts: ['a.example']}\n  - id: employee-id\n    category: pii\n    \
                   patterns: [{regex: '\\bE[0-9]{6}\\b', score: 0.3}]\n    context: {words: [employee]}\n";
     let inspector = inspector(policy);
-    let found = |host: &str, name: &str, value: &str| {
+    let found_at = |host: &str, path: &str, name: &str, value: &str| {
         let mut ex = Exchange::new(Arc::clone(&inspector));
-        ex.request_headers(&headers(&[(":authority", host), (":path", "/"), (":method", "GET"), (name, value)]), true);
+        ex.request_headers(&headers(&[(":authority", host), (":path", path), (":method", "GET"), (name, value)]), true);
         ex.record().findings.iter().map(|f| f.detector.clone()).collect::<Vec<_>>()
     };
+    let found = |host: &str, name: &str, value: &str| found_at(host, "/", name, value);
     for _ in 0..2 {
+        assert_eq!(found_at("b.example", "/t/TK-12345678", "x-note", "hi"), Vec::<String>::new());
+        assert_eq!(found_at("a.example", "/t/TK-12345678", "x-note", "hi"), vec!["tenant-key"], "URLs too");
         assert_eq!(found("b.example", "x-note", "TK-12345678"), Vec::<String>::new(), "not scoped to b.example");
         assert_eq!(found("a.example", "x-note", "TK-12345678"), vec!["tenant-key"]);
         assert_eq!(found("a.example", "x-note", "E123456"), Vec::<String>::new(), "no context word");

@@ -297,9 +297,11 @@ impl Exchange {
     fn scan_url(&mut self, full_path: &[u8], target: Target, redact: DetectorSet) -> Option<Vec<u8>> {
         let engine = Arc::clone(&self.inspector.engine);
         let detectors = DetectorSet::for_target(&engine, &target);
-        if detectors.is_empty() {
+        let clean = &self.inspector.clean_values;
+        if detectors.is_empty() || clean.contains(b":path", full_path, &detectors) {
             return None;
         }
+        let before = self.outcome.len();
         let options = ScanOptions::with(detectors, redact);
         // The raw bytes: finding offsets count them, not a lossy decoding.
         let mut masked = target.path.unwrap_or_default().to_vec();
@@ -310,6 +312,10 @@ impl Exchange {
             }
             outcome.found(&engine, Direction::Request, Part::Url, None, &f, v);
         });
+        if self.outcome.len() == before {
+            self.inspector.clean_values.insert(b":path", full_path, &options.detectors);
+            return None;
+        }
         self.outcome.record.path = Some(String::from_utf8_lossy(&masked).into_owned());
         (rewritten != full_path).then_some(rewritten)
     }
@@ -351,12 +357,16 @@ impl Exchange {
             if !self.inspector.scans_header(name) {
                 continue;
             }
+            let own;
             let detectors = match &shared {
-                Some(set) => set.clone(),
-                None => DetectorSet::for_target(&engine, &target(name)),
+                Some(set) => set,
+                None => {
+                    own = DetectorSet::for_target(&engine, &target(name));
+                    &own
+                }
             };
-            let clean = &self.inspector.clean_headers;
-            if detectors.is_empty() || clean.contains(name, value, &detectors) {
+            let clean = &self.inspector.clean_values;
+            if detectors.is_empty() || clean.contains(name, value, detectors) {
                 continue;
             }
             let before = self.outcome.len();
@@ -370,7 +380,7 @@ impl Exchange {
             scanner.feed_redact(value, &mut out, &mut sink);
             scanner.finish_redact(&mut out, &mut sink);
             if self.outcome.len() == before {
-                clean.insert(name, value, &detectors);
+                clean.insert(name, value, detectors);
             } else if out != *value {
                 set.push((name_text, out));
             }

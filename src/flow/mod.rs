@@ -5,7 +5,7 @@
 //! same code runs natively in tests and tools.
 
 mod body;
-mod clean_headers;
+mod clean_values;
 mod decode;
 mod grpc;
 mod http;
@@ -22,7 +22,7 @@ pub use tcp::{Connection, TcpAction};
 
 use crate::engine::{Engine, Glob};
 use crate::policy::{self, HttpSpec, PolicyError, Protocol, TcpSpec};
-use clean_headers::CleanHeaders;
+use clean_values::CleanValues;
 
 /// Header (or trailer) names and values as Envoy passes them: values need not be UTF-8.
 pub type Headers = [(Vec<u8>, Vec<u8>)];
@@ -42,8 +42,8 @@ pub struct Inspector {
     pub tcp: TcpSpec,
     /// `http.skip_headers`, compiled.
     skip_headers: Vec<Glob>,
-    /// Header values this policy found clean.
-    clean_headers: CleanHeaders,
+    /// Header values and URLs this policy found clean.
+    clean_values: CleanValues,
 }
 
 impl Inspector {
@@ -64,7 +64,7 @@ impl Inspector {
             protocol: spec.protocol,
             tcp: spec.tcp,
             skip_headers,
-            clean_headers: CleanHeaders::default(),
+            clean_values: CleanValues::default(),
         }))
     }
 

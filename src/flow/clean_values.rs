@@ -1,5 +1,5 @@
-//! Header values already scanned and found clean, so the same value under
-//! the same name is not scanned again.
+//! Header values (and URLs, under the name `:path`) already scanned and
+//! found clean, so the same value under the same name is not scanned again.
 //!
 //! Most header values repeat from one request to the next (content types,
 //! user agents, a session's cookies), and a scan of a short value costs far
@@ -27,7 +27,7 @@ const SLOTS: usize = 256;
 const MAX_VALUE: usize = 256;
 
 #[derive(Debug)]
-pub struct CleanHeaders {
+pub struct CleanValues {
     hasher: RandomState,
     slots: Mutex<Vec<Option<Entry>>>,
 }
@@ -45,13 +45,13 @@ impl Entry {
     }
 }
 
-impl Default for CleanHeaders {
-    fn default() -> CleanHeaders {
-        CleanHeaders { hasher: RandomState::new(), slots: Mutex::new((0..SLOTS).map(|_| None).collect()) }
+impl Default for CleanValues {
+    fn default() -> CleanValues {
+        CleanValues { hasher: RandomState::new(), slots: Mutex::new((0..SLOTS).map(|_| None).collect()) }
     }
 }
 
-impl CleanHeaders {
+impl CleanValues {
     /// Whether `value` under `name`, scanned by `detectors`, was found clean.
     pub fn contains(&self, name: &[u8], value: &[u8], detectors: &DetectorSet) -> bool {
         let slot = self.slot(name, value, detectors);
@@ -78,7 +78,7 @@ impl CleanHeaders {
 
 #[cfg(test)]
 mod tests {
-    use super::{CleanHeaders, MAX_VALUE, SLOTS};
+    use super::{CleanValues, MAX_VALUE, SLOTS};
     use crate::engine::{DetectorSet, Engine};
 
     fn sets() -> (DetectorSet, DetectorSet) {
@@ -91,7 +91,7 @@ mod tests {
     #[test]
     fn a_value_is_clean_only_under_the_same_name_and_detectors() {
         let (all, none) = sets();
-        let memo = CleanHeaders::default();
+        let memo = CleanValues::default();
         assert!(!memo.contains(b"accept", b"*/*", &all));
         memo.insert(b"accept", b"*/*", &all);
         assert!(memo.contains(b"accept", b"*/*", &all));
@@ -103,7 +103,7 @@ mod tests {
     #[test]
     fn long_values_are_not_kept_and_many_values_stay_bounded() {
         let (all, _) = sets();
-        let memo = CleanHeaders::default();
+        let memo = CleanValues::default();
         let long = vec![b'a'; MAX_VALUE + 1];
         memo.insert(b"cookie", &long, &all);
         assert!(!memo.contains(b"cookie", &long, &all));
