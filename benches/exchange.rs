@@ -52,9 +52,12 @@ fn bench(c: &mut Criterion) {
             b.iter(|| {
                 let mut ex = Exchange::new(Arc::clone(&inspector));
                 ex.request_headers(&request, false);
-                ex.request_body(body, true);
+                // Envoy passes each body as one chunk, then ends it with an empty one.
+                ex.request_body(body, false);
+                ex.request_body(&[], true);
                 ex.response_headers(&response, false);
-                ex.response_body(body, true);
+                ex.response_body(body, false);
+                ex.response_body(&[], true);
                 black_box(ex.record().findings.len())
             })
         });

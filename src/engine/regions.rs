@@ -179,9 +179,16 @@ impl<'a> Walk<'a> {
         if states.iter().any(|s| s.is_tagged()) {
             return i;
         }
-        while i < stretches[0].len() {
+        // Every stretch cut to one length, so the compiler drops the bounds checks.
+        let n = stretches[0].len();
+        let lanes: [&[u8]; STREAMS] = std::array::from_fn(|k| &stretches[k][..n]);
+        while i < n {
+            // SAFETY: each state was produced by this DFA with this cache, which
+            // nothing mutates here, and is untagged (checked above and before
+            // each is kept), as `next_state_untagged_unchecked` requires. This
+            // is the inner loop of regex-automata's own lazy DFA search.
             let next: [LazyStateID; STREAMS] =
-                std::array::from_fn(|k| dfa.next_state_untagged(cache, states[k], stretches[k][i]));
+                std::array::from_fn(|k| unsafe { dfa.next_state_untagged_unchecked(cache, states[k], lanes[k][i]) });
             if next.iter().any(|s| s.is_tagged()) {
                 break;
             }
