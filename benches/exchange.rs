@@ -23,8 +23,8 @@ fn body(extra: &str) -> Vec<u8> {
     format!(r#"{{"items": [{}]{extra}}}"#, items.join(", ")).into_bytes()
 }
 
-fn headers(pairs: &[(&str, &str)]) -> Vec<(Vec<u8>, Vec<u8>)> {
-    pairs.iter().map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec())).collect()
+fn headers<'a>(pairs: &[(&'a str, &'a str)]) -> Vec<(&'a [u8], &'a [u8])> {
+    pairs.iter().map(|(k, v)| (k.as_bytes(), v.as_bytes())).collect()
 }
 
 fn bench(c: &mut Criterion) {

@@ -18,9 +18,9 @@ fn inspector(policy: &str) -> Arc<Inspector> {
     Inspector::from_policy_text(policy).unwrap()
 }
 
-fn grpc_headers(extra: &[(&str, &str)]) -> Vec<(Vec<u8>, Vec<u8>)> {
+fn grpc_headers<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a [u8], &'a [u8])> {
     let base = [(":method", "POST"), (":path", "/pay.v1.Payments/Charge"), ("content-type", "application/grpc")];
-    base.iter().chain(extra).map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec())).collect()
+    base.iter().chain(extra).map(|(k, v)| (k.as_bytes(), v.as_bytes())).collect()
 }
 
 /// `Charge { order_id: 7, customer: { name: "Ann", card: <card> }, note: "thanks" }`
@@ -124,7 +124,7 @@ fn a_blocked_response_stops_its_messages_and_its_trailers_say_permission_denied(
     assert_eq!(ex.response_body(&clean, false), BodyAction::Continue);
     assert_eq!(ex.response_body(&frame(0, &field(1, KEY)), false), BodyAction::Replace(Vec::new()));
     assert_eq!(ex.response_body(&clean, false), BodyAction::Replace(Vec::new()), "nothing after it goes on");
-    let trailers = ex.response_trailers(&[(b"grpc-status".to_vec(), b"0".to_vec())]);
+    let trailers = ex.response_trailers(&[(b"grpc-status", b"0")]);
     assert_eq!(
         trailers.set,
         [
@@ -215,7 +215,7 @@ fn trailing_metadata_is_scanned_and_a_key_there_denies_the_call() {
     ex.response_headers(&grpc_headers(&[(":status", "200")]), false);
     assert_eq!(ex.response_body(&frame(0, &field(1, b"ok")), false), BodyAction::Continue);
     let token = b"ghp_0123456789abcdefghijABCDEFGHIJ012345".to_vec();
-    let trailers = ex.response_trailers(&[(b"grpc-status".to_vec(), b"0".to_vec()), (b"x-debug".to_vec(), token)]);
+    let trailers = ex.response_trailers(&[(b"grpc-status", b"0"), (b"x-debug", &token)]);
     let set: Vec<&str> = trailers.set.iter().map(|(k, _)| k.as_str()).collect();
     assert_eq!(set, ["x-debug", "grpc-status", "grpc-message"], "the value is masked and the call denied");
     assert!(!String::from_utf8_lossy(&trailers.set[0].1).contains("ghp_"));

@@ -16,11 +16,11 @@ fn inspector(policy: &str) -> Arc<Inspector> {
     Inspector::from_policy_text(policy).unwrap()
 }
 
-fn headers(pairs: &[(&str, &str)]) -> Vec<(Vec<u8>, Vec<u8>)> {
-    pairs.iter().map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec())).collect()
+fn headers<'a>(pairs: &[(&'a str, &'a str)]) -> Vec<(&'a [u8], &'a [u8])> {
+    pairs.iter().map(|(k, v)| (k.as_bytes(), v.as_bytes())).collect()
 }
 
-fn post(content_type: &str) -> Vec<(Vec<u8>, Vec<u8>)> {
+fn post(content_type: &str) -> Vec<(&[u8], &[u8])> {
     headers(&[
         (":method", "POST"),
         (":path", "/v1/pay"),
@@ -104,7 +104,8 @@ fn credentials_in_the_body_block_with_a_json_reply_that_names_no_value() {
 fn header_findings_tag_block_and_redact_in_the_headers_callback() {
     let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyIn0.c2lnbmF0dXJlc2lnbmF0dXJl";
     let mut h = post("application/json");
-    h.push((b"x-debug-token".to_vec(), format!("Bearer {jwt}").into_bytes()));
+    let bearer = format!("Bearer {jwt}");
+    h.push((b"x-debug-token", bearer.as_bytes()));
     match Exchange::new(inspector("")).request_headers(&h, true) {
         HeaderAction::Continue { add, .. } => {
             assert!(add.contains(&("x-sieve-categories".into(), "credentials".into())), "{add:?}");
@@ -114,7 +115,7 @@ fn header_findings_tag_block_and_redact_in_the_headers_callback() {
     }
     assert!(matches!(Exchange::new(inspector(REDACT)).request_headers(&h, true), HeaderAction::Block(_)));
     let mut h = post("application/json");
-    h.push((b"x-customer".to_vec(), b"ann@example.com".to_vec()));
+    h.push((b"x-customer", b"ann@example.com"));
     match Exchange::new(inspector("categories:\n  contact: {action: redact}\n")).request_headers(&h, true) {
         HeaderAction::Continue { set, .. } => {
             assert_eq!(set, vec![("x-customer".to_string(), b"***************".to_vec())])
@@ -186,7 +187,7 @@ fn query_strings_are_scanned_decoded() {
 
 #[test]
 fn urls_are_redacted_in_the_path_and_query_and_never_logged_in_clear() {
-    let get = |path: &str| headers(&[(":path", path), (":method", "GET"), (":authority", "api")]);
+    let get = |path: &'static str| headers(&[(":path", path), (":method", "GET"), (":authority", "api")]);
     let mut ex = Exchange::new(inspector(REDACT));
     let action = ex.request_headers(&get("/v1/cards/4111111111111111?card=4111+1111+1111+1111&page=2"), true);
     let HeaderAction::Continue { set, .. } = action else { panic!("{action:?}") };
@@ -205,7 +206,7 @@ fn urls_are_redacted_in_the_path_and_query_and_never_logged_in_clear() {
 
     // Offsets count raw bytes: a byte that is not UTF-8 ahead of the value moves nothing.
     let mut ex = Exchange::new(inspector(""));
-    let h = vec![(b":path".to_vec(), b"/\xff\xfe/4111111111111111".to_vec()), (b":method".to_vec(), b"GET".to_vec())];
+    let h: [(&[u8], &[u8]); 2] = [(b":path", b"/\xff\xfe/4111111111111111"), (b":method", b"GET")];
     ex.request_headers(&h, true);
     assert_eq!(ex.record().path.as_deref(), Some("/\u{FFFD}\u{FFFD}/****************"));
 }
@@ -218,9 +219,9 @@ fn forms_are_held_and_redacted_in_their_encoding() {
     assert_eq!(actions.last().unwrap(), &BodyAction::Replace(b"name=Ann&card=****%20****%20****%201111".to_vec()));
 }
 
-fn post_encoded(content_type: &str, encoding: &str) -> Vec<(Vec<u8>, Vec<u8>)> {
+fn post_encoded<'a>(content_type: &'a str, encoding: &'a str) -> Vec<(&'a [u8], &'a [u8])> {
     let mut h = post(content_type);
-    h.push((b"content-encoding".to_vec(), encoding.as_bytes().to_vec()));
+    h.push((b"content-encoding", encoding.as_bytes()));
     h
 }
 
@@ -341,19 +342,19 @@ fn trailers_end_a_held_body() {
 
 #[test]
 fn trailer_values_are_scanned_redacted_and_can_block_a_request() {
-    let jwt = b"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyIn0.c2lnbmF0dXJlc2lnbmF0dXJl".to_vec();
+    let jwt: &[u8] = b"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyIn0.c2lnbmF0dXJlc2lnbmF0dXJl";
     let policy = "categories:\n  credentials: {action: redact, redact: {method: replace, text: '[jwt]'}}\n";
     let mut ex = Exchange::new(inspector(policy));
     ex.request_headers(&post("application/json"), false);
     ex.request_body(CARD_BODY, false);
-    let t = ex.request_trailers(&[(b"x-session".to_vec(), jwt.clone())]);
+    let t = ex.request_trailers(&[(b"x-session", jwt)]);
     assert_eq!(t.set, [("x-session".to_string(), b"[jwt]".to_vec())]);
     assert_eq!(ex.record().findings.last().map(|f| f.part), Some(Part::Headers));
 
     let mut ex = Exchange::new(inspector(REDACT));
     ex.request_headers(&post("application/json"), false);
     ex.request_body(CARD_BODY, false);
-    assert!(matches!(ex.request_trailers(&[(b"x-session".to_vec(), jwt)]).body, BodyAction::Block(_)));
+    assert!(matches!(ex.request_trailers(&[(b"x-session", jwt)]).body, BodyAction::Block(_)));
 }
 
 #[test]
@@ -410,7 +411,7 @@ fn random_input_and_chunking_never_panic() {
         let content_type = types[(next() % 5) as usize];
         let mut ex = Exchange::new(Arc::clone(&insp));
         let mut h = post(content_type);
-        h.push((b"x-raw".to_vec(), body.clone()));
+        h.push((b"x-raw", &body));
         ex.request_headers(&h, false);
         let mut at = 0;
         while at < body.len() {

@@ -9,6 +9,7 @@
 //!   callbacks are not inspected;
 //! - nothing here unwraps: a failed host call is logged and traffic flows.
 
+mod header_map;
 mod metrics;
 
 use std::cell::RefCell;
@@ -17,10 +18,11 @@ use std::sync::Arc;
 
 use log::{error, info, warn};
 use proxy_wasm::traits::{Context, HttpContext, RootContext, StreamContext};
-use proxy_wasm::types::{Action, ContextType, GrpcStatusCode, LogLevel};
+use proxy_wasm::types::{Action, ContextType, GrpcStatusCode, LogLevel, MapType};
 
 use crate::flow::{BodyAction, Connection, Exchange, HeaderAction, Inspector, LocalReply, TcpAction, TrailersAction};
 use crate::policy::{Direction, Protocol};
+use header_map::HeaderMap;
 use metrics::Metrics;
 
 proxy_wasm::main! {{
@@ -120,7 +122,8 @@ impl Context for Http {}
 
 impl HttpContext for Http {
     fn on_http_request_headers(&mut self, _n: usize, end_of_stream: bool) -> Action {
-        let headers = pairs(self.get_http_request_headers_bytes());
+        let map = HeaderMap::read(MapType::HttpRequestHeaders);
+        let headers = map.pairs();
         let Some(ex) = self.exchange.as_mut() else { return Action::Continue };
         let action = match ex.request_headers(&headers, end_of_stream) {
             HeaderAction::Continue { add, set, remove_content_length } => {
@@ -148,7 +151,8 @@ impl HttpContext for Http {
         if !self.inspecting() {
             return Action::Continue;
         }
-        let trailers = pairs(self.get_http_request_trailers_bytes());
+        let map = HeaderMap::read(MapType::HttpRequestTrailers);
+        let trailers = map.pairs();
         let Some(ex) = self.exchange.as_mut() else { return Action::Continue };
         let action = ex.request_trailers(&trailers);
         self.publish();
@@ -160,7 +164,8 @@ impl HttpContext for Http {
         if !self.inspecting() {
             return Action::Continue;
         }
-        let headers = pairs(self.get_http_response_headers_bytes());
+        let map = HeaderMap::read(MapType::HttpResponseHeaders);
+        let headers = map.pairs();
         let Some(ex) = self.exchange.as_mut() else { return Action::Continue };
         let action = match ex.response_headers(&headers, end_of_stream) {
             HeaderAction::Continue { add, set, remove_content_length } => {
@@ -188,7 +193,8 @@ impl HttpContext for Http {
         if !self.inspecting() {
             return Action::Continue;
         }
-        let trailers = pairs(self.get_http_response_trailers_bytes());
+        let map = HeaderMap::read(MapType::HttpResponseTrailers);
+        let trailers = map.pairs();
         let Some(ex) = self.exchange.as_mut() else { return Action::Continue };
         let action = ex.response_trailers(&trailers);
         self.publish();
@@ -210,12 +216,6 @@ impl HttpContext for Http {
 /// an operator may change at any time): a line it would drop is not built.
 fn host_logs_info() -> bool {
     proxy_wasm::hostcalls::get_log_level().is_ok_and(|level| (level as u32) <= LogLevel::Info as u32)
-}
-
-/// Header pairs as the flow layer takes them. Envoy's codecs only pass
-/// valid header names, so the SDK's UTF-8 names are safe; values stay bytes.
-fn pairs(headers: Vec<(String, Vec<u8>)>) -> Vec<(Vec<u8>, Vec<u8>)> {
-    headers.into_iter().map(|(k, v)| (k.into_bytes(), v)).collect()
 }
 
 impl Http {

@@ -24,12 +24,13 @@ use crate::engine::{Engine, Glob};
 use crate::policy::{self, HttpSpec, PolicyError, Protocol, TcpSpec};
 use clean_values::CleanValues;
 
-/// Header (or trailer) names and values as Envoy passes them: values need not be UTF-8.
-pub type Headers = [(Vec<u8>, Vec<u8>)];
+/// Header (or trailer) names and values as Envoy passes them, borrowed from
+/// the host's map: values need not be UTF-8.
+pub type Headers<'h> = [(&'h [u8], &'h [u8])];
 
 /// The first value of header `name`, compared case-insensitively.
-fn header<'h>(headers: &'h Headers, name: &str) -> Option<&'h [u8]> {
-    headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name.as_bytes())).map(|(_, v)| v.as_slice())
+fn header<'h>(headers: &Headers<'h>, name: &str) -> Option<&'h [u8]> {
+    headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name.as_bytes())).map(|&(_, v)| v)
 }
 
 /// A compiled policy: the engine and the flow settings.

@@ -44,7 +44,7 @@ fn replay_entry(inspector: &Arc<Inspector>, entry: &Value) -> Replayed {
     let body = text_of(&request["postData"]["text"], &request["postData"]["encoding"]);
     let mut ex = Exchange::new(Arc::clone(inspector));
     let (mut tags, mut request_verdict) = (Vec::new(), "pass");
-    match ex.request_headers(&headers, body.is_empty()) {
+    match ex.request_headers(&borrowed(&headers), body.is_empty()) {
         HeaderAction::Block(_) => {
             ex.local_reply_sent();
             request_verdict = "blocked";
@@ -74,7 +74,7 @@ fn replay_entry(inspector: &Arc<Inspector>, entry: &Value) -> Replayed {
         let mut headers = vec![pair(":status", &status)];
         headers.extend(har_headers(&response["headers"]));
         let body = text_of(&response["content"]["text"], &response["content"]["encoding"]);
-        response_verdict = match ex.response_headers(&headers, body.is_empty()) {
+        response_verdict = match ex.response_headers(&borrowed(&headers), body.is_empty()) {
             HeaderAction::Block(_) => {
                 ex.local_reply_sent();
                 "blocked"
@@ -135,6 +135,11 @@ pub fn report(r: &Replayed, index: usize, format: Format) -> Option<String> {
 
 fn pair(k: &str, v: &str) -> (Vec<u8>, Vec<u8>) {
     (k.as_bytes().to_vec(), v.as_bytes().to_vec())
+}
+
+/// Header pairs as the flow takes them: borrowed, like Envoy's map in the filter.
+fn borrowed(headers: &[(Vec<u8>, Vec<u8>)]) -> Vec<(&[u8], &[u8])> {
+    headers.iter().map(|(k, v)| (k.as_slice(), v.as_slice())).collect()
 }
 
 fn har_headers(list: &Value) -> Vec<(Vec<u8>, Vec<u8>)> {
