@@ -22,9 +22,9 @@ pub struct Metrics {
 impl Metrics {
     /// Counts one finished exchange.
     pub fn count(&mut self, record: &Record) {
-        self.increment("sieve_exchanges_total".to_string());
+        self.increment("sieve_exchanges_total");
         for f in &record.findings {
-            self.increment(format!(
+            self.increment(&format!(
                 "sieve_findings_total.detector.{}.category.{}.action.{}.direction.{}",
                 f.detector,
                 f.category,
@@ -33,24 +33,25 @@ impl Metrics {
             ));
         }
         if record.blocked {
-            self.increment("sieve_blocked_total".to_string());
+            self.increment("sieve_blocked_total");
         }
         for d in &record.truncated {
-            self.increment(format!("sieve_truncated_total.direction.{}", d.as_str()));
+            self.increment(&format!("sieve_truncated_total.direction.{}", d.as_str()));
         }
         if let Some(why) = record.uninspected {
-            self.increment(format!("sieve_uninspected_total.reason.{}", why.replace(' ', "_")));
+            self.increment(&format!("sieve_uninspected_total.reason.{}", why.replace(' ', "_")));
         }
         for (d, why) in &record.skipped {
-            self.increment(format!("sieve_skipped_total.direction.{}.reason.{}", d.as_str(), why.replace(' ', "_")));
+            self.increment(&format!("sieve_skipped_total.direction.{}.reason.{}", d.as_str(), why.replace(' ', "_")));
         }
     }
 
-    fn increment(&mut self, name: String) {
-        let id = match self.ids.get(&name) {
+    /// The name is copied only when the counter is first defined.
+    fn increment(&mut self, name: &str) {
+        let id = match self.ids.get(name) {
             Some(&id) => id,
-            None => match define_metric(MetricType::Counter, &name) {
-                Ok(id) => *self.ids.entry(name).or_insert(id),
+            None => match define_metric(MetricType::Counter, name) {
+                Ok(id) => *self.ids.entry(name.to_string()).or_insert(id),
                 Err(status) => {
                     warn!("cannot define metric {name}: {status:?}");
                     return;
