@@ -12,15 +12,18 @@
 //! The memo is a direct-mapped table: a fixed number of slots, each holding
 //! the last clean value that hashed there. Memory is bounded, every lookup
 //! is O(1), and a flood of unique values (request ids, attackers) only
-//! evicts entries, which costs the scan it would have cost anyway.
+//! evicts entries, which costs the scan it would have cost anyway. For the
+//! same reason the hash need not resist planned collisions, as SipHash
+//! does at several times the cost: [`WordHasher`] mixes 8-byte words with a
+//! random seed.
 
 use std::collections::hash_map::RandomState;
-use std::hash::BuildHasher;
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::Mutex;
 
 use crate::engine::DetectorSet;
 
-/// Slots in the table.
+/// Slots in the table (a power of two).
 const SLOTS: usize = 256;
 /// Longer values are not remembered (they rarely repeat, and would make
 /// the table large).
@@ -28,7 +31,7 @@ const MAX_VALUE: usize = 256;
 
 #[derive(Debug)]
 pub struct CleanValues {
-    hasher: RandomState,
+    seed: u64,
     slots: Mutex<Vec<Option<Entry>>>,
 }
 
@@ -47,7 +50,8 @@ impl Entry {
 
 impl Default for CleanValues {
     fn default() -> CleanValues {
-        CleanValues { hasher: RandomState::new(), slots: Mutex::new((0..SLOTS).map(|_| None).collect()) }
+        let seed = RandomState::new().build_hasher().finish();
+        CleanValues { seed, slots: Mutex::new((0..SLOTS).map(|_| None).collect()) }
     }
 }
 
@@ -72,7 +76,41 @@ impl CleanValues {
     }
 
     fn slot(&self, name: &[u8], value: &[u8], detectors: &DetectorSet) -> usize {
-        (self.hasher.hash_one((name, value, detectors)) % SLOTS as u64) as usize
+        let mut hasher = WordHasher(self.seed);
+        (name, value, detectors).hash(&mut hasher);
+        // The top bits: every input bit reaches them through the multiply.
+        (hasher.finish() >> (64 - SLOTS.trailing_zeros())) as usize
+    }
+}
+
+/// FxHash's step (rotate, xor, multiply) over 8-byte words, from a seed.
+struct WordHasher(u64);
+
+impl WordHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for WordHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u64(&mut self, word: u64) {
+        self.add(word);
+    }
+
+    fn write_usize(&mut self, word: usize) {
+        self.add(word as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
     }
 }
 
