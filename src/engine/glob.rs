@@ -18,9 +18,17 @@ impl Glob {
         Glob { parts, anchored_start: !lower.starts_with('*'), anchored_end: !lower.ends_with('*') }
     }
 
+    /// The lowercase text of a pattern without wildcards.
+    fn plain(&self) -> Option<&[u8]> {
+        match (self.parts.as_slice(), self.anchored_start, self.anchored_end) {
+            ([part], true, true) => Some(part),
+            _ => None,
+        }
+    }
+
     pub fn matches(&self, text: &[u8]) -> bool {
-        if let ([part], true, true) = (self.parts.as_slice(), self.anchored_start, self.anchored_end) {
-            return text.eq_ignore_ascii_case(part); // A plain name: most header and host globs.
+        if let Some(name) = self.plain() {
+            return text.eq_ignore_ascii_case(name);
         }
         let mut rest = text;
         let last = self.parts.len().wrapping_sub(1);
@@ -51,14 +59,46 @@ fn starts_with(text: &[u8], part: &[u8]) -> bool {
     text.get(..part.len()).is_some_and(|head| head.eq_ignore_ascii_case(part))
 }
 
-/// Any of several globs; an absent list matches everything.
-pub fn any_matches(globs: &Option<Vec<Glob>>, text: &[u8]) -> bool {
-    globs.as_ref().is_none_or(|gs| gs.iter().any(|g| g.matches(text)))
+/// Several globs, matched as one. Plain names, most header and host globs,
+/// are kept by length: a name is compared only with those of its length,
+/// where a list of globs compared it with each (`http.skip_headers` holds a
+/// dozen, asked about every header).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GlobSet {
+    /// Lowercase plain names, sorted by length.
+    names: Vec<Vec<u8>>,
+    /// Patterns with wildcards.
+    wild: Vec<Glob>,
+}
+
+impl GlobSet {
+    pub fn new<S: AsRef<str>>(patterns: &[S]) -> GlobSet {
+        let (mut names, mut wild) = (Vec::new(), Vec::new());
+        for glob in patterns.iter().map(|p| Glob::new(p.as_ref())) {
+            match glob.plain() {
+                Some(name) => names.push(name.to_vec()),
+                None => wild.push(glob),
+            }
+        }
+        names.sort_by_key(Vec::len);
+        GlobSet { names, wild }
+    }
+
+    pub fn matches(&self, text: &[u8]) -> bool {
+        let same_length = &self.names[self.names.partition_point(|n| n.len() < text.len())..];
+        same_length.iter().take_while(|n| n.len() == text.len()).any(|n| text.eq_ignore_ascii_case(n))
+            || self.wild.iter().any(|g| g.matches(text))
+    }
+}
+
+/// Whether an optional set matches; an absent one matches everything.
+pub fn any_matches(globs: &Option<GlobSet>, text: &[u8]) -> bool {
+    globs.as_ref().is_none_or(|g| g.matches(text))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::Glob;
+    use super::{Glob, GlobSet};
 
     fn m(p: &str, t: &str) -> bool {
         Glob::new(p).matches(t.as_bytes())
@@ -69,6 +109,17 @@ mod tests {
         assert!(m("authorization", "Authorization"));
         assert!(!m("authorization", "x-authorization"));
         assert!(!m("auth", "authorization"));
+    }
+
+    #[test]
+    fn a_set_matches_what_any_of_its_globs_does() {
+        let patterns = ["content-length", "date", "x-b3-*", "b3", "x-request-id", "*-id", ""];
+        let set = GlobSet::new(&patterns);
+        for text in ["Content-Length", "date", "x-b3-traceid", "b3", "x-request-id", "trace-id", "", "dates", "x-b3"] {
+            let any = patterns.iter().any(|p| m(p, text));
+            assert_eq!(set.matches(text.as_bytes()), any, "{text:?}");
+        }
+        assert!(!GlobSet::new::<&str>(&[]).matches(b"date"));
     }
 
     #[test]

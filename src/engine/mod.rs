@@ -41,7 +41,7 @@ use crate::policy::{ActionKind, PolicyError, RedactSpec, Severity, ValidatorKind
 
 pub use builtin::{builtin_detector_ids, BUILTIN_PACKS};
 pub use form::{redact_form, redact_url, scan_form, FormFinding};
-pub use glob::Glob;
+pub use glob::{any_matches, GlobSet};
 pub use json::JsonTracker;
 pub use multipart::{boundary as multipart_boundary, redact_multipart};
 pub use protobuf::{redact_protobuf, scan_protobuf};

@@ -3,7 +3,7 @@
 
 use crate::policy::{ActionKind, Direction, Part, ScopeSpec};
 
-use super::glob::{any_matches, Glob};
+use super::glob::{any_matches, GlobSet};
 use super::{Detector, Engine};
 
 /// A detector's compiled scope. `None` lists match everything.
@@ -11,15 +11,15 @@ use super::{Detector, Engine};
 pub struct Scope {
     directions: Option<Vec<Direction>>,
     parts: Option<Vec<Part>>,
-    headers: Option<Vec<Glob>>,
-    json_paths: Option<Vec<Glob>>,
-    content_types: Option<Vec<Glob>>,
-    hosts: Option<Vec<Glob>>,
-    paths: Option<Vec<Glob>>,
+    headers: Option<GlobSet>,
+    json_paths: Option<GlobSet>,
+    content_types: Option<GlobSet>,
+    hosts: Option<GlobSet>,
+    paths: Option<GlobSet>,
 }
 
-fn globs(list: &Option<Vec<String>>) -> Option<Vec<Glob>> {
-    list.as_ref().map(|l| l.iter().map(|p| Glob::new(p)).collect())
+fn globs(list: &Option<Vec<String>>) -> Option<GlobSet> {
+    list.as_deref().map(GlobSet::new)
 }
 
 impl Scope {
@@ -68,7 +68,7 @@ impl Scope {
         match (&self.json_paths, path) {
             (None, _) => true,
             (Some(_), None) => false,
-            (Some(globs), Some(p)) => globs.iter().any(|g| g.matches(p.as_bytes())),
+            (Some(globs), Some(p)) => globs.matches(p.as_bytes()),
         }
     }
 }

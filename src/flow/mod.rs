@@ -20,7 +20,7 @@ pub use record::{Record, Recorded};
 pub use route::{Plan, Routes};
 pub use tcp::{Connection, TcpAction};
 
-use crate::engine::{Engine, Glob};
+use crate::engine::{Engine, GlobSet};
 use crate::policy::{self, HttpSpec, PolicyError, Protocol, TcpSpec};
 use clean_values::CleanValues;
 
@@ -42,7 +42,7 @@ pub struct Inspector {
     pub protocol: Protocol,
     pub tcp: TcpSpec,
     /// `http.skip_headers`, compiled.
-    skip_headers: Vec<Glob>,
+    skip_headers: GlobSet,
     /// Header values and URLs this policy found clean.
     clean_values: CleanValues,
 }
@@ -57,7 +57,7 @@ impl Inspector {
         }
         let engine = Arc::new(Engine::compile(&spec)?);
         let routes = Routes::compile(&engine, &spec.http)?;
-        let skip_headers = spec.http.skip_headers.iter().map(|g| Glob::new(g)).collect();
+        let skip_headers = GlobSet::new(&spec.http.skip_headers);
         Ok(Arc::new(Inspector {
             engine,
             http: spec.http,
@@ -72,6 +72,6 @@ impl Inspector {
     /// Whether a header's value is scanned: not pseudo-headers (the URL is
     /// scanned on its own), sieve's own tags, or `http.skip_headers`.
     fn scans_header(&self, name: &[u8]) -> bool {
-        !name.starts_with(b":") && !name.starts_with(b"x-sieve-") && !self.skip_headers.iter().any(|g| g.matches(name))
+        !name.starts_with(b":") && !name.starts_with(b"x-sieve-") && !self.skip_headers.matches(name)
     }
 }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::engine::{DetectorSet, Engine, Glob};
+use crate::engine::{any_matches, DetectorSet, Engine, GlobSet};
 use crate::policy::{ActionKind, HttpSpec, PolicyError, RouteSpec};
 
 /// What applies to one exchange.
@@ -56,8 +56,8 @@ pub struct Routes {
 
 #[derive(Debug)]
 struct Route {
-    hosts: Option<Vec<Glob>>,
-    paths: Option<Vec<Glob>>,
+    hosts: Option<GlobSet>,
+    paths: Option<GlobSet>,
     methods: Option<Vec<String>>,
     plan: Arc<Plan>,
 }
@@ -73,13 +73,11 @@ impl Routes {
     /// The plan for an exchange, from its request's host (port ignored), path and method.
     pub(super) fn plan(&self, host: &[u8], path: &[u8], method: &[u8]) -> &Arc<Plan> {
         let host = without_port(host);
-        let matches =
-            |globs: &Option<Vec<Glob>>, s: &[u8]| globs.as_ref().is_none_or(|g| g.iter().any(|g| g.matches(s)));
         self.routes
             .iter()
             .find(|r| {
-                matches(&r.hosts, host)
-                    && matches(&r.paths, path)
+                any_matches(&r.hosts, host)
+                    && any_matches(&r.paths, path)
                     && r.methods.as_ref().is_none_or(|m| m.iter().any(|m| m.as_bytes().eq_ignore_ascii_case(method)))
             })
             .map_or(&self.default, |r| &r.plan)
@@ -115,10 +113,9 @@ fn route(engine: &Engine, default: &Plan, spec: &RouteSpec, i: usize) -> Result<
             }
         }
     }
-    let globs = |l: &Option<Vec<String>>| l.as_ref().map(|l| l.iter().map(|g| Glob::new(g)).collect());
     Ok(Route {
-        hosts: globs(&spec.hosts),
-        paths: globs(&spec.paths),
+        hosts: spec.hosts.as_deref().map(GlobSet::new),
+        paths: spec.paths.as_deref().map(GlobSet::new),
         methods: spec.methods.clone(),
         plan: Arc::new(Plan::new(spec.inspect, sample, actions)),
     })
