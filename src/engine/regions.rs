@@ -84,14 +84,14 @@ impl RegionFinder {
     /// match starting at or after `from`. The end of `haystack` is taken as
     /// the end of the text, as a search over it would.
     pub fn find(&self, haystack: &[u8], from: usize) -> Vec<Range<usize>> {
-        let whole = std::iter::once(from..haystack.len()).collect();
+        let whole = || std::iter::once(from..haystack.len()).collect();
         if haystack.len() - from < STREAMS * MIN_STRETCH {
-            return whole;
+            return whole();
         }
         let mut cache = self.caches.get();
         match Walk::new(self, &mut cache, haystack, from).and_then(Walk::run) {
             Ok(regions) => merge(regions),
-            Err(GiveUp) => whole,
+            Err(GiveUp) => whole(),
         }
     }
 }

@@ -1,6 +1,8 @@
 //! Where detectors look: compiled scopes, the place being scanned, and the
 //! set of detectors active there.
 
+use std::sync::Arc;
+
 use crate::policy::{ActionKind, Direction, Part, ScopeSpec};
 
 use super::glob::{any_matches, GlobSet};
@@ -112,9 +114,10 @@ impl Targeting {
     }
 }
 
-/// A set of detector indexes.
+/// A set of detector indexes. Shared: sets are cloned into every scan's
+/// options and most are never changed, so a clone costs no allocation.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct DetectorSet(Vec<u64>);
+pub struct DetectorSet(Arc<[u64]>);
 
 impl DetectorSet {
     pub fn all(engine: &Engine) -> DetectorSet {
@@ -155,12 +158,12 @@ impl DetectorSet {
                 *w |= 1 << (i % 64);
             }
         }
-        DetectorSet(words)
+        DetectorSet(words.into())
     }
 
     /// Adds a detector of the set's engine (the set has a word for it).
     fn insert(&mut self, index: usize) {
-        self.0[index / 64] |= 1 << (index % 64);
+        Arc::make_mut(&mut self.0)[index / 64] |= 1 << (index % 64);
     }
 
     pub fn contains(&self, index: usize) -> bool {

@@ -29,26 +29,27 @@ pub(super) enum Kind {
 impl Kind {
     /// `Err` (the reason) for bodies sieve does not read.
     pub(super) fn of(content_type: &[u8]) -> Result<Kind, &'static str> {
-        let ct = content_type.to_ascii_lowercase();
-        let essence = ct.split(|&b| b == b';').next().unwrap_or_default().trim_ascii();
-        let has = |needle: &[u8]| essence.windows(needle.len()).any(|w| w == needle);
+        let essence = content_type.split(|&b| b == b';').next().unwrap_or_default().trim_ascii();
+        // Media types ignore ASCII case.
+        let is = |name: &[u8]| essence.eq_ignore_ascii_case(name);
+        let starts = |head: &[u8]| essence.get(..head.len()).is_some_and(|e| e.eq_ignore_ascii_case(head));
+        let ends = |tail: &[u8]| {
+            essence.len() >= tail.len() && essence[essence.len() - tail.len()..].eq_ignore_ascii_case(tail)
+        };
+        let has = |needle: &[u8]| essence.windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle));
         if essence.is_empty() {
             Ok(Kind::Text)
-        } else if essence == b"application/json" || essence.ends_with(b"+json") || has(b"ndjson") {
+        } else if is(b"application/json") || ends(b"+json") || has(b"ndjson") {
             Ok(Kind::Json)
-        } else if essence.starts_with(b"application/grpc-web-text") {
+        } else if starts(b"application/grpc-web-text") {
             Err("base64 gRPC-Web body")
-        } else if essence.starts_with(b"application/grpc") {
+        } else if starts(b"application/grpc") {
             Ok(Kind::Grpc)
-        } else if essence == b"multipart/form-data" {
+        } else if is(b"multipart/form-data") {
             Ok(Kind::Multipart)
-        } else if essence == b"application/x-www-form-urlencoded" {
+        } else if is(b"application/x-www-form-urlencoded") {
             Ok(Kind::Form)
-        } else if essence.starts_with(b"text/")
-            || essence.ends_with(b"xml")
-            || essence == b"application/javascript"
-            || essence == b"application/graphql"
-        {
+        } else if starts(b"text/") || ends(b"xml") || is(b"application/javascript") || is(b"application/graphql") {
             Ok(Kind::Text)
         } else {
             Err("binary content type")
@@ -458,4 +459,32 @@ pub(super) enum Step {
     Hold,
     Replace(Vec<u8>),
     Block,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Kind;
+
+    #[test]
+    fn content_types_are_read_by_their_essence_in_any_case() {
+        let cases: &[(&str, Result<Kind, &str>)] = &[
+            ("application/json", Ok(Kind::Json)),
+            ("Application/JSON; charset=utf-8", Ok(Kind::Json)),
+            ("application/vnd.api+JSON", Ok(Kind::Json)),
+            ("application/x-NDJSON", Ok(Kind::Json)),
+            ("application/grpc+proto", Ok(Kind::Grpc)),
+            ("application/grpc-web-text", Err("base64 gRPC-Web body")),
+            ("Multipart/Form-Data; boundary=x", Ok(Kind::Multipart)),
+            ("application/x-www-form-urlencoded", Ok(Kind::Form)),
+            ("TEXT/html", Ok(Kind::Text)),
+            ("application/soap+XML", Ok(Kind::Text)),
+            ("", Ok(Kind::Text)),
+            ("  ; charset=utf-8", Ok(Kind::Text)),
+            ("image/png", Err("binary content type")),
+            ("application/octet-stream", Err("binary content type")),
+        ];
+        for (content_type, kind) in cases {
+            assert_eq!(Kind::of(content_type.as_bytes()), *kind, "{content_type:?}");
+        }
+    }
 }
