@@ -201,3 +201,15 @@ impl Engine {
         (out, findings)
     }
 }
+
+/// A small xorshift generator for the tests' random inputs: the same
+/// sequence on every machine.
+#[cfg(test)]
+fn xorshift(mut x: u64) -> impl FnMut() -> u64 {
+    move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    }
+}
