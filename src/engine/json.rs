@@ -164,7 +164,7 @@ impl JsonTracker {
                     }
                     i += 1;
                 }
-                Some(b'-' | b'0'..=b'9' | b't' | b'f' | b'n') => {
+                Some(&b) if starts_scalar(b) => {
                     self.state = State::Scalar;
                     i += 1 + scalar_run(&bytes[i + 1..]);
                     if i == bytes.len() {
@@ -253,7 +253,7 @@ impl JsonTracker {
                 }
                 b'[' => self.open(Frame::Array { index: 0 }, State::Value),
                 b']' if self.in_empty_array() => self.close(),
-                b'-' | b'0'..=b'9' | b't' | b'f' | b'n' => State::Scalar,
+                b if starts_scalar(b) => State::Scalar,
                 _ => State::Failed,
             },
             State::Key => match b {
@@ -322,6 +322,11 @@ impl JsonTracker {
 
 fn is_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+}
+
+/// The first byte of a number or of `true`, `false` and `null`.
+fn starts_scalar(b: u8) -> bool {
+    matches!(b, b'-' | b'0'..=b'9' | b't' | b'f' | b'n')
 }
 
 /// Bytes of a number or of `true`, `false` and `null`.
