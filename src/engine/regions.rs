@@ -4,8 +4,9 @@
 //! each step needs the state the step before produced. Walking several
 //! stretches of a haystack at once, one lookup of each in flight, keeps the
 //! CPU busy while the others wait. So [`RegionFinder`] cuts the haystack into
-//! [`STREAMS`] stretches and walks an unanchored `MatchKind::All` lazy DFA of
-//! the family's patterns over all of them in step. That DFA reports every
+//! groups of [`STREAMS`] stretches of one length and walks an unanchored
+//! `MatchKind::All` lazy DFA of the family's patterns over a group's
+//! stretches in step. That DFA reports every
 //! position where some pattern's match ends, and which patterns end there;
 //! with each pattern's longest match, that bounds where the match starts.
 //! The leftmost-first search then runs only over those regions.
@@ -89,7 +90,7 @@ impl RegionFinder {
             return whole();
         }
         let mut cache = self.caches.get();
-        match Walk::new(self, &mut cache, haystack, from).and_then(Walk::run) {
+        match Walk::new(self, &mut cache, haystack, from).run(from) {
             Ok(regions) => merge(regions),
             Err(GiveUp) => whole(),
         }
@@ -101,10 +102,6 @@ struct Walk<'a> {
     finder: &'a RegionFinder,
     cache: &'a mut Cache,
     haystack: &'a [u8],
-    /// Where each stretch starts; `bounds[STREAMS]` is the end.
-    bounds: [usize; STREAMS + 1],
-    /// Each stretch's fresh start state.
-    starts: [LazyStateID; STREAMS],
     clears: usize,
     /// Transitions still to compute before the walk gives up.
     budget: usize,
@@ -112,83 +109,145 @@ struct Walk<'a> {
     regions: Vec<Range<usize>>,
 }
 
+/// [`STREAMS`] stretches of `len` bytes from `at`, walked side by side.
+struct Group {
+    at: usize,
+    len: usize,
+    /// Each stretch's fresh start state.
+    starts: [LazyStateID; STREAMS],
+    /// The state each stretch's walk ends in.
+    ends: [LazyStateID; STREAMS],
+}
+
 impl<'a> Walk<'a> {
-    fn new(
-        finder: &'a RegionFinder,
-        cache: &'a mut Cache,
-        haystack: &'a [u8],
-        from: usize,
-    ) -> Result<Walk<'a>, GiveUp> {
-        let stretch = (haystack.len() - from) / STREAMS;
-        let bounds = std::array::from_fn(|k| if k == STREAMS { haystack.len() } else { from + k * stretch });
-        let mut starts = [LazyStateID::default(); STREAMS];
-        for (k, start) in starts.iter_mut().enumerate() {
-            let input = Input::new(haystack).span(bounds[k]..haystack.len());
-            *start = finder.dfa.start_state_forward(cache, &input).map_err(|_| GiveUp)?;
-        }
+    fn new(finder: &'a RegionFinder, cache: &'a mut Cache, haystack: &'a [u8], from: usize) -> Walk<'a> {
         let clears = cache.clear_count();
         let budget = MIN_BUDGET + (haystack.len() - from) / BYTES_PER_TRANSITION;
-        Ok(Walk { finder, cache, haystack, bounds, starts, clears, budget, regions: Vec::new() })
+        Walk { finder, cache, haystack, clears, budget, regions: Vec::new() }
     }
 
-    fn run(mut self) -> Result<Vec<Range<usize>>, GiveUp> {
-        let mut ends = self.interleaved()?;
-        // The rest of the last stretch, beyond what divides evenly.
-        let last = STREAMS - 1;
-        let even_end = self.bounds[last] + (self.bounds[1] - self.bounds[0]);
-        for at in even_end..self.haystack.len() {
-            ends[last] = self.step(ends[last], at)?;
-        }
-        self.finish(ends[last])?;
-        // Each stretch's walk goes on until it agrees with the next one's.
-        for (k, &end) in ends[..last].iter().enumerate() {
-            if !self.catch_up(k, end)? {
-                break;
+    /// Cuts the haystack into groups of stretches, each as long as fits,
+    /// and walks them; each stretch's walk goes on past its end until it
+    /// agrees with the next one's. What is left, shorter than a group, is
+    /// the last stretch's walk going on.
+    fn run(mut self, from: usize) -> Result<Vec<Range<usize>>, GiveUp> {
+        let mut at = from;
+        let mut before: Option<LazyStateID> = None;
+        while let Some(group) = self.next_group(at)? {
+            for (k, (&start, &end)) in group.starts.iter().zip(&group.ends).enumerate() {
+                if let Some(state) = before {
+                    if !self.catch_up(state, start, group.at + k * group.len)? {
+                        return Ok(self.regions);
+                    }
+                }
+                before = Some(end);
             }
+            at = group.at + STREAMS * group.len;
         }
+        // `find` leaves at least one group's length.
+        let state = self.tail(before.ok_or(GiveUp)?, at)?;
+        self.finish(state)?;
         Ok(self.regions)
     }
 
-    /// Walks every stretch's first `stretch` bytes in step; returns the
-    /// state each ends in.
-    fn interleaved(&mut self) -> Result<[LazyStateID; STREAMS], GiveUp> {
-        let stretch = self.bounds[1] - self.bounds[0];
-        let haystack = self.haystack;
-        let stretches: [&[u8]; STREAMS] = std::array::from_fn(|k| &haystack[self.bounds[k]..][..stretch]);
-        let mut states = self.starts;
+    /// Walks the group at `at` with the longest stretches that fit, or
+    /// none when not even the shortest do. Each length is a constant, so
+    /// the walks' bytes lie at fixed distances from one index: V8 then
+    /// keeps the six walks' states in registers, where with a length known
+    /// only at run time it held six offsets too, ran out of registers and
+    /// moved states to and from the stack (75 instructions per turn of six
+    /// bytes, against 62). Steps of 64 bytes leave little for the slower
+    /// one-walk tail.
+    fn next_group(&mut self, at: usize) -> Result<Option<Group>, GiveUp> {
+        let group = match (self.haystack.len() - at) / STREAMS {
+            1024.. => self.group::<1024>(at),
+            960.. => self.group::<960>(at),
+            896.. => self.group::<896>(at),
+            832.. => self.group::<832>(at),
+            768.. => self.group::<768>(at),
+            704.. => self.group::<704>(at),
+            640.. => self.group::<640>(at),
+            576.. => self.group::<576>(at),
+            512.. => self.group::<512>(at),
+            448.. => self.group::<448>(at),
+            384.. => self.group::<384>(at),
+            320.. => self.group::<320>(at),
+            256.. => self.group::<256>(at),
+            192.. => self.group::<192>(at),
+            128.. => self.group::<128>(at),
+            64.. => self.group::<64>(at),
+            MIN_STRETCH.. => self.group::<MIN_STRETCH>(at),
+            _ => return Ok(None),
+        };
+        group.map(Some)
+    }
+
+    /// Walks [`STREAMS`] stretches of `S` bytes from `at` in step.
+    fn group<const S: usize>(&mut self, at: usize) -> Result<Group, GiveUp> {
+        let mut starts = [LazyStateID::default(); STREAMS];
+        for (k, start) in starts.iter_mut().enumerate() {
+            let input = Input::new(self.haystack).span(at + k * S..self.haystack.len());
+            *start = self.finder.dfa.start_state_forward(self.cache, &input).map_err(|_| GiveUp)?;
+        }
+        if self.cache.clear_count() != self.clears {
+            return Err(GiveUp);
+        }
+        let block = self.haystack.get(at..at + STREAMS * S).ok_or(GiveUp)?;
+        let mut states = starts;
         let mut i = 0;
-        while i < stretch {
-            i = self.fast(&stretches, &mut states, i);
+        while i < S {
+            i = self.fast::<STREAMS, S>(block, &mut states, i, S);
             // The slow step, for every walk at `i`: one of them enters a
             // tagged state (a match, or one not yet computed) or is in one.
-            if i < stretch {
+            if i < S {
                 for (k, state) in states.iter_mut().enumerate() {
-                    *state = self.step(*state, self.bounds[k] + i)?;
+                    *state = self.step(*state, at + k * S + i)?;
                 }
                 i += 1;
             }
         }
-        Ok(states)
+        Ok(Group { at, len: S, starts, ends: states })
     }
 
-    /// Steps every walk from `i` by transitions already computed, until one
-    /// would enter a tagged state; returns where that is. Nothing here
-    /// mutates the cache, so its tables stay in registers.
-    fn fast(&self, stretches: &[&[u8]; STREAMS], states: &mut [LazyStateID; STREAMS], mut i: usize) -> usize {
-        let (dfa, cache) = (&self.finder.dfa, &*self.cache);
-        if states.iter().any(|s| s.is_tagged()) {
+    /// The rest of the haystack from `at`, walked on from `state`.
+    fn tail(&mut self, mut state: LazyStateID, at: usize) -> Result<LazyStateID, GiveUp> {
+        let rest = &self.haystack[at..];
+        let mut i = 0;
+        while i < rest.len() {
+            let mut states = [state];
+            i = self.fast::<1, 0>(rest, &mut states, i, rest.len());
+            state = states[0];
+            if i < rest.len() {
+                state = self.step(state, at + i)?;
+                i += 1;
+            }
+        }
+        Ok(state)
+    }
+
+    /// Steps every walk from `i` to `end` by transitions already computed,
+    /// until one would enter a tagged state; returns where that is. Walk
+    /// `k` reads `block[k * S + i]`. Nothing here mutates the cache, so its
+    /// tables stay in registers. Not inlined: V8 allocates registers per
+    /// function, and inlined into the search it spilled the walks' states.
+    #[inline(never)]
+    fn fast<const LANES: usize, const S: usize>(
+        &self,
+        block: &[u8],
+        states: &mut [LazyStateID; LANES],
+        mut i: usize,
+        end: usize,
+    ) -> usize {
+        if states.iter().any(|s| s.is_tagged()) || block.len() < (LANES - 1) * S + end {
             return i;
         }
-        // Every stretch cut to one length, so the compiler drops the bounds checks.
-        let n = stretches[0].len();
-        let lanes: [&[u8]; STREAMS] = std::array::from_fn(|k| &stretches[k][..n]);
-        while i < n {
-            // SAFETY: each state was produced by this DFA with this cache, which
-            // nothing mutates here, and is untagged (checked above and before
-            // each is kept), as `next_state_untagged_unchecked` requires. This
-            // is the inner loop of regex-automata's own lazy DFA search.
-            let next: [LazyStateID; STREAMS] =
-                std::array::from_fn(|k| unsafe { dfa.next_state_untagged_unchecked(cache, states[k], lanes[k][i]) });
+        while i < end {
+            // SAFETY: `k * S + i < (LANES - 1) * S + end <= block.len()`
+            // (checked above); every state is untagged (checked above and
+            // before each is kept) and comes from this walk, which gives up
+            // whenever the cache is cleared.
+            let next: [LazyStateID; LANES] =
+                std::array::from_fn(|k| unsafe { self.cached(states[k], *block.get_unchecked(k * S + i)) });
             if next.iter().any(|s| s.is_tagged()) {
                 break;
             }
@@ -196,6 +255,19 @@ impl<'a> Walk<'a> {
             i += 1;
         }
         i
+    }
+
+    /// The transition from `state` on `byte` as far as the cache knows it:
+    /// tagged when it is unknown, a match, or any other special state.
+    ///
+    /// # Safety
+    ///
+    /// `state` is untagged, and was produced by this walk's DFA and cache
+    /// (as `next_state_untagged_unchecked` requires). This is the inner
+    /// loop of regex-automata's own lazy DFA search.
+    #[inline(always)]
+    unsafe fn cached(&self, state: LazyStateID, byte: u8) -> LazyStateID {
+        unsafe { self.finder.dfa.next_state_untagged_unchecked(self.cache, state, byte) }
     }
 
     /// The slow step: computes a missing transition (within the budget),
@@ -244,21 +316,28 @@ impl<'a> Walk<'a> {
         self.regions.push(at.saturating_sub(longest)..at);
     }
 
-    /// Continues stretch `k`'s walk from `state` past its end, beside the
-    /// next stretch's own walk, until both are in one state: from there on
-    /// the next stretch's walk is exact. Returns false when the walk ran to
-    /// the end of the haystack, leaving nothing for later stretches to do.
-    fn catch_up(&mut self, k: usize, mut state: LazyStateID) -> Result<bool, GiveUp> {
-        let mut next = self.starts[k + 1];
-        let mut at = self.bounds[k + 1];
+    /// Continues a stretch's walk from `state` past its end at `at`, beside
+    /// the next stretch's own walk from `next`, until both are in one
+    /// state: from there on the next stretch's walk is exact. Returns false
+    /// when the walk ran to the end of the haystack, leaving nothing for
+    /// later stretches to do.
+    fn catch_up(&mut self, mut state: LazyStateID, mut next: LazyStateID, mut at: usize) -> Result<bool, GiveUp> {
         while state != next {
             if at == self.haystack.len() {
                 self.finish(state)?;
                 return Ok(false);
             }
-            state = self.step(state, at)?;
-            next = self.advance(next, at)?;
+            // Most steps take transitions already computed, as in `fast`.
+            let byte = self.haystack[at];
+            // SAFETY: each state is untagged where `cached` is called, and
+            // comes from this walk.
+            let known = |s: LazyStateID| (!s.is_tagged()).then(|| unsafe { self.cached(s, byte) });
+            let pair = match (known(state), known(next)) {
+                (Some(s), Some(n)) if !s.is_tagged() && !n.is_tagged() => [s, n],
+                _ => [self.step(state, at)?, self.advance(next, at)?],
+            };
             at += 1;
+            [state, next] = pair;
         }
         Ok(true)
     }
@@ -345,7 +424,9 @@ mod tests {
         let mut next = xorshift(0x2545_f491_4f6c_dd1d);
         let mut narrowed = 0;
         for round in 0..300 {
-            let text = text(&mut next, 300 + round * 17);
+            // Up to 5 KiB, and now and then up to 16 KiB: several groups of stretches.
+            let len = if round % 25 == 0 { 7000 + round * 31 } else { 300 + round * 17 };
+            let text = text(&mut next, len);
             for options in [ScanOptions::text(&engine), ScanOptions::json(&engine)] {
                 let expected = whole.scan(&text, &options);
                 // Twice: on a cold cache the first walk may give up.
@@ -364,8 +445,10 @@ mod tests {
     fn a_match_across_the_stretches_is_found_wherever_it_lies() {
         let engine = Engine::from_policy_text("").unwrap();
         let value = "grace.hopper@example.com";
-        for at in 0..1200 - value.len() {
-            let mut text = vec![b' '; 1200];
+        // Six stretches of 192 bytes, six of 32, and a tail of 156.
+        let len = 1500;
+        for at in 0..len - value.len() {
+            let mut text = vec![b' '; len];
             text[at..at + value.len()].copy_from_slice(value.as_bytes());
             let found = engine.scan(&text, &ScanOptions::text(&engine));
             assert_eq!(found.len(), 1, "at {at}");
