@@ -199,7 +199,9 @@ impl JsonTracker {
             return None;
         }
         let in_key = matches!(self.state, State::Key | State::KeyStr | State::KeyEscape | State::Colon);
-        let mut path = String::from("$");
+        // One allocation for most paths.
+        let mut path = String::with_capacity(64);
+        path.push('$');
         let last = self.stack.len().saturating_sub(1);
         for (i, frame) in self.stack.iter().enumerate() {
             match frame {

@@ -132,7 +132,10 @@ struct Allowlist(std::collections::HashSet<Vec<u8>>);
 
 impl Allowlist {
     fn normalize(value: &[u8]) -> Vec<u8> {
-        value.iter().filter(|b| !matches!(b, b' ' | b'-' | b'\t')).map(u8::to_ascii_lowercase).collect()
+        // Sized up front: checked for every candidate, it is on the hot path.
+        let mut out = Vec::with_capacity(value.len());
+        out.extend(value.iter().filter(|b| !matches!(b, b' ' | b'-' | b'\t')).map(u8::to_ascii_lowercase));
+        out
     }
 
     fn insert(&mut self, value: &str) {

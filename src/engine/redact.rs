@@ -41,12 +41,17 @@ impl HashKey {
 
     /// Hex HMAC-SHA256 of `value`.
     pub fn hex(&self, value: &[u8]) -> String {
+        self.hex_prefix(value, 32)
+    }
+
+    /// The first `bytes` bytes of the HMAC-SHA256 of `value`, in hex.
+    fn hex_prefix(&self, value: &[u8], bytes: usize) -> String {
         const DIGITS: &[u8; 16] = b"0123456789abcdef";
         let mut mac = self.0.clone();
         mac.update(value);
         let digest = mac.finalize().into_bytes();
-        let mut hex = String::with_capacity(2 * digest.len());
-        for b in digest {
+        let mut hex = String::with_capacity(2 * bytes);
+        for &b in digest.iter().take(bytes) {
             hex.push(char::from(DIGITS[usize::from(b >> 4)]));
             hex.push(char::from(DIGITS[usize::from(b & 15)]));
         }
@@ -56,9 +61,7 @@ impl HashKey {
     /// A short fingerprint for logs and reports: equal values give equal
     /// fingerprints, and the value cannot be recovered from it.
     pub fn fingerprint(&self, value: &[u8]) -> String {
-        let mut hex = self.hex(value);
-        hex.truncate(12);
-        hex
+        self.hex_prefix(value, 6)
     }
 }
 

@@ -188,7 +188,7 @@ impl Body {
                 let room = (limits.max_scan_bytes as u64).saturating_sub(self.seen - chunk.len() as u64) as usize;
                 let over = chunk.len() > room;
                 let (engine, direction) = (&inspector.engine, self.direction);
-                let mut sink = |f, v: &[u8]| outcome.found(engine, direction, Part::Body, None, &f, v);
+                let mut sink = |f, v: &[u8]| outcome.found(engine, direction, Part::Body, None, f, v);
                 scanner.feed(&chunk[..chunk.len().min(room)], &mut sink);
                 if over || end {
                     scanner.finish(&mut sink);
@@ -203,7 +203,7 @@ impl Body {
                 let room = (limits.max_scan_bytes as u64).saturating_sub(self.seen - chunk.len() as u64) as usize;
                 let (scanned, rest) = chunk.split_at(chunk.len().min(room));
                 let (engine, direction) = (&inspector.engine, self.direction);
-                let mut sink = |f, v: &[u8]| outcome.found(engine, direction, Part::Body, None, &f, v);
+                let mut sink = |f, v: &[u8]| outcome.found(engine, direction, Part::Body, None, f, v);
                 let mut out = Vec::with_capacity(chunk.len() + engine.window());
                 scanner.feed_redact(scanned, &mut out, &mut sink);
                 let over = !rest.is_empty();
@@ -304,7 +304,7 @@ impl Body {
         }
         let (engine, direction, options) = (&inspector.engine, self.direction, &self.options);
         let found = |outcome: &mut Outcome, f: Finding, v: &[u8]| {
-            outcome.found(engine, direction, Part::Body, None, &f.shifted(frame.at), v)
+            outcome.found(engine, direction, Part::Body, None, f.shifted(frame.at), v)
         };
         match (frame.compressed(), self.encoding) {
             (false, _) => {
@@ -402,7 +402,7 @@ impl Body {
     fn scan_held(&self, inspector: &Inspector, held: &[u8], outcome: &mut Outcome) -> Vec<u8> {
         let (engine, options) = (&inspector.engine, &self.options);
         let direction = self.direction;
-        let mut sink = |f, v: &[u8]| outcome.found(engine, direction, Part::Body, None, &f, v);
+        let mut sink = |f, v: &[u8]| outcome.found(engine, direction, Part::Body, None, f, v);
         let multipart = match self.kind {
             Kind::Form => return redact_form(engine, held, options, &mut sink),
             Kind::Multipart => redact_multipart(engine, held, &self.boundary, options, &mut sink),

@@ -310,7 +310,7 @@ impl Exchange {
             if let Some(span) = masked.get_mut(f.start as usize..f.end as usize) {
                 span.fill(b'*');
             }
-            outcome.found(&engine, Direction::Request, Part::Url, None, &f, v);
+            outcome.found(&engine, Direction::Request, Part::Url, None, f, v);
         });
         if self.outcome.len() == before {
             self.inspector.clean_values.insert(b":path", full_path, &options.detectors);
@@ -376,7 +376,7 @@ impl Exchange {
             let mut scanner = Scanner::new(Arc::clone(&engine), options);
             let mut out = Vec::with_capacity(value.len());
             let outcome = &mut self.outcome;
-            let mut sink = |f, v: &[u8]| outcome.found(&engine, direction, Part::Headers, Some(&name_text), &f, v);
+            let mut sink = |f, v: &[u8]| outcome.found(&engine, direction, Part::Headers, Some(&name_text), f, v);
             scanner.feed_redact(value, &mut out, &mut sink);
             scanner.finish_redact(&mut out, &mut sink);
             if self.outcome.len() == before {

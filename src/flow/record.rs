@@ -89,7 +89,7 @@ impl Outcome {
         direction: Direction,
         part: Part,
         header: Option<&str>,
-        f: &Finding,
+        f: Finding,
         value: &[u8],
     ) {
         let d = engine.detector(f.detector);
@@ -101,7 +101,7 @@ impl Outcome {
             direction,
             part,
             header: header.map(str::to_string),
-            key_path: f.path.clone(),
+            key_path: f.path,
             start: f.start,
             end: f.end,
             fingerprint: engine.hash_key().fingerprint(value),

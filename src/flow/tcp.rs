@@ -101,18 +101,19 @@ impl Connection {
             if f.end <= chunk_start || f.start < reported_until {
                 return; // Passed whole already, or reported already.
             }
-            outcome.found(&engine, direction, Part::Body, None, &f, value);
+            let (start, detector) = (f.start, f.detector);
             new_until = new_until.max(f.end);
-            let d = engine.detector(f.detector);
-            match outcome.plan.actions[f.detector] {
+            outcome.found(&engine, direction, Part::Body, None, f, value);
+            let d = engine.detector(detector);
+            match outcome.plan.actions[detector] {
                 ActionKind::Block => close = true,
                 ActionKind::Redact => {
                     let spec =
                         if is_same_length(&d.redact) { d.redact.clone() } else { RedactSpec::Mask { char: '*' } };
                     let mut replacement = Vec::with_capacity(value.len());
                     redact_value(&spec, engine.hash_key(), value, &mut replacement);
-                    let skip = chunk_start.saturating_sub(f.start) as usize;
-                    let at = (f.start.max(chunk_start) - chunk_start) as usize;
+                    let skip = chunk_start.saturating_sub(start) as usize;
+                    let at = (start.max(chunk_start) - chunk_start) as usize;
                     let part = &replacement[skip.min(replacement.len())..];
                     let end = (at + part.len()).min(out.len());
                     out[at..end].copy_from_slice(&part[..end - at]);
