@@ -109,9 +109,8 @@ struct Walk<'a> {
     regions: Vec<Range<usize>>,
 }
 
-/// [`STREAMS`] stretches of `len` bytes from `at`, walked side by side.
+/// [`STREAMS`] stretches of `len` bytes, walked side by side.
 struct Group {
-    at: usize,
     len: usize,
     /// Each stretch's fresh start state.
     starts: [LazyStateID; STREAMS],
@@ -136,13 +135,13 @@ impl<'a> Walk<'a> {
         while let Some(group) = self.next_group(at)? {
             for (k, (&start, &end)) in group.starts.iter().zip(&group.ends).enumerate() {
                 if let Some(state) = before {
-                    if !self.catch_up(state, start, group.at + k * group.len)? {
+                    if !self.catch_up(state, start, at + k * group.len)? {
                         return Ok(self.regions);
                     }
                 }
                 before = Some(end);
             }
-            at = group.at + STREAMS * group.len;
+            at += STREAMS * group.len;
         }
         // `find` leaves at least one group's length.
         let state = self.tail(before.ok_or(GiveUp)?, at)?;
@@ -192,37 +191,40 @@ impl<'a> Walk<'a> {
         if self.cache.clear_count() != self.clears {
             return Err(GiveUp);
         }
-        let block = self.haystack.get(at..at + STREAMS * S).ok_or(GiveUp)?;
-        let mut states = starts;
+        let mut ends = starts;
+        self.lanes::<STREAMS, S>(at, &mut ends, S)?;
+        Ok(Group { len: S, starts, ends })
+    }
+
+    /// The rest of the haystack from `at`, walked on from `state`.
+    fn tail(&mut self, state: LazyStateID, at: usize) -> Result<LazyStateID, GiveUp> {
+        let mut states = [state];
+        self.lanes::<1, 0>(at, &mut states, self.haystack.len() - at)?;
+        Ok(states[0])
+    }
+
+    /// Walks `LANES` walks `end` bytes each, walk `k` from `at + k * S`, in
+    /// step: by [`Walk::fast`] while it can, and by the slow step, for
+    /// every walk at once, where one of them enters a tagged state (a
+    /// match, or one not yet computed) or is in one.
+    fn lanes<const LANES: usize, const S: usize>(
+        &mut self,
+        at: usize,
+        states: &mut [LazyStateID; LANES],
+        end: usize,
+    ) -> Result<(), GiveUp> {
+        let block = self.haystack.get(at..at + (LANES - 1) * S + end).ok_or(GiveUp)?;
         let mut i = 0;
-        while i < S {
-            i = self.fast::<STREAMS, S>(block, &mut states, i, S);
-            // The slow step, for every walk at `i`: one of them enters a
-            // tagged state (a match, or one not yet computed) or is in one.
-            if i < S {
+        while i < end {
+            i = self.fast::<LANES, S>(block, states, i, end);
+            if i < end {
                 for (k, state) in states.iter_mut().enumerate() {
                     *state = self.step(*state, at + k * S + i)?;
                 }
                 i += 1;
             }
         }
-        Ok(Group { at, len: S, starts, ends: states })
-    }
-
-    /// The rest of the haystack from `at`, walked on from `state`.
-    fn tail(&mut self, mut state: LazyStateID, at: usize) -> Result<LazyStateID, GiveUp> {
-        let rest = &self.haystack[at..];
-        let mut i = 0;
-        while i < rest.len() {
-            let mut states = [state];
-            i = self.fast::<1, 0>(rest, &mut states, i, rest.len());
-            state = states[0];
-            if i < rest.len() {
-                state = self.step(state, at + i)?;
-                i += 1;
-            }
-        }
-        Ok(state)
+        Ok(())
     }
 
     /// Steps every walk from `i` to `end` by transitions already computed,
