@@ -34,10 +34,9 @@ impl Glob {
         let last = self.parts.len().wrapping_sub(1);
         for (i, part) in self.parts.iter().enumerate() {
             let at = if i == 0 && self.anchored_start {
-                starts_with(rest, part).then_some(0)
+                starts_with_ignore_case(rest, part).then_some(0)
             } else if i == last && self.anchored_end {
-                (rest.len() >= part.len() && starts_with(&rest[rest.len() - part.len()..], part))
-                    .then(|| rest.len() - part.len())
+                ends_with_ignore_case(rest, part).then(|| rest.len() - part.len())
             } else {
                 rest.windows(part.len()).position(|w| w.eq_ignore_ascii_case(part))
             };
@@ -54,9 +53,14 @@ impl Glob {
     }
 }
 
-/// Whether `text` starts with the lowercase `part`, ignoring ASCII case.
-fn starts_with(text: &[u8], part: &[u8]) -> bool {
+/// Whether `text` starts with `part`, ignoring ASCII case.
+pub(crate) fn starts_with_ignore_case(text: &[u8], part: &[u8]) -> bool {
     text.get(..part.len()).is_some_and(|head| head.eq_ignore_ascii_case(part))
+}
+
+/// Whether `text` ends with `part`, ignoring ASCII case.
+pub(crate) fn ends_with_ignore_case(text: &[u8], part: &[u8]) -> bool {
+    text.len().checked_sub(part.len()).is_some_and(|at| text[at..].eq_ignore_ascii_case(part))
 }
 
 /// Several globs, matched as one. Plain names, most header and host globs,

@@ -2,8 +2,8 @@
 //! decision), and the limits.
 
 use crate::engine::{
-    multipart_boundary, redact_form, redact_multipart, redact_protobuf, scan_protobuf, DetectorSet, Finding,
-    ScanOptions, Scanner, Target,
+    ends_with_ignore_case, multipart_boundary, redact_form, redact_multipart, redact_protobuf, scan_protobuf,
+    starts_with_ignore_case, DetectorSet, Finding, ScanOptions, Scanner, Target,
 };
 use crate::policy::{ActionKind, BodyRedaction, Direction, LimitAction, Part};
 
@@ -32,10 +32,8 @@ impl Kind {
         let essence = content_type.split(|&b| b == b';').next().unwrap_or_default().trim_ascii();
         // Media types ignore ASCII case.
         let is = |name: &[u8]| essence.eq_ignore_ascii_case(name);
-        let starts = |head: &[u8]| essence.get(..head.len()).is_some_and(|e| e.eq_ignore_ascii_case(head));
-        let ends = |tail: &[u8]| {
-            essence.len() >= tail.len() && essence[essence.len() - tail.len()..].eq_ignore_ascii_case(tail)
-        };
+        let starts = |head: &[u8]| starts_with_ignore_case(essence, head);
+        let ends = |tail: &[u8]| ends_with_ignore_case(essence, tail);
         let has = |needle: &[u8]| essence.windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle));
         if essence.is_empty() {
             Ok(Kind::Text)
