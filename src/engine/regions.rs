@@ -38,6 +38,11 @@ const STREAMS: usize = 6;
 /// Below this many bytes per stretch (about 200 bytes in all), one search
 /// is as fast: measured on slices of clean JSON.
 const MIN_STRETCH: usize = 32;
+/// Steps of the fast walk per turn of its loop: with 4, V8 ran 10% fewer
+/// instructions per clean exchange than with 1 (114k against 127k); 2 and
+/// 3 did slightly worse than 4, and 5 or more worse than 1 (V8 ran out of
+/// registers).
+const UNROLL: usize = 4;
 /// Computing a transition costs about a microsecond, a thousand bytes'
 /// walk. Input that keeps the DFA computing new ones (digit-heavy text
 /// makes the numeric patterns' states multiply) is better searched whole,
@@ -243,19 +248,32 @@ impl<'a> Walk<'a> {
         if states.iter().any(|s| s.is_tagged()) || block.len() < (LANES - 1) * S + end {
             return i;
         }
-        while i < end {
+        let mut now = *states;
+        // One step of every walk, taken unless one would enter a tagged state.
+        let advance = |now: &mut [LazyStateID; LANES], i: &mut usize| {
             // SAFETY: `k * S + i < (LANES - 1) * S + end <= block.len()`
-            // (checked above); every state is untagged (checked above and
-            // before each is kept) and comes from this walk, which gives up
-            // whenever the cache is cleared.
+            // (callers keep `i < end`; the length is checked above); every
+            // state is untagged (checked above and before each is kept) and
+            // comes from this walk, which gives up whenever the cache is cleared.
             let next: [LazyStateID; LANES] =
-                std::array::from_fn(|k| unsafe { self.cached(states[k], *block.get_unchecked(k * S + i)) });
-            if next.iter().any(|s| s.is_tagged()) {
-                break;
+                std::array::from_fn(|k| unsafe { self.cached(now[k], *block.get_unchecked(k * S + *i)) });
+            let untagged = !next.iter().any(|s| s.is_tagged());
+            if untagged {
+                (*now, *i) = (next, *i + 1);
             }
-            *states = next;
-            i += 1;
+            untagged
+        };
+        // `UNROLL` steps per turn of the loop: V8 checks for interrupts and
+        // moves the states between registers once per turn, not per byte.
+        'turns: while i + UNROLL <= end {
+            for _ in 0..UNROLL {
+                if !advance(&mut now, &mut i) {
+                    break 'turns;
+                }
+            }
         }
+        while i < end && advance(&mut now, &mut i) {}
+        *states = now;
         i
     }
 
