@@ -156,12 +156,12 @@ impl<'a> Walk<'a> {
 
     /// Walks the group at `at` with the longest stretches that fit, or
     /// none when not even the shortest do. Each length is a constant, so
-    /// the walks' bytes lie at fixed distances from one index: V8 then
-    /// keeps the six walks' states in registers, where with a length known
-    /// only at run time it held six offsets too, ran out of registers and
-    /// moved states to and from the stack (75 instructions per turn of six
-    /// bytes, against 62). Steps of 64 bytes leave little for the slower
-    /// one-walk tail.
+    /// the walks' bytes lie at fixed distances from one index: with a
+    /// length known only at run time, V8 held six offsets beside the six
+    /// states, ran out of registers and moved states to and from the stack
+    /// (75 instructions per step of the six walks, against 62, before
+    /// `UNROLL`). Steps of 64 bytes leave little for the slower one-walk
+    /// tail.
     fn next_group(&mut self, at: usize) -> Result<Option<Group>, GiveUp> {
         let group = match (self.haystack.len() - at) / STREAMS {
             1024.. => self.group::<1024>(at),
