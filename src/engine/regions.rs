@@ -17,14 +17,6 @@
 //! same state: from there on they agree, and the later stretch's own walk
 //! is exact. On clean traffic that takes a few bytes.
 //!
-//! Where a match ends, a reverse anchored DFA of the same patterns, walked
-//! back from there, finds where the earliest of the matches ending there
-//! starts: the region is that match, not the pattern's longest match (an
-//! email's can be 700 bytes). Those walks share a budget of bytes, so a
-//! long run of match ends (a long bearer token ends a match at every byte)
-//! costs linear time: once it is spent, a region reaches back the
-//! pattern's longest match.
-//!
 //! Every match of every pattern ends where the DFA reports one, so every
 //! match lies inside a region, and a leftmost-first search over the regions
 //! finds exactly what a search over the whole haystack finds (see
@@ -38,7 +30,7 @@ use regex_automata::hybrid::LazyStateID;
 use regex_automata::nfa::thompson;
 use regex_automata::util::pool::Pool;
 use regex_automata::util::syntax;
-use regex_automata::{Anchored, Input, MatchKind};
+use regex_automata::{Input, MatchKind};
 
 /// Stretches walked side by side: measured best on x86-64 (1.1 GB/s against
 /// 0.4 GB/s for one walk over clean JSON).
@@ -59,24 +51,17 @@ const UNROLL: usize = 4;
 /// none. What a walk computed stays cached for the next.
 const MIN_BUDGET: usize = 128;
 const BYTES_PER_TRANSITION: usize = 2048;
-/// Bytes the reverse walks may step back over, per byte of haystack: every
-/// match's own length, and more, on any text but runs of match ends.
-const REVERSE_STEPS_PER_BYTE: usize = 2;
 
-/// The forward and the reverse DFA's caches.
-type Caches = (Cache, Cache);
-type CacheFn = Box<dyn Fn() -> Caches + Send + Sync + UnwindSafe + RefUnwindSafe>;
+type CacheFn = Box<dyn Fn() -> Cache + Send + Sync + UnwindSafe + RefUnwindSafe>;
 
 /// Finds the regions of a haystack that hold every match of a set of
 /// patterns.
 #[derive(Debug)]
 pub struct RegionFinder {
     dfa: DFA,
-    /// The patterns reversed, for where the matches ending at a place start.
-    rev: DFA,
     /// Per pattern, its longest match: one ending at `e` starts at or after `e - longest`.
     longest: Vec<usize>,
-    caches: Pool<Caches, CacheFn>,
+    caches: Pool<Cache, CacheFn>,
 }
 
 /// Why a walk stopped early: the whole haystack is then one region.
@@ -90,19 +75,15 @@ impl RegionFinder {
             .iter()
             .map(|p| syntax::parse_with(p, &syntax).ok()?.properties().maximum_len())
             .collect::<Option<Vec<usize>>>()?;
-        let build = |reverse: bool| {
-            DFA::builder()
-                .syntax(syntax)
-                .thompson(thompson::Config::new().reverse(reverse).nfa_size_limit(Some(nfa_limit)))
-                .configure(DFA::config().match_kind(MatchKind::All).unicode_word_boundary(true))
-                .build_many(patterns)
-                .ok()
-        };
-        let (dfa, rev) = (build(false)?, build(true)?);
-        let for_pool = (dfa.clone(), rev.clone());
-        let caches: Pool<Caches, CacheFn> =
-            Pool::new(Box::new(move || (for_pool.0.create_cache(), for_pool.1.create_cache())));
-        Some(RegionFinder { dfa, rev, longest, caches })
+        let dfa = DFA::builder()
+            .syntax(syntax)
+            .thompson(thompson::Config::new().nfa_size_limit(Some(nfa_limit)))
+            .configure(DFA::config().match_kind(MatchKind::All).unicode_word_boundary(true))
+            .build_many(patterns)
+            .ok()?;
+        let for_pool = dfa.clone();
+        let caches: Pool<Cache, CacheFn> = Pool::new(Box::new(move || for_pool.create_cache()));
+        Some(RegionFinder { dfa, longest, caches })
     }
 
     /// Sorted, disjoint ranges of `haystack[from..]` that together hold every
@@ -113,9 +94,8 @@ impl RegionFinder {
         if haystack.len() - from < STREAMS * MIN_STRETCH {
             return whole();
         }
-        let mut caches = self.caches.get();
-        let (cache, rev_cache) = &mut *caches;
-        match Walk::new(self, cache, rev_cache, haystack, from).run(from) {
+        let mut cache = self.caches.get();
+        match Walk::new(self, &mut cache, haystack, from).run(from) {
             Ok(regions) => merge(regions),
             Err(GiveUp) => whole(),
         }
@@ -126,13 +106,10 @@ impl RegionFinder {
 struct Walk<'a> {
     finder: &'a RegionFinder,
     cache: &'a mut Cache,
-    rev_cache: &'a mut Cache,
     haystack: &'a [u8],
     clears: usize,
     /// Transitions still to compute before the walk gives up.
     budget: usize,
-    /// Bytes the reverse walks may still step back over.
-    reverse_steps: usize,
     /// Per reported match end, the range its matches lie in.
     regions: Vec<Range<usize>>,
 }
@@ -147,18 +124,10 @@ struct Group {
 }
 
 impl<'a> Walk<'a> {
-    fn new(
-        finder: &'a RegionFinder,
-        cache: &'a mut Cache,
-        rev_cache: &'a mut Cache,
-        haystack: &'a [u8],
-        from: usize,
-    ) -> Walk<'a> {
+    fn new(finder: &'a RegionFinder, cache: &'a mut Cache, haystack: &'a [u8], from: usize) -> Walk<'a> {
         let clears = cache.clear_count();
-        let len = haystack.len() - from;
-        let budget = MIN_BUDGET + len / BYTES_PER_TRANSITION;
-        let reverse_steps = REVERSE_STEPS_PER_BYTE * len;
-        Walk { finder, cache, rev_cache, haystack, clears, budget, reverse_steps, regions: Vec::new() }
+        let budget = MIN_BUDGET + (haystack.len() - from) / BYTES_PER_TRANSITION;
+        Walk { finder, cache, haystack, clears, budget, regions: Vec::new() }
     }
 
     /// Cuts the haystack into groups of stretches, each as long as fits,
@@ -354,9 +323,7 @@ impl<'a> Walk<'a> {
     }
 
     /// With a match state entered on reading the byte at `at` (matches are
-    /// reported one byte late), records the region of the matches ending
-    /// there: from the earliest start, or failing that, from as far back
-    /// as the longest of them may reach.
+    /// reported one byte late), records the region around those matches.
     fn record(&mut self, state: LazyStateID, at: usize) {
         if !state.is_match() {
             return;
@@ -366,46 +333,7 @@ impl<'a> Walk<'a> {
             .map(|i| self.finder.longest[dfa.match_pattern(self.cache, state, i).as_usize()])
             .max()
             .unwrap_or(0);
-        let reach = at.saturating_sub(longest);
-        let start = self.earliest_start(reach, at).unwrap_or(reach);
-        self.regions.push(start..at);
-    }
-
-    /// Where the earliest match of any pattern ending at `end` starts, by
-    /// the reverse DFA walked back from `end` to no further than `reach`
-    /// (where the longest match would start). `None` when the walk cannot
-    /// tell: the budget is spent, or the DFA must quit (a Unicode word
-    /// boundary next to a non-ASCII byte).
-    fn earliest_start(&mut self, reach: usize, end: usize) -> Option<usize> {
-        let (rev, cache, haystack) = (&self.finder.rev, &mut *self.rev_cache, self.haystack);
-        let input = Input::new(haystack).range(reach..end).anchored(Anchored::Yes);
-        let mut state = rev.start_state_reverse(cache, &input).ok()?;
-        let mut start = None;
-        // Reverse matches are reported one byte late too: entering a match
-        // state on the byte at `at` means a match starts at `at + 1`.
-        for at in (reach..end).rev() {
-            self.reverse_steps = self.reverse_steps.checked_sub(1)?;
-            state = rev.next_state(cache, state, haystack[at]).ok()?;
-            if state.is_match() {
-                start = Some(at + 1);
-            } else if state.is_dead() {
-                return start;
-            } else if state.is_quit() {
-                return None;
-            }
-        }
-        // Before `reach`: the byte there decides look-behind (`\b`, `^`).
-        state = match reach.checked_sub(1) {
-            Some(before) => rev.next_state(cache, state, haystack[before]).ok()?,
-            None => rev.next_eoi_state(cache, state).ok()?,
-        };
-        if state.is_match() {
-            Some(reach)
-        } else if state.is_quit() {
-            None
-        } else {
-            start
-        }
+        self.regions.push(at.saturating_sub(longest)..at);
     }
 
     /// Continues a stretch's walk from `state` past its end at `at`, beside
@@ -546,35 +474,6 @@ mod tests {
             assert_eq!(found.len(), 1, "at {at}");
             assert_eq!((found[0].start, found[0].end), (at as u64, (at + value.len()) as u64));
         }
-    }
-
-    #[test]
-    fn a_region_is_the_match_not_the_patterns_longest() {
-        let engine = Engine::from_policy_text("").unwrap();
-        let finder = engine.regions.as_ref().unwrap();
-        // The email pattern's longest match is over 700 bytes.
-        let text = format!("{}\"grace@example.com\"{}", " ".repeat(800), " ".repeat(300)).into_bytes();
-        finder.find(&text, 0); // Warms the cache.
-                               // The region starts at the byte before the address, which the pattern consumes.
-        assert_eq!(finder.find(&text, 0), vec![800..818]);
-    }
-
-    #[test]
-    fn a_run_of_match_ends_spends_the_reverse_budget_and_still_finds_the_same() {
-        let engine = Engine::from_policy_text("").unwrap();
-        let mut whole = Engine::from_policy_text("").unwrap();
-        whole.regions = None;
-        let finder = engine.regions.as_ref().unwrap();
-        // A bearer token's match ends at each of its bytes: a reverse walk
-        // from each to the token's start would take quadratic time.
-        let token_at = 600;
-        let text = format!("{}Bearer {} ", " ".repeat(token_at), "a".repeat(1000)).into_bytes();
-        // Each walk computes a few more of the token's states, then gives up.
-        let gave_up = |r: &[std::ops::Range<usize>]| r.len() == 1 && r[0] == (0..text.len());
-        let regions = (0..50).map(|_| finder.find(&text, 0)).find(|r| !gave_up(r)).expect("a warm walk");
-        assert!(regions[0].start < token_at, "the budget was not spent: {regions:?}");
-        let options = ScanOptions::text(&engine);
-        assert_eq!(engine.scan(&text, &options), whole.scan(&text, &options));
     }
 
     #[test]
