@@ -30,9 +30,10 @@ fn bench(c: &mut Criterion) {
     let naive = naive_regexes();
     // (name, input, whether it is JSON)
     let inputs = [
-        ("a_json_sparse", traffic::json_traffic(SIZE, true), true),
-        ("b_json_clean", traffic::json_traffic(SIZE, false), true),
+        ("a_json_sparse", traffic::json_traffic(SIZE, Some(25)), true),
+        ("b_json_clean", traffic::json_traffic(SIZE, None), true),
         ("c_adversarial_digits", traffic::adversarial(SIZE), false),
+        ("d_json_dense", traffic::json_traffic(SIZE, Some(1)), true),
     ];
     let mut group = c.benchmark_group("engine");
     group.sample_size(20);

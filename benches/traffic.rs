@@ -55,15 +55,19 @@ const SENSITIVE: &[&str] = &[
     "\"client_ip\": \"58.74.121.78\"",
 ];
 
-/// About `size` bytes of JSON records; with `sensitive`, one in ~25 records
-/// carries a sensitive value.
-pub fn json_traffic(size: usize, sensitive: bool) -> Vec<u8> {
+/// About `size` bytes of JSON records; with `sensitive_one_in: Some(n)`,
+/// about one record in `n` carries a sensitive value.
+pub fn json_traffic(size: usize, sensitive_one_in: Option<u64>) -> Vec<u8> {
     let mut rng = Rng::new(42);
     let mut out = String::with_capacity(size + 1024);
     out.push('[');
     let mut i = 0u64;
     while out.len() < size {
-        let extra = if sensitive && rng.below(25) == 0 { format!(", {}", rng.pick(SENSITIVE)) } else { String::new() };
+        let extra = if sensitive_one_in.is_some_and(|n| rng.below(n) == 0) {
+            format!(", {}", rng.pick(SENSITIVE))
+        } else {
+            String::new()
+        };
         out.push_str(&format!(
             concat!(
                 "{{\"id\": {}, \"uuid\": \"{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}\", \"name\": \"{}\", ",
