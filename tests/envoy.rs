@@ -192,18 +192,22 @@ fn findings_are_counted_in_prometheus_stats_and_logged_without_values() {
     assert_eq!(bed.counter("sieve_blocked_total{}", 1), Some(1));
     let card = r#"sieve_findings_total{detector="credit-card",category="pci",action="redact",direction="request"}"#;
     assert_eq!(bed.counter(card, 1), Some(1));
+    // Two findings of one series in one flow are counted at once, by two.
+    let cards = r#"{"cards": ["4111 1111 1111 1111", "5555 5555 5555 4444"]}"#;
+    bed.send("POST", "/v1/orders", &[("content-type", "application/json")], cards.as_bytes());
+    assert_eq!(bed.counter(card, 3), Some(3));
     let key =
         r#"sieve_findings_total{detector="private-key",category="credentials",action="block",direction="request"}"#;
     assert_eq!(bed.counter(key, 1), Some(1));
     let log = bed.log();
     assert!(log.contains(r#""detector":"credit-card""#), "one JSON line per flow with findings");
     assert!(log.contains(r#""path":"/v1/orders""#), "{log}");
-    assert!(!log.contains("4111 1111") && !log.contains("MIIE"), "values never reach the log");
+    assert!(!log.contains("4111 1111") && !log.contains("5555 5555") && !log.contains("MIIE"), "no values in the log");
 
     // Envoy's `wasm` logger above info: no line (sieve asks, and does not build it); counters go on.
     bed.set_log_level("wasm", "warning");
     bed.send("POST", "/v1/quiet", &[("content-type", "application/json")], CARD_BODY.as_bytes());
-    assert_eq!(bed.counter("sieve_exchanges_total{}", 3), Some(3));
+    assert_eq!(bed.counter("sieve_exchanges_total{}", 4), Some(4));
     assert!(!bed.log().contains("/v1/quiet"), "no line at warning level");
     bed.assert_clean_log();
 }
