@@ -316,26 +316,26 @@ impl Bed {
 
     /// Starts Envoy with sieve as a network filter in front of an echo server.
     pub fn start_tcp(policy: &str) -> Bed {
-        Bed::launch("envoy/tcp.yaml", policy, Shape::Static, Upstream::start_echo())
+        Bed::launch("envoy/tcp.yaml", policy, Shape::Static, Upstream::start_echo)
             .unwrap_or_else(|log| panic!("Envoy did not become ready:\n{log}"))
     }
 
     /// Starts Envoy; `Err` holds its log when it does not become ready.
     pub fn try_start(policy: &str) -> Result<Bed, String> {
-        Bed::launch("envoy/http.yaml", policy, Shape::Static, Upstream::start())
+        Bed::launch("envoy/http.yaml", policy, Shape::Static, Upstream::start)
     }
 
     /// Starts Envoy with `vm_policy` as the VM configuration (the default
     /// policy) and `policy` as the plugin configuration.
     pub fn start_with_vm_policy(vm_policy: &str, policy: &str) -> Bed {
-        Bed::launch("envoy/http.yaml", policy, Shape::VmPolicy(vm_policy), Upstream::start())
+        Bed::launch("envoy/http.yaml", policy, Shape::VmPolicy(vm_policy), Upstream::start)
             .unwrap_or_else(|log| panic!("Envoy did not become ready:\n{log}"))
     }
 
     /// Starts Envoy with its HTTP listener (and so sieve's policy) in a
     /// watched LDS file, which [`Bed::reload`] replaces.
     pub fn start_reloadable(policy: &str) -> Bed {
-        Bed::launch("envoy/http.yaml", policy, Shape::Reloadable, Upstream::start())
+        Bed::launch("envoy/http.yaml", policy, Shape::Reloadable, Upstream::start)
             .unwrap_or_else(|log| panic!("Envoy did not become ready:\n{log}"))
     }
 
@@ -368,7 +368,19 @@ impl Bed {
         panic!("Envoy neither accepted nor rejected the new listener:\n{}", self.log());
     }
 
-    fn launch(template: &str, policy: &str, shape: Shape, upstream: Upstream) -> Result<Bed, String> {
+    fn launch(template: &str, policy: &str, shape: Shape, upstream: fn() -> Upstream) -> Result<Bed, String> {
+        // A port found free may be taken by a parallel test before Envoy
+        // binds it: then Envoy exits, and the bed starts again on new ports.
+        let mut tries = 3;
+        loop {
+            match Bed::launch_once(template, policy, &shape, upstream()) {
+                Err(log) if tries > 1 && log.contains("Address already in use") => tries -= 1,
+                result => return result,
+            }
+        }
+    }
+
+    fn launch_once(template: &str, policy: &str, shape: &Shape, upstream: Upstream) -> Result<Bed, String> {
         static NEXT: AtomicU32 = AtomicU32::new(0);
         let (wasm, envoy) = (wasm(), envoy());
         let (port, admin) = (free_port(), free_port());
