@@ -365,7 +365,9 @@ impl Family {
                     PolicyError::new("detectors", format!("the combined pattern set does not compile: {e}"))
                 })
             };
-        // Only ever asked for captures over a known match: no DFA needed.
+        // Only ever asked for captures over a known match: no DFA needed. The
+        // bounded backtracker takes matches short enough for its visited set
+        // (in V8, fewer instructions than the PikeVM), the PikeVM the rest.
         let captures = config.clone().hybrid(false).dfa(false);
         let values = patterns
             .iter()
