@@ -116,8 +116,8 @@ impl Pairs {
         &self.entries
     }
 
-    /// The row of `state`, made if there is room; `None` when there is not,
-    /// or `state` is not an ordinary one.
+    /// The row of `state`, made if there is room; `None` when `state` is not
+    /// an ordinary one, or when there is no room, which retires the table.
     pub(super) fn row(&mut self, classes: &PairClasses, state: LazyStateID) -> Option<Row> {
         if state.is_tagged() {
             return None;
@@ -126,6 +126,7 @@ impl Pairs {
             return Some(row);
         }
         if self.states.len() >= classes.rows {
+            self.retired = true;
             return None;
         }
         if self.entries.len() == self.entries.capacity() {
@@ -153,18 +154,15 @@ impl Pairs {
 
     /// Learns that row `from` goes on to `to` on the bytes `pair`, through
     /// ordinary states only (the caller checked), and returns the row of
-    /// `to`. Without room for it, the table retires.
+    /// `to`, if it has one.
     pub(super) fn learn(&mut self, classes: &PairClasses, from: Row, pair: u16, to: LazyStateID) -> Option<Row> {
-        let Some(to) = self.row(classes, to) else {
-            self.retired = true;
-            return None;
-        };
+        let to = self.row(classes, to)?;
         self.entries[from as usize + classes.get(pair)] = to;
         Some(to)
     }
 
     /// Whether the table retired: traffic visited more states than it holds
-    /// rows for, so walks would keep stopping at entries it cannot learn,
+    /// rows for, so walks would keep stopping at states it cannot learn,
     /// each stop costing more than many pairs save. Walks then go byte by
     /// byte, as without it, until the cache is cleared.
     pub(super) fn retired(&self) -> bool {
