@@ -35,7 +35,7 @@ use regex_automata::util::pool::Pool;
 use regex_automata::util::syntax;
 use regex_automata::{Input, MatchKind};
 
-use pairs::{PairClasses, Pairs, Row, MISSING};
+use pairs::{any_missing, PairClasses, Pairs, Row};
 
 mod pairs;
 
@@ -357,17 +357,30 @@ impl<'a> Walk<'a> {
             return i;
         }
         let entries = self.pairs.entries();
-        // `UNROLL` steps per turn of the loop, as in `fast`.
-        'turns: while i + 2 * UNROLL <= end {
-            for _ in 0..UNROLL {
-                // SAFETY: `i + 2 <= end`, as `pair_step` needs.
-                if !unsafe { pair_step::<LANES, S>(block, classes, entries, now, &mut i) } {
-                    break 'turns;
-                }
+        // `UNROLL` steps per turn of the loop, as in `fast`, checked once
+        // per turn: a walk that met an entry not learned is in the
+        // `MISSING` row, and stays there, so the turn is taken again step
+        // by step below.
+        while i + 2 * UNROLL <= end {
+            let start = *now;
+            for step in 0..UNROLL {
+                // SAFETY: `i + 2 * step + 2 <= end`, as `pair_rows` needs.
+                *now = unsafe { pair_rows::<LANES, S>(block, classes, entries, now, i + 2 * step) };
             }
+            if any_missing(now) {
+                *now = start;
+                break;
+            }
+            i += 2 * UNROLL;
         }
-        // SAFETY: as above.
-        while i + 2 <= end && unsafe { pair_step::<LANES, S>(block, classes, entries, now, &mut i) } {}
+        while i + 2 <= end {
+            // SAFETY: as above.
+            let next = unsafe { pair_rows::<LANES, S>(block, classes, entries, now, i) };
+            if any_missing(&next) {
+                break;
+            }
+            (*now, i) = (next, i + 2);
+        }
         i
     }
 
@@ -502,33 +515,27 @@ impl<'a> Walk<'a> {
     }
 }
 
-/// One step of every walk by the pairs' rows, taken unless one would meet
-/// an entry not learned.
+/// The rows every walk reaches on the two bytes at `i`: [`pairs::MISSING`] for
+/// those whose entry is not learned.
 ///
 /// # Safety
 ///
-/// Walk `k` reads `block[k * S + *i..][..2]`, so `(LANES - 1) * S + *i + 2`
+/// Walk `k` reads `block[k * S + i..][..2]`, so `(LANES - 1) * S + i + 2`
 /// is at most `block.len()`; every row in `now` is one of `entries`.
 #[inline(always)]
-unsafe fn pair_step<const LANES: usize, const S: usize>(
+unsafe fn pair_rows<const LANES: usize, const S: usize>(
     block: &[u8],
     classes: &PairClasses,
     entries: &[Row],
-    now: &mut [Row; LANES],
-    i: &mut usize,
-) -> bool {
+    now: &[Row; LANES],
+    i: usize,
+) -> [Row; LANES] {
     // SAFETY: the bytes are in `block` (see above); a row's entries are
-    // one per pair class, and each is a row or `MISSING`, which is not
-    // kept.
-    let next: [Row; LANES] = std::array::from_fn(|k| unsafe {
-        let pair = u16::from_le(block.as_ptr().add(k * S + *i).cast::<u16>().read_unaligned());
+    // one per pair class, and each is a row, `MISSING` included.
+    std::array::from_fn(|k| unsafe {
+        let pair = u16::from_le(block.as_ptr().add(k * S + i).cast::<u16>().read_unaligned());
         *entries.get_unchecked(now[k] as usize + classes.get(pair))
-    });
-    let known = next.iter().fold(0, |any, &row| any | row) & MISSING == 0;
-    if known {
-        (*now, *i) = (next, *i + 2);
-    }
-    known
+    })
 }
 
 /// Sorts and merges overlapping or touching ranges.

@@ -23,7 +23,7 @@ use regex_automata::hybrid::LazyStateID;
 /// The most memory the rows of one table may take, taken as rows are
 /// learned. Each row holds one state's transitions on every pair of byte
 /// classes: 34 KB for the default rules' 93 classes, so 4 MiB holds 121
-/// states. The Envoy benchmark's clean body visits 58, and with a table
+/// rows: the [`MISSING`] one and 120 states. The Envoy benchmark's clean body visits 58, and with a table
 /// of 30 rows the walk retired (see [`Pairs::retired`]).
 pub(super) const MAX_BYTES: usize = 4 << 20;
 /// Fewer rows than this would leave most walks stopping at states without
@@ -80,16 +80,25 @@ impl PairClasses {
 
 /// A row of [`Pairs`], as the offset of its first entry.
 pub(super) type Row = u32;
-/// An entry not learned: OR-ed over every walk's next entry, it tells at
-/// once whether one of them is missing.
-pub(super) const MISSING: Row = 1 << 31;
+/// An entry not learned, and the row it leads to: the table's first row,
+/// whose entries all lead back to it. A walk that meets one stays there,
+/// in bounds, so a walk may take several steps before it checks.
+pub(super) const MISSING: Row = 0;
+
+/// Whether any of `rows` is [`MISSING`]: row offsets stay below `1 << 31`,
+/// so only a zero wraps to a set top bit when one is subtracted.
+#[inline(always)]
+pub(super) fn any_missing(rows: &[Row]) -> bool {
+    rows.iter().fold(0, |any, &row| any | row.wrapping_sub(1)) >> 31 != 0
+}
 
 /// The two-byte transitions of one DFA cache, learned as it is walked.
 #[derive(Debug, Default)]
 pub(super) struct Pairs {
-    /// `entries[row + class]`: the row two bytes on, or [`MISSING`].
+    /// `entries[row + class]`: the row two bytes on, or [`MISSING`]. Empty,
+    /// or the [`MISSING`] row and then one row per state.
     entries: Vec<Row>,
-    /// The state of each row, by row number.
+    /// The state of each row after the [`MISSING`] one, by row number.
     states: Vec<LazyStateID>,
     rows: HashMap<LazyStateID, Row, BuildHasherDefault<IdHasher>>,
     /// The cache's clear count the rows were learned under: a clear
@@ -125,16 +134,20 @@ impl Pairs {
         if let Some(&row) = self.rows.get(&state) {
             return Some(row);
         }
-        if self.states.len() >= classes.rows {
+        // The `MISSING` row is one of `classes.rows`.
+        if self.states.len() + 1 >= classes.rows {
             self.retired = true;
             return None;
         }
         if self.entries.len() == self.entries.capacity() {
-            let rows = GROWTH.min(classes.rows - self.states.len());
+            let rows = GROWTH.min(classes.rows - self.entries.len() / classes.width);
             self.entries.reserve_exact(rows * classes.width);
         }
+        if self.entries.is_empty() {
+            self.entries.resize(classes.width, MISSING);
+        }
         // At most a quarter of `PairClasses::new`'s `max_bytes` entries (4
-        // MiB in use): an offset stays below `MISSING`.
+        // MiB in use): an offset stays below `1 << 31`, as `any_missing` needs.
         let row = self.entries.len() as Row;
         self.entries.resize(self.entries.len() + classes.width, MISSING);
         self.states.push(state);
@@ -144,7 +157,7 @@ impl Pairs {
 
     /// The state of a row.
     pub(super) fn state(&self, classes: &PairClasses, row: Row) -> LazyStateID {
-        self.states[row as usize / classes.width]
+        self.states[row as usize / classes.width - 1]
     }
 
     /// The entry of row `from` for the bytes `pair`, if learned.
