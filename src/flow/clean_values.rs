@@ -94,11 +94,15 @@ impl WordHasher {
 
 impl Hasher for WordHasher {
     fn write(&mut self, bytes: &[u8]) {
-        let (words, rest) = bytes.as_chunks::<8>();
-        for &word in words {
-            self.add(u64::from_le_bytes(word));
+        let mut words = bytes.chunks_exact(8);
+        for word in &mut words {
+            // Eight bytes each: the conversion cannot fail.
+            if let Ok(word) = <[u8; 8]>::try_from(word) {
+                self.add(u64::from_le_bytes(word));
+            }
         }
         // The last few bytes as one word, without a copy (a call in Wasm).
+        let rest = words.remainder();
         if !rest.is_empty() {
             self.add(rest.iter().rev().fold(0, |word, &b| word << 8 | u64::from(b)));
         }
