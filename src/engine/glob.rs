@@ -31,7 +31,7 @@ impl Glob {
         let head = |part: &[u8]| text.get(..part.len()).is_some_and(|head| eq_lowercase(head, part));
         let tail = |part: &[u8]| text.len().checked_sub(part.len()).is_some_and(|at| eq_lowercase(&text[at..], part));
         match (self.parts.as_slice(), self.anchored_start, self.anchored_end) {
-            ([part], true, true) => text.len() == part.len() && eq_lowercase(text, part),
+            ([part], true, true) => eq_lowercase(text, part),
             ([part], true, false) => head(part),
             ([part], false, true) => tail(part),
             _ => self.matches_parts(text),
