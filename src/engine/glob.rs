@@ -28,12 +28,10 @@ impl Glob {
 
     pub fn matches(&self, text: &[u8]) -> bool {
         // One literal part: the common shapes, compared where they must lie.
-        let head = |part: &[u8]| text.get(..part.len()).is_some_and(|head| eq_lowercase(head, part));
-        let tail = |part: &[u8]| text.len().checked_sub(part.len()).is_some_and(|at| eq_lowercase(&text[at..], part));
         match (self.parts.as_slice(), self.anchored_start, self.anchored_end) {
-            ([part], true, true) => eq_lowercase(text, part),
-            ([part], true, false) => head(part),
-            ([part], false, true) => tail(part),
+            ([part], true, true) => eq_ignore_case(text, part),
+            ([part], true, false) => starts_with_ignore_case(text, part),
+            ([part], false, true) => ends_with_ignore_case(text, part),
             _ => self.matches_parts(text),
         }
     }
@@ -47,7 +45,7 @@ impl Glob {
             } else if i == last && self.anchored_end {
                 ends_with_ignore_case(rest, part).then(|| rest.len() - part.len())
             } else {
-                rest.windows(part.len()).position(|w| w.eq_ignore_ascii_case(part))
+                rest.windows(part.len()).position(|w| eq_ignore_case(w, part))
             };
             match at {
                 Some(at) => rest = &rest[at + part.len()..],
@@ -59,21 +57,22 @@ impl Glob {
     }
 }
 
-/// Whether `text` is `lower` (lowercase) but for ASCII case, byte by byte
-/// to the first difference: most texts differ at once, and the standard
-/// library's comparison, by words, costs more on such short texts in V8.
-fn eq_lowercase(text: &[u8], lower: &[u8]) -> bool {
-    text.len() == lower.len() && text.iter().zip(lower).all(|(t, l)| t.to_ascii_lowercase() == *l)
+/// Whether `a` and `b` are equal but for ASCII case, byte by byte to the
+/// first difference: most texts compared here (header names, content
+/// types) differ at once, and the standard library's comparison, by words,
+/// costs more on such short texts in V8.
+fn eq_ignore_case(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.eq_ignore_ascii_case(y))
 }
 
 /// Whether `text` starts with `part`, ignoring ASCII case.
 pub(crate) fn starts_with_ignore_case(text: &[u8], part: &[u8]) -> bool {
-    text.get(..part.len()).is_some_and(|head| head.eq_ignore_ascii_case(part))
+    text.get(..part.len()).is_some_and(|head| eq_ignore_case(head, part))
 }
 
 /// Whether `text` ends with `part`, ignoring ASCII case.
 pub(crate) fn ends_with_ignore_case(text: &[u8], part: &[u8]) -> bool {
-    text.len().checked_sub(part.len()).is_some_and(|at| text[at..].eq_ignore_ascii_case(part))
+    text.len().checked_sub(part.len()).is_some_and(|at| eq_ignore_case(&text[at..], part))
 }
 
 /// Several globs, matched as one. Plain names, most header and host globs,
@@ -114,7 +113,7 @@ impl GlobSet {
             return false;
         }
         let same_length = &self.names[self.names.partition_point(|n| n.len() < text.len())..];
-        same_length.iter().take_while(|n| n.len() == text.len()).any(|n| eq_lowercase(text, n))
+        same_length.iter().take_while(|n| n.len() == text.len()).any(|n| eq_ignore_case(text, n))
     }
 }
 
