@@ -134,14 +134,14 @@ impl Pairs {
         if let Some(&row) = self.rows.get(&state) {
             return Some(row);
         }
-        // The `MISSING` row is one of `classes.rows`.
-        if self.states.len() + 1 >= classes.rows {
+        // Rows in use, the `MISSING` one (made with the first) included.
+        let used = self.states.len() + 1;
+        if used >= classes.rows {
             self.retired = true;
             return None;
         }
         if self.entries.len() == self.entries.capacity() {
-            let rows = GROWTH.min(classes.rows - self.entries.len() / classes.width);
-            self.entries.reserve_exact(rows * classes.width);
+            self.entries.reserve_exact(GROWTH.min(classes.rows - used) * classes.width);
         }
         if self.entries.is_empty() {
             self.entries.resize(classes.width, MISSING);
