@@ -54,6 +54,9 @@ impl HeaderMap {
             data = value_at + v + 1;
             Some((name, value))
         };
-        (0..count).map_while(entry).collect()
+        // Each entry takes at least ten bytes: a count the map cannot hold is not reserved.
+        let mut pairs = Vec::with_capacity(count.min(bytes.len() / 10));
+        pairs.extend((0..count).map_while(entry));
+        pairs
     }
 }
