@@ -61,7 +61,7 @@ impl Glob {
 /// first difference: most texts compared here (header names, content
 /// types) differ at once, and the standard library's comparison, by words,
 /// costs more on such short texts in V8.
-fn eq_ignore_case(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn eq_ignore_case(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.eq_ignore_ascii_case(y))
 }
 

@@ -12,7 +12,7 @@ use super::grpc::{put_frame, Deframer, Frame, Next};
 use super::record::Outcome;
 use std::sync::Arc;
 
-use super::{header, Headers, Inspector};
+use super::{Inspector, Known};
 
 /// How a body is read, from its content type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,7 +94,7 @@ impl Body {
     pub(super) fn new(
         inspector: &Inspector,
         direction: Direction,
-        headers: &Headers,
+        known: &Known,
         target: Target,
         outcome: &mut Outcome,
     ) -> Body {
@@ -103,17 +103,18 @@ impl Body {
         let detectors = DetectorSet::for_target(engine, &target);
         let (blocks, redacts) = (plan.acts(&detectors, ActionKind::Block), plan.acts(&detectors, ActionKind::Redact));
         let options = ScanOptions::with(detectors, plan.redact.clone());
-        let get = |name| header(headers, name).unwrap_or_default();
-        let kind = match Kind::of(get("content-type")) {
+        let content_type = known.content_type.unwrap_or_default();
+        let kind = match Kind::of(content_type) {
             Err(_) if inspector.http.scan_binary => Ok(Kind::Text),
             kind => kind,
         };
         let encoding = match kind {
-            Ok(Kind::Grpc) if !get("content-encoding").is_empty() => Err("content-encoding on a gRPC body"),
-            Ok(Kind::Grpc) => Encoding::of(get("grpc-encoding")),
-            _ => Encoding::of(get("content-encoding")),
+            Ok(Kind::Grpc) if known.content_encoding.is_some_and(|e| !e.is_empty()) => {
+                Err("content-encoding on a gRPC body")
+            }
+            Ok(Kind::Grpc) => Encoding::of(known.grpc_encoding.unwrap_or_default()),
+            _ => Encoding::of(known.content_encoding.unwrap_or_default()),
         };
-        let boundary = multipart_boundary(get("content-type")).unwrap_or_default();
         let skip = |options| Body {
             direction,
             kind: Kind::Text,
@@ -134,12 +135,17 @@ impl Body {
             }
         };
         // Without a boundary, a multipart body can only be read as text.
+        let boundary = match kind {
+            Kind::Multipart => multipart_boundary(content_type).unwrap_or_default(),
+            _ => Vec::new(),
+        };
         let kind = if kind == Kind::Multipart && boundary.is_empty() { Kind::Text } else { kind };
         let mut body = Body { direction, kind, encoding, options, boundary, mode: Mode::Skip, seen: 0 };
         body.options.json = kind == Kind::Json;
         // Bytes a streaming redaction still holds cannot go on from a trailers
         // callback: bodies that announce trailers are held instead.
-        let streams = inspector.http.body_redaction == BodyRedaction::Stream && get("trailer").is_empty();
+        let streams =
+            inspector.http.body_redaction == BodyRedaction::Stream && known.trailer.is_none_or(<[u8]>::is_empty);
         let scanner = || Box::new(engine.scanner(body.options.clone()));
         body.mode = match (encoding, kind) {
             (_, Kind::Grpc) => Mode::Grpc(Box::new(Grpc::new(blocks || redacts))),

@@ -13,8 +13,8 @@ use serde_json::json;
 
 use super::body::{Body, Step};
 use super::record::{Outcome, Record};
-use super::{header, Headers, Inspector};
-use crate::engine::{redact_url, DetectorSet, ScanOptions, Scanner, Target};
+use super::{Headers, Inspector, Known};
+use crate::engine::{redact_url, starts_with_ignore_case, DetectorSet, ScanOptions, Scanner, Target};
 use crate::policy::{ActionKind, Direction, Part};
 
 /// A reply sieve sends instead of the upstream's.
@@ -111,30 +111,29 @@ impl Exchange {
     }
 
     pub fn request_headers(&mut self, headers: &Headers, end_of_stream: bool) -> HeaderAction {
-        let get = |name| header(headers, name);
+        let known = Known::of(headers);
         let text = |v: Option<&[u8]>| v.map(|v| String::from_utf8_lossy(v).into_owned());
-        self.outcome.record.host = text(get(":authority"));
-        self.outcome.record.request_id = text(get("x-request-id"));
-        let full_path = get(":path").unwrap_or_default();
+        self.outcome.record.host = text(known.authority);
+        self.outcome.record.request_id = text(known.request_id);
+        let full_path = known.path.unwrap_or_default();
         let path = full_path.split(|&b| b == b'?').next().unwrap_or_default();
         self.path = String::from_utf8_lossy(path).into_owned();
-        self.outcome.record.path = text(Some(path));
-        let method = get(":method").unwrap_or_default();
-        let plan = Arc::clone(self.inspector.routes.plan(get(":authority").unwrap_or_default(), path, method));
-        let key = get("x-request-id").unwrap_or_default();
-        if !plan.inspect || !plan.samples(key) {
+        self.outcome.record.path = Some(self.path.clone());
+        let (host, method) = (known.authority.unwrap_or_default(), known.method.unwrap_or_default());
+        let plan = Arc::clone(self.inspector.routes.plan(host, path, method));
+        if !plan.inspect || !plan.samples(known.request_id.unwrap_or_default()) {
             self.outcome.record.uninspected = Some(if plan.inspect { "sampled out" } else { "route" });
             self.passive = true;
             return HeaderAction::pass();
         }
         self.outcome.plan = plan;
-        self.grpc = get("content-type").is_some_and(|ct| ct.to_ascii_lowercase().starts_with(b"application/grpc"));
+        self.grpc = known.content_type.is_some_and(|ct| starts_with_ignore_case(ct, b"application/grpc"));
         let target = |part, header| Target {
             direction: Direction::Request,
             part,
             header,
-            content_type: get("content-type"),
-            host: get(":authority"),
+            content_type: known.content_type,
+            host: known.authority,
             path: Some(path),
         };
         let before = self.outcome.len();
@@ -146,7 +145,7 @@ impl Exchange {
             return HeaderAction::Block(self.block_reply(Direction::Request));
         }
         let tag = self.inspector.http.tag_request;
-        self.headers_verdict(Direction::Request, headers, target(Part::Body, None), end_of_stream, set, tag)
+        self.headers_verdict(Direction::Request, &known, target(Part::Body, None), end_of_stream, set, tag)
     }
 
     /// Whether the exchange is still inspected: not once a route or sampling
@@ -188,15 +187,22 @@ impl Exchange {
         if self.passive {
             return HeaderAction::pass();
         }
-        let get = |name| header(headers, name);
-        let path = self.path.clone();
-        let host = self.outcome.record.host.clone().unwrap_or_default();
+        // The request's path and host, which scopes match, are lent to the
+        // scan and put back, rather than copied for it.
+        let (path, host) = (std::mem::take(&mut self.path), self.outcome.record.host.take());
+        let action = self.response_verdict(headers, &path, host.as_deref(), end_of_stream);
+        (self.path, self.outcome.record.host) = (path, host);
+        action
+    }
+
+    fn response_verdict(&mut self, headers: &Headers, path: &str, host: Option<&str>, end: bool) -> HeaderAction {
+        let known = Known::of(headers);
         let target = |part, header| Target {
             direction: Direction::Response,
             part,
             header,
-            content_type: get("content-type"),
-            host: Some(host.as_bytes()),
+            content_type: known.content_type,
+            host: Some(host.unwrap_or_default().as_bytes()),
             path: Some(path.as_bytes()),
         };
         let before = self.outcome.len();
@@ -207,7 +213,7 @@ impl Exchange {
             return HeaderAction::Block(self.block_reply(Direction::Response));
         }
         let tag = self.inspector.http.tag_response;
-        self.headers_verdict(Direction::Response, headers, target(Part::Body, None), end_of_stream, set, tag)
+        self.headers_verdict(Direction::Response, &known, target(Part::Body, None), end, set, tag)
     }
 
     pub fn response_body(&mut self, chunk: &[u8], end_of_stream: bool) -> BodyAction {
@@ -251,14 +257,14 @@ impl Exchange {
     fn headers_verdict(
         &mut self,
         direction: Direction,
-        headers: &Headers,
+        known: &Known,
         body_target: Target,
         end_of_stream: bool,
         set: Vec<(String, Vec<u8>)>,
         tag: bool,
     ) -> HeaderAction {
         let body =
-            (!end_of_stream).then(|| Body::new(&self.inspector, direction, headers, body_target, &mut self.outcome));
+            (!end_of_stream).then(|| Body::new(&self.inspector, direction, known, body_target, &mut self.outcome));
         let remove_content_length = body.as_ref().is_some_and(Body::may_rewrite);
         match direction {
             Direction::Request => self.request = body,

@@ -20,7 +20,7 @@ pub use record::{Record, Recorded};
 pub use route::{Plan, Routes};
 pub use tcp::{Connection, TcpAction};
 
-use crate::engine::{Engine, GlobSet};
+use crate::engine::{eq_ignore_case, Engine, GlobSet};
 use crate::policy::{self, HttpSpec, PolicyError, Protocol, TcpSpec};
 use clean_values::CleanValues;
 
@@ -28,9 +28,41 @@ use clean_values::CleanValues;
 /// the host's map: values need not be UTF-8.
 pub type Headers<'h> = [(&'h [u8], &'h [u8])];
 
-/// The first value of header `name`, compared case-insensitively.
-fn header<'h>(headers: &Headers<'h>, name: &str) -> Option<&'h [u8]> {
-    headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name.as_bytes())).map(|&(_, v)| v)
+/// The headers the flow reads by name: the first value of each, names
+/// compared case-insensitively, found in one pass over the map, where a
+/// lookup of each would compare every name again.
+#[derive(Debug, Default, Clone, Copy)]
+struct Known<'h> {
+    authority: Option<&'h [u8]>,
+    path: Option<&'h [u8]>,
+    method: Option<&'h [u8]>,
+    request_id: Option<&'h [u8]>,
+    content_type: Option<&'h [u8]>,
+    content_encoding: Option<&'h [u8]>,
+    grpc_encoding: Option<&'h [u8]>,
+    trailer: Option<&'h [u8]>,
+}
+
+impl<'h> Known<'h> {
+    fn of(headers: &Headers<'h>) -> Known<'h> {
+        let mut known = Known::default();
+        for &(name, value) in headers {
+            let is = |known: &[u8]| eq_ignore_case(name, known);
+            let slot = match name.len() {
+                5 if is(b":path") => &mut known.path,
+                7 if is(b":method") => &mut known.method,
+                7 if is(b"trailer") => &mut known.trailer,
+                10 if is(b":authority") => &mut known.authority,
+                12 if is(b"x-request-id") => &mut known.request_id,
+                12 if is(b"content-type") => &mut known.content_type,
+                13 if is(b"grpc-encoding") => &mut known.grpc_encoding,
+                16 if is(b"content-encoding") => &mut known.content_encoding,
+                _ => continue,
+            };
+            slot.get_or_insert(value);
+        }
+        known
+    }
 }
 
 /// A compiled policy: the engine and the flow settings.
@@ -73,5 +105,30 @@ impl Inspector {
     /// scanned on its own), sieve's own tags, or `http.skip_headers`.
     fn scans_header(&self, name: &[u8]) -> bool {
         !name.starts_with(b":") && !name.starts_with(b"x-sieve-") && !self.skip_headers.matches(name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Known;
+
+    #[test]
+    fn known_headers_are_found_in_any_case_and_the_first_value_wins() {
+        let headers: Vec<(&[u8], &[u8])> = vec![
+            (b":authority", b"api.example.com"),
+            (b"Content-Type", b"application/json"),
+            (b"content-type", b"text/plain"),
+            (b"x-request-ID", b"r-1"),
+            (b"content-typo", b"image/png"),
+            (b"TRAILER", b"grpc-status"),
+            (b"grpc-encoding", b"gzip"),
+        ];
+        let known = Known::of(&headers);
+        assert_eq!(known.authority, Some(&b"api.example.com"[..]));
+        assert_eq!(known.content_type, Some(&b"application/json"[..]));
+        assert_eq!(known.request_id, Some(&b"r-1"[..]));
+        assert_eq!(known.trailer, Some(&b"grpc-status"[..]));
+        assert_eq!(known.grpc_encoding, Some(&b"gzip"[..]));
+        assert_eq!((known.path, known.method, known.content_encoding), (None, None, None));
     }
 }
