@@ -19,6 +19,7 @@
 
 mod anatomy;
 mod builtin;
+pub(crate) mod bytes;
 mod compile;
 mod form;
 mod glob;
@@ -42,7 +43,6 @@ use crate::policy::{ActionKind, PolicyError, RedactSpec, Severity, ValidatorKind
 pub use builtin::{builtin_detector_ids, BUILTIN_PACKS};
 pub use form::{redact_form, redact_url, scan_form, FormFinding};
 pub use glob::{any_matches, GlobSet};
-pub(crate) use glob::{ends_with_ignore_case, eq_ignore_case, starts_with_ignore_case};
 pub use json::JsonTracker;
 pub use multipart::{boundary as multipart_boundary, redact_multipart};
 pub use protobuf::{redact_protobuf, scan_protobuf};

@@ -1,9 +1,10 @@
 //! One direction's body: what is scanned, how (streamed or held for a
 //! decision), and the limits.
 
+use crate::engine::bytes::{ends_with_ignore_case, starts_with_ignore_case};
 use crate::engine::{
-    ends_with_ignore_case, multipart_boundary, redact_form, redact_multipart, redact_protobuf, scan_protobuf,
-    starts_with_ignore_case, DetectorSet, Finding, ScanOptions, Scanner, Target,
+    multipart_boundary, redact_form, redact_multipart, redact_protobuf, scan_protobuf, DetectorSet, Finding,
+    ScanOptions, Scanner, Target,
 };
 use crate::policy::{ActionKind, BodyRedaction, Direction, LimitAction, Part};
 

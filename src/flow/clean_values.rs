@@ -21,6 +21,7 @@ use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::Mutex;
 
+use crate::engine::bytes::{self, short_word};
 use crate::engine::DetectorSet;
 
 /// Slots in the table (a power of two).
@@ -44,7 +45,7 @@ struct Entry {
 
 impl Entry {
     fn is(&self, name: &[u8], value: &[u8], detectors: &DetectorSet) -> bool {
-        *self.name == *name && *self.value == *value && self.detectors == *detectors
+        bytes::eq(&self.name, name) && bytes::eq(&self.value, value) && self.detectors == *detectors
     }
 }
 
@@ -101,10 +102,9 @@ impl Hasher for WordHasher {
                 self.add(u64::from_le_bytes(word));
             }
         }
-        // The last few bytes as one word, without a copy (a call in Wasm).
         let rest = words.remainder();
         if !rest.is_empty() {
-            self.add(rest.iter().rev().fold(0, |word, &b| word << 8 | u64::from(b)));
+            self.add(short_word(rest));
         }
     }
 

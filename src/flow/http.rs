@@ -14,7 +14,8 @@ use serde_json::json;
 use super::body::{Body, Step};
 use super::record::{Outcome, Record};
 use super::{Headers, Inspector, Known};
-use crate::engine::{redact_url, starts_with_ignore_case, DetectorSet, ScanOptions, Scanner, Target};
+use crate::engine::bytes::starts_with_ignore_case;
+use crate::engine::{redact_url, DetectorSet, ScanOptions, Scanner, Target};
 use crate::policy::{ActionKind, Direction, Part};
 
 /// A reply sieve sends instead of the upstream's.

@@ -20,7 +20,8 @@ pub use record::{Record, Recorded};
 pub use route::{Plan, Routes};
 pub use tcp::{Connection, TcpAction};
 
-use crate::engine::{eq_ignore_case, Engine, GlobSet};
+use crate::engine::bytes::eq_ignore_case;
+use crate::engine::{Engine, GlobSet};
 use crate::policy::{self, HttpSpec, PolicyError, Protocol, TcpSpec};
 use clean_values::CleanValues;
 
