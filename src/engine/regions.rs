@@ -308,12 +308,17 @@ impl<'a> Walk<'a> {
     }
 
     /// The pairs' rows of `states`, made where there is room; `None` when
-    /// one has none, or the table retired.
+    /// one has none, or the table retired. A state an earlier walk is in
+    /// (the walks of a group start in a few start states) is not looked up
+    /// again.
     fn rows_of<const LANES: usize>(&mut self, states: &[LazyStateID; LANES]) -> Option<[Row; LANES]> {
         let classes = self.finder.pairs.as_ref().filter(|_| !self.pairs.retired())?;
         let mut rows = [0; LANES];
-        for (row, &state) in rows.iter_mut().zip(states) {
-            *row = self.pairs.row(classes, state)?;
+        for k in 0..LANES {
+            rows[k] = match states[..k].iter().position(|&s| s == states[k]) {
+                Some(j) => rows[j],
+                None => self.pairs.row(classes, states[k])?,
+            };
         }
         Some(rows)
     }
