@@ -32,8 +32,9 @@ use regex_automata::hybrid::dfa::{Cache, DFA};
 use regex_automata::hybrid::LazyStateID;
 use regex_automata::nfa::thompson;
 use regex_automata::util::pool::Pool;
+use regex_automata::util::start;
 use regex_automata::util::syntax;
-use regex_automata::{Input, MatchKind};
+use regex_automata::MatchKind;
 
 use pairs::{any_missing, PairClasses, Pairs, Row};
 
@@ -222,8 +223,11 @@ impl<'a> Walk<'a> {
     fn group<const S: usize>(&mut self, at: usize) -> Result<Group, GiveUp> {
         let mut starts = [LazyStateID::default(); STREAMS];
         for (k, start) in starts.iter_mut().enumerate() {
-            let input = Input::new(self.haystack).span(at + k * S..self.haystack.len());
-            *start = self.finder.dfa.start_state_forward(self.cache, &input).map_err(|_| GiveUp)?;
+            // A stretch's start state depends on the byte before it (word
+            // boundaries): an unanchored search's start from there.
+            let before = (at + k * S).checked_sub(1).map(|i| self.haystack[i]);
+            let config = start::Config::new().look_behind(before);
+            *start = self.finder.dfa.start_state(self.cache, &config).map_err(|_| GiveUp)?;
         }
         if self.cache.clear_count() != self.clears {
             return Err(GiveUp);
@@ -563,6 +567,7 @@ fn merge(mut ranges: Vec<Range<usize>>) -> Vec<Range<usize>> {
 mod tests {
     use super::{pairs, PairClasses, RegionFinder};
     use crate::engine::{xorshift, Engine, ScanOptions};
+    use regex_automata::util::syntax;
 
     const SENSITIVE: &[&str] = &[
         "4532 2766 4457 7020",
@@ -713,6 +718,20 @@ mod tests {
             let found = engine.scan(&text, &ScanOptions::text(&engine));
             assert_eq!(found.len(), 1, "at {at}");
             assert_eq!((found[0].start, found[0].end), (at as u64, (at + value.len()) as u64));
+        }
+    }
+
+    #[test]
+    fn a_match_that_needs_the_byte_before_a_stretch_is_found() {
+        // `\B` holds between two letters only: wherever `xyz` starts a
+        // stretch, the match needs the `a` before it.
+        let finder = RegionFinder::new(&[r"\Bxyz"], syntax::Config::new(), 1 << 20).unwrap();
+        let len = 1500;
+        for at in 1..len - 3 {
+            let mut text = vec![b'a'; len];
+            text[at..at + 3].copy_from_slice(b"xyz");
+            let regions = finder.find(&text, 0);
+            assert!(regions.iter().any(|r| r.start <= at && at + 3 <= r.end), "at {at}: {regions:?}");
         }
     }
 
