@@ -99,7 +99,9 @@ fn length_changing_redaction_re_encodes_the_lengths() {
 fn messages_go_on_as_they_complete_not_held_to_the_end() {
     let (first, second) = (frame(0, &charge(b"4111 1111 1111 1111")), frame(0, &charge(b"none")));
     let mut ex = exchange(POLICY);
-    let BodyAction::Replace(out) = ex.request_body(&first, false) else { panic!("a complete message goes on") };
+    let BodyAction::Replace(out) = ex.request_body(first.as_slice(), false) else {
+        panic!("a complete message goes on")
+    };
     assert_eq!(messages(&out).unwrap(), [charge(b"**** **** **** 1111")]);
     let half = second.len() / 2;
     assert_eq!(ex.request_body(&second[..half], false), BodyAction::Hold, "held until the message completes");
@@ -121,9 +123,9 @@ fn a_blocked_response_stops_its_messages_and_its_trailers_say_permission_denied(
     assert_eq!(forwarded(&mut ex, &frame(0, &charge(b"none")), &[]).unwrap(), frame(0, &charge(b"none")));
     ex.response_headers(&grpc_headers(&[(":status", "200")]), false);
     let clean = frame(0, &field(1, b"ok"));
-    assert_eq!(ex.response_body(&clean, false), BodyAction::Continue);
-    assert_eq!(ex.response_body(&frame(0, &field(1, KEY)), false), BodyAction::Replace(Vec::new()));
-    assert_eq!(ex.response_body(&clean, false), BodyAction::Replace(Vec::new()), "nothing after it goes on");
+    assert_eq!(ex.response_body(clean.as_slice(), false), BodyAction::Continue);
+    assert_eq!(ex.response_body(frame(0, &field(1, KEY)), false), BodyAction::Replace(Vec::new()));
+    assert_eq!(ex.response_body(clean.as_slice(), false), BodyAction::Replace(Vec::new()), "nothing after it goes on");
     let trailers = ex.response_trailers(&[(b"grpc-status", b"0")]);
     assert_eq!(
         trailers.set,
@@ -213,7 +215,7 @@ fn trailing_metadata_is_scanned_and_a_key_there_denies_the_call() {
     let mut ex = exchange(POLICY);
     forwarded(&mut ex, &frame(0, &charge(b"none")), &[]).unwrap();
     ex.response_headers(&grpc_headers(&[(":status", "200")]), false);
-    assert_eq!(ex.response_body(&frame(0, &field(1, b"ok")), false), BodyAction::Continue);
+    assert_eq!(ex.response_body(frame(0, &field(1, b"ok")), false), BodyAction::Continue);
     let token = b"ghp_0123456789abcdefghijABCDEFGHIJ012345".to_vec();
     let trailers = ex.response_trailers(&[(b"grpc-status", b"0"), (b"x-debug", &token)]);
     let set: Vec<&str> = trailers.set.iter().map(|(k, _)| k.as_str()).collect();

@@ -421,7 +421,7 @@ fn random_input_and_chunking_never_panic() {
             at = end;
         }
         ex.response_headers(&headers(&[(":status", "200"), ("content-type", content_type)]), false);
-        ex.response_body(&body, true);
+        ex.response_body(body.as_slice(), true);
         let _ = ex.record().to_json();
     }
 }

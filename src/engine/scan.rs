@@ -107,6 +107,18 @@ impl Scanner {
         self.state.feed(&self.engine, &self.options, chunk, false, None, sink);
     }
 
+    /// As [`Scanner::feed`], keeping `chunk` itself where nothing is
+    /// retained from before: a chunk shorter than the window waits for more,
+    /// and would be copied.
+    pub fn feed_owned(&mut self, chunk: Vec<u8>, sink: &mut Sink) {
+        if self.state.buf.is_empty() {
+            self.state.buf = chunk;
+            self.feed(&[], sink);
+        } else {
+            self.feed(&chunk, sink);
+        }
+    }
+
     /// Scans the next chunk and appends the redacted bytes that are final.
     pub fn feed_redact(&mut self, chunk: &[u8], out: &mut Vec<u8>, sink: &mut Sink) {
         self.state.feed(&self.engine, &self.options, chunk, false, Some(out), sink);

@@ -142,7 +142,7 @@ impl HttpContext for Http {
         }
         let chunk = self.new_bytes(body_size, |s, start, n| s.get_http_request_body(start, n));
         let Some(ex) = self.exchange.as_mut() else { return Action::Continue };
-        let action = ex.request_body(&chunk, end_of_stream);
+        let action = ex.request_body(chunk, end_of_stream);
         self.publish();
         self.apply_body(action, body_size, true)
     }
@@ -184,7 +184,7 @@ impl HttpContext for Http {
         }
         let chunk = self.new_bytes(body_size, |s, start, n| s.get_http_response_body(start, n));
         let Some(ex) = self.exchange.as_mut() else { return Action::Continue };
-        let action = ex.response_body(&chunk, end_of_stream);
+        let action = ex.response_body(chunk, end_of_stream);
         self.publish();
         self.apply_body(action, body_size, false)
     }

@@ -175,7 +175,7 @@ impl Body {
     }
 
     /// The next chunk; `end` when it is the last.
-    pub(super) fn chunk(&mut self, inspector: &Inspector, chunk: &[u8], end: bool, outcome: &mut Outcome) -> Step {
+    pub(super) fn chunk(&mut self, inspector: &Inspector, chunk: Vec<u8>, end: bool, outcome: &mut Outcome) -> Step {
         self.seen += chunk.len() as u64;
         let limits = &inspector.http;
         let holding = matches!(self.mode, Mode::Hold(_));
@@ -186,7 +186,7 @@ impl Body {
                 let Mode::Grpc(mut grpc) = std::mem::replace(&mut self.mode, Mode::Skip) else {
                     return Step::Continue;
                 };
-                grpc.frames.push(chunk);
+                grpc.frames.push(&chunk);
                 self.frames(inspector, *grpc, end, outcome)
             }
             Mode::Stream(scanner) => {
@@ -194,7 +194,9 @@ impl Body {
                 let over = chunk.len() > room;
                 let (engine, direction) = (&inspector.engine, self.direction);
                 let mut sink = |f, v: &[u8]| outcome.found(engine, direction, Part::Body, None, f, v);
-                scanner.feed(&chunk[..chunk.len().min(room)], &mut sink);
+                let mut chunk = chunk;
+                chunk.truncate(room);
+                scanner.feed_owned(chunk, &mut sink);
                 if over || end {
                     scanner.finish(&mut sink);
                 }
@@ -225,7 +227,12 @@ impl Body {
                 Step::Replace(out)
             }
             Mode::Hold(held) | Mode::Copy(held) => {
-                held.extend_from_slice(chunk);
+                // The first chunk is kept as it came, not copied.
+                if held.is_empty() {
+                    *held = chunk;
+                } else {
+                    held.extend_from_slice(&chunk);
+                }
                 let limit = limits.max_buffer_bytes.min(limits.max_scan_bytes);
                 if held.len() > limit {
                     // Too large to hold: what arrived is scanned for the record, the rest passes.

@@ -166,13 +166,15 @@ impl Exchange {
         self.inspecting() && body.as_ref().is_some_and(Body::reads)
     }
 
-    pub fn request_body(&mut self, chunk: &[u8], end_of_stream: bool) -> BodyAction {
-        self.body(Direction::Request, chunk, end_of_stream)
+    /// The next chunk of the request body. The exchange may keep it (a body
+    /// held or scanned whole): a `Vec` passed in is kept without a copy.
+    pub fn request_body(&mut self, chunk: impl Into<Vec<u8>>, end_of_stream: bool) -> BodyAction {
+        self.body(Direction::Request, chunk.into(), end_of_stream)
     }
 
     /// Trailers end the body; their values are scanned like headers.
     pub fn request_trailers(&mut self, trailers: &Headers) -> TrailersAction {
-        let body = self.body(Direction::Request, &[], true);
+        let body = self.body(Direction::Request, Vec::new(), true);
         if self.passive || matches!(body, BodyAction::Block(_)) {
             return TrailersAction { body, set: Vec::new() };
         }
@@ -217,18 +219,19 @@ impl Exchange {
         self.headers_verdict(Direction::Response, &known, target(Part::Body, None), end, set, tag)
     }
 
-    pub fn response_body(&mut self, chunk: &[u8], end_of_stream: bool) -> BodyAction {
+    /// The next chunk of the response body, kept as [`Exchange::request_body`] keeps one.
+    pub fn response_body(&mut self, chunk: impl Into<Vec<u8>>, end_of_stream: bool) -> BodyAction {
         if self.passive {
             return BodyAction::Continue;
         }
-        self.body(Direction::Response, chunk, end_of_stream)
+        self.body(Direction::Response, chunk.into(), end_of_stream)
     }
 
     /// Trailers end the body; their values are scanned like headers. The
     /// response has gone out, so a value that should block is masked
     /// instead, and a gRPC call gets PERMISSION_DENIED.
     pub fn response_trailers(&mut self, trailers: &Headers) -> TrailersAction {
-        let body = self.response_body(&[], true);
+        let body = self.response_body(Vec::new(), true);
         if self.passive {
             return TrailersAction { body, set: Vec::new() };
         }
@@ -275,7 +278,7 @@ impl Exchange {
         HeaderAction::Continue { add, set, remove_content_length }
     }
 
-    fn body(&mut self, direction: Direction, chunk: &[u8], end: bool) -> BodyAction {
+    fn body(&mut self, direction: Direction, chunk: Vec<u8>, end: bool) -> BodyAction {
         let slot = match direction {
             Direction::Request => &mut self.request,
             Direction::Response => &mut self.response,

@@ -55,7 +55,7 @@ fn replay_entry(inspector: &Arc<Inspector>, entry: &Value) -> Replayed {
                 request_verdict = "redacted";
             }
             if !body.is_empty() {
-                let action = ex.request_body(&body, true);
+                let action = ex.request_body(body, true);
                 if matches!(action, BodyAction::Block(_)) {
                     ex.local_reply_sent();
                 }
@@ -83,7 +83,7 @@ fn replay_entry(inspector: &Arc<Inspector>, entry: &Value) -> Replayed {
             _ => "pass",
         };
         if !body.is_empty() && response_verdict != "blocked" {
-            let v = verdict(&ex.response_body(&body, true));
+            let v = verdict(&ex.response_body(body, true));
             if v != "pass" {
                 response_verdict = v;
             }
