@@ -175,7 +175,13 @@ impl Body {
     }
 
     /// The next chunk; `end` when it is the last.
-    pub(super) fn chunk(&mut self, inspector: &Inspector, chunk: Vec<u8>, end: bool, outcome: &mut Outcome) -> Step {
+    pub(super) fn chunk(
+        &mut self,
+        inspector: &Inspector,
+        mut chunk: Vec<u8>,
+        end: bool,
+        outcome: &mut Outcome,
+    ) -> Step {
         self.seen += chunk.len() as u64;
         let limits = &inspector.http;
         let holding = matches!(self.mode, Mode::Hold(_));
@@ -194,7 +200,6 @@ impl Body {
                 let over = chunk.len() > room;
                 let (engine, direction) = (&inspector.engine, self.direction);
                 let mut sink = |f, v: &[u8]| outcome.found(engine, direction, Part::Body, None, f, v);
-                let mut chunk = chunk;
                 chunk.truncate(room);
                 scanner.feed_owned(chunk, &mut sink);
                 if over || end {
