@@ -48,7 +48,7 @@ impl<'h> Known<'h> {
     fn of(headers: &Headers<'h>) -> Known<'h> {
         let mut known = Known::default();
         for &(name, value) in headers {
-            let is = |known: &[u8]| eq_ignore_case(name, known);
+            let is = |wanted: &[u8]| eq_ignore_case(name, wanted);
             let slot = match name.len() {
                 5 if is(b":path") => &mut known.path,
                 7 if is(b":method") => &mut known.method,
