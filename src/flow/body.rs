@@ -1,7 +1,7 @@
 //! One direction's body: what is scanned, how (streamed or held for a
 //! decision), and the limits.
 
-use crate::engine::bytes::{ends_with_ignore_case, starts_with_ignore_case};
+use crate::engine::bytes::{ends_with_ignore_case, eq_ignore_case, starts_with_ignore_case};
 use crate::engine::{
     multipart_boundary, redact_form, redact_multipart, redact_protobuf, scan_protobuf, DetectorSet, Finding,
     ScanOptions, Scanner, Target,
@@ -32,10 +32,10 @@ impl Kind {
     pub(super) fn of(content_type: &[u8]) -> Result<Kind, &'static str> {
         let essence = content_type.split(|&b| b == b';').next().unwrap_or_default().trim_ascii();
         // Media types ignore ASCII case.
-        let is = |name: &[u8]| essence.eq_ignore_ascii_case(name);
+        let is = |name: &[u8]| eq_ignore_case(essence, name);
         let starts = |head: &[u8]| starts_with_ignore_case(essence, head);
         let ends = |tail: &[u8]| ends_with_ignore_case(essence, tail);
-        let has = |needle: &[u8]| essence.windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle));
+        let has = |needle: &[u8]| essence.windows(needle.len()).any(|w| eq_ignore_case(w, needle));
         if essence.is_empty() {
             Ok(Kind::Text)
         } else if is(b"application/json") || ends(b"+json") || has(b"ndjson") {
