@@ -44,7 +44,7 @@ fn eq_words(a: &[u8], b: &[u8], fold: impl Fn(u64) -> u64) -> bool {
 }
 
 /// The eight bytes of `text` from `at`, little-endian.
-fn word(text: &[u8], at: usize) -> u64 {
+pub(crate) fn word(text: &[u8], at: usize) -> u64 {
     let mut bytes = [0; 8];
     bytes.copy_from_slice(&text[at..at + 8]);
     u64::from_le_bytes(bytes)

@@ -24,7 +24,7 @@ use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::Mutex;
 
-use crate::engine::bytes::{self, short_word};
+use crate::engine::bytes::{self, short_word, word};
 use crate::engine::DetectorSet;
 
 /// Sets in the table (a power of two).
@@ -125,16 +125,12 @@ impl WordHasher {
 
 impl Hasher for WordHasher {
     fn write(&mut self, bytes: &[u8]) {
-        let mut words = bytes.chunks_exact(8);
-        for word in &mut words {
-            // Eight bytes each: the conversion cannot fail.
-            if let Ok(word) = <[u8; 8]>::try_from(word) {
-                self.add(u64::from_le_bytes(word));
-            }
+        let whole = bytes.len() - bytes.len() % 8;
+        for at in (0..whole).step_by(8) {
+            self.add(word(bytes, at));
         }
-        let rest = words.remainder();
-        if !rest.is_empty() {
-            self.add(short_word(rest));
+        if whole < bytes.len() {
+            self.add(short_word(&bytes[whole..]));
         }
     }
 
