@@ -156,6 +156,9 @@ fn compressed_messages_are_decoded_scanned_and_blocked_but_never_rewritten() {
     let bomb = frame(1, &gzip(&field(1, &vec![b'a'; 4 << 20])));
     assert_eq!(forwarded(&mut ex, &bomb, &[]).unwrap(), bomb);
     assert_eq!(ex.record().truncated, [Direction::Request]);
+    let mut ex = Exchange::new(inspector(&format!("{POLICY}http: {{max_scan_bytes: 65536, on_limit: block}}")));
+    ex.request_headers(&grpc_headers(&[("grpc-encoding", "gzip")]), false);
+    assert!(matches!(forwarded(&mut ex, &bomb, &[]), Err(BodyAction::Block(_))), "as on_limit says");
 
     let mut ex = exchange(POLICY);
     assert_eq!(forwarded(&mut ex, &frame(1, b"\x1f\x8bjunk"), &[]).unwrap(), frame(1, b"\x1f\x8bjunk"));

@@ -279,6 +279,18 @@ fn gzip_bombs_and_garbage_are_defused() {
     ex.request_headers(&post_encoded("text/plain", "gzip"), false);
     assert_eq!(feed(&mut ex, &bomb, &[]), vec![BodyAction::Continue]);
     assert_eq!(ex.record().truncated, vec![Direction::Request]);
+    // Held (a detector blocks) or copied (monitor mode), the bomb is blocked when the policy says so.
+    for policy in [REDACT, ""] {
+        let mut ex = Exchange::new(inspector(&format!("{policy}\nhttp: {{max_scan_bytes: 65536, on_limit: block}}")));
+        ex.request_headers(&post_encoded("text/plain", "gzip"), false);
+        assert!(matches!(feed(&mut ex, &bomb, &[100]).last(), Some(BodyAction::Block(_))), "policy {policy:?}");
+        assert_eq!(ex.record().truncated, vec![Direction::Request], "counted once");
+    }
+    // Past the hold limit, and what was held expands past the scan limit: one body, truncated once.
+    let mut ex = Exchange::new(inspector(&format!("{REDACT}http: {{max_scan_bytes: 65536, max_buffer_bytes: 4096}}")));
+    ex.request_headers(&post_encoded("text/plain", "gzip"), false);
+    assert_eq!(feed(&mut ex, &bomb, &[]), vec![BodyAction::Continue]);
+    assert_eq!(ex.record().truncated, vec![Direction::Request]);
     let mut ex = Exchange::new(inspector(REDACT));
     ex.request_headers(&post_encoded("text/plain", "gzip"), false);
     assert_eq!(feed(&mut ex, b"\x1f\x8b\x08\x00 not really", &[]), vec![BodyAction::Continue]);

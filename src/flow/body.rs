@@ -252,11 +252,11 @@ impl Body {
                 }
                 let held = std::mem::take(held);
                 self.mode = Mode::Skip;
-                let step = self.decide(inspector, &held, outcome);
-                if holding {
-                    step
-                } else {
-                    Step::Continue
+                // A copied body went on as it came: it can still be blocked
+                // (past a limit), but not rewritten.
+                match self.decide(inspector, &held, outcome) {
+                    Step::Replace(_) if !holding => Step::Continue,
+                    step => step,
                 }
             }
         }
@@ -363,12 +363,9 @@ impl Body {
         scan: impl FnOnce(&[u8], &mut Outcome),
     ) -> Result<(), Blocked> {
         let before = outcome.len();
-        let decoded = match decode(encoding, data, inspector.http.max_scan_bytes) {
-            Decoded::Whole(d) => d,
-            Decoded::Truncated(d) => {
-                outcome.truncated(self.direction);
-                d
-            }
+        let (decoded, whole) = match decode(encoding, data, inspector.http.max_scan_bytes) {
+            Decoded::Whole(d) => (d, true),
+            Decoded::Truncated(d) => (d, false),
             Decoded::Corrupt => {
                 outcome.skipped(self.direction, "undecodable body");
                 return Ok(());
@@ -376,6 +373,10 @@ impl Body {
         };
         scan(&decoded, outcome);
         if outcome.acted_since(before, ActionKind::Block) {
+            return Err(Blocked);
+        }
+        // What it expands to past the cap is a body over the limit.
+        if !whole && self.over_limit(inspector.http.on_limit, outcome) == Step::Block {
             return Err(Blocked);
         }
         if outcome.acted_since(before, ActionKind::Redact) {

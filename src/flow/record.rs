@@ -112,8 +112,11 @@ impl Outcome {
         self.record.skipped.push((direction, why));
     }
 
+    /// Once per direction, however many limits its body passed.
     pub(super) fn truncated(&mut self, direction: Direction) {
-        self.record.truncated.push(direction);
+        if !self.record.truncated.contains(&direction) {
+            self.record.truncated.push(direction);
+        }
     }
 
     pub(super) fn len(&self) -> usize {
