@@ -456,6 +456,45 @@ fn routes_turn_inspection_off_or_change_actions_per_path() {
 }
 
 #[test]
+fn routes_match_the_host_without_its_port_and_the_method() {
+    let bed = Bed::start(&format!(
+        "{POLICY}http:\n  routes:\n    - {{hosts: ['payments.internal'], methods: [PUT], actions: {{pci: block}}}}\n"
+    ));
+    let send = |method, host| {
+        let headers = [("content-type", "application/json"), ("host", host)];
+        bed.send(method, "/v1/cards/7", &headers, CARD_BODY.as_bytes()).status
+    };
+    assert_eq!(send("PUT", "payments.internal:8443"), 403, "the route's host and method");
+    for (method, host) in [("POST", "payments.internal"), ("PUT", "shop.internal")] {
+        assert_eq!(send(method, host), 200, "{method} {host}: the policy elsewhere");
+        assert_eq!(String::from_utf8_lossy(&bed.received().pop().unwrap().body), REDACTED, "{method} {host}");
+    }
+    bed.assert_clean_log();
+}
+
+#[test]
+fn the_operators_own_detector_finds_values_under_its_json_paths_and_the_response_names_it() {
+    let bed = Bed::start(
+        "builtin: {exclude: [email]}\n\
+         detectors:\n  - id: employee-id\n    category: pii\n    patterns: ['\\bE\\d{6}\\b']\n    \
+         scope: {json_paths: ['*.employee_id']}\n    action: redact\n    redact: {method: replace, text: 'E******'}\n\
+         http: {tag_response: true}\n",
+    );
+    let body = br#"{"staff": {"employee_id": "E123456"}, "ref": "E654321", "contact": "ann@example.com"}"#;
+    let reply = bed.send("POST", "/v1/staff", &[("content-type", "application/json")], body);
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let got = bed.received().pop().unwrap();
+    let expected = r#"{"staff": {"employee_id": "E******"}, "ref": "E654321", "contact": "ann@example.com"}"#;
+    assert_eq!(String::from_utf8_lossy(&got.body), expected, "only under the key path; the email is not looked for");
+    assert_eq!(got.header("x-sieve-detectors"), None, "the request's headers went upstream before its body came");
+    assert_eq!(reply.header("x-sieve-detectors"), Some("employee-id"), "the response is tagged");
+    let series = r#"sieve_findings_total{detector="employee-id",category="pii",action="redact",direction="request"}"#;
+    assert_eq!(bed.counter(series, 1), Some(1));
+    assert!(!bed.stats().contains(r#"detector="email""#), "email is left out");
+    bed.assert_clean_log();
+}
+
+#[test]
 fn the_access_log_names_what_was_found_in_both_directions_never_the_values() {
     let bed = Bed::start(POLICY);
     bed.answer_with(200, "application/json", br#"{"contact": "grace.hopper@example.com"}"#);

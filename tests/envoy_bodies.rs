@@ -3,7 +3,7 @@
 //! and unknown encodings pass as sent and are counted as skipped; compressed
 //! bodies are scanned and can be blocked but are never rewritten, and a bomb
 //! is read only up to the cap; a response blocked once its headers are gone
-//! has its body replaced.
+//! has its body replaced, and one held past Envoy's buffer limit is cut off.
 
 mod bed;
 mod wire;
@@ -149,5 +149,18 @@ fn a_response_body_blocked_after_its_headers_went_out_is_replaced_by_the_block_r
     assert_eq!(body["categories"], serde_json::json!(["credentials"]));
     assert_eq!(body["request_id"], "req-9");
     assert_eq!(bed.counter("sieve_blocked_total{}", 1), Some(1));
+    bed.assert_clean_log();
+}
+
+#[test]
+fn a_held_response_past_envoys_buffer_limit_is_cut_off_and_nothing_held_leaks() {
+    // A policy that would hold more than the listener's 1 MiB per_connection_buffer_limit_bytes.
+    let bed = Bed::start(&format!("{POLICY}http: {{max_buffer_bytes: 4194304, max_scan_bytes: 4194304}}\n"));
+    let body = format!(r#"{{"card": "4111 1111 1111 1111", "pad": "{}"}}"#, "x".repeat(1536 * 1024));
+    bed.answer_with(200, "application/json", body.as_bytes());
+    let reply = bed.send("GET", "/v1/big", &[], b"");
+    assert_eq!(reply.status, 200, "the headers went out before the body was held");
+    assert!(!reply.complete, "Envoy resets the stream: the body never ends");
+    assert!(!String::from_utf8_lossy(&reply.body).contains("4111"), "nothing held reaches the client");
     bed.assert_clean_log();
 }

@@ -85,6 +85,8 @@ pub struct Reply {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// False when the connection closed before the body ended.
+    pub complete: bool,
 }
 
 impl Reply {
@@ -670,7 +672,10 @@ fn with_vm_configuration(config: &str, vm_policy: &str) -> String {
 fn request_on(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> std::io::Result<Reply> {
     let mut s = TcpStream::connect(("127.0.0.1", port))?;
     s.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let mut head = format!("{method} {path} HTTP/1.1\r\nhost: sieve.test\r\nconnection: close\r\n");
+    let mut head = format!("{method} {path} HTTP/1.1\r\nconnection: close\r\n");
+    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+        head.push_str("host: sieve.test\r\n");
+    }
     for (k, v) in headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -686,8 +691,8 @@ fn read_reply(s: TcpStream) -> std::io::Result<Reply> {
     let mut reader = BufReader::new(s);
     let (start, headers) = read_head(&mut reader).ok_or_else(|| std::io::Error::other("no reply"))?;
     let status = start.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let (body, _, _) = read_body(&mut reader, &headers, true);
-    Ok(Reply { status, headers, body })
+    let (body, _, complete) = read_body(&mut reader, &headers, true);
+    Ok(Reply { status, headers, body, complete })
 }
 
 /// Reads until `done` holds or `timeout` passes; returns the last reading.
