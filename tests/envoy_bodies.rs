@@ -129,12 +129,9 @@ fn a_gzip_bomb_is_read_up_to_the_cap_then_passes_tagged_truncated_or_is_blocked(
     assert_eq!(bed.counter(undecodable, 1), Some(1));
     bed.assert_clean_log();
 
-    let bed = Bed::start(&format!("{POLICY}http: {{max_scan_bytes: 65536, on_limit: block}}\n"));
-    assert_eq!(
-        post(&bed, "text/plain", Some("gzip"), &bomb).status,
-        403,
-        "the policy blocks what it cannot read whole"
-    );
+    let bed = Bed::start(&format!("{POLICY}http: {{max_scan_bytes: 65536, on_limit: block, block_status: 451}}\n"));
+    let reply = post(&bed, "text/plain", Some("gzip"), &bomb);
+    assert_eq!(reply.status, 451, "the policy blocks what it cannot read whole, with its status");
     bed.assert_clean_log();
 }
 
