@@ -101,6 +101,27 @@ fn header_findings_are_tagged_for_the_upstream_in_monitor_mode() {
 }
 
 #[test]
+fn tags_a_client_sends_never_reach_the_upstream_as_sieves() {
+    let bed = Bed::start("");
+    let forged = [("x-sieve-categories", "none"), ("x-sieve-detectors", "none")];
+    let tags = |got: &bed::Received| {
+        let values = |name| got.headers.iter().filter(|(k, _)| k == name).map(|(_, v)| v.clone()).collect::<Vec<_>>();
+        (values("x-sieve-categories"), values("x-sieve-detectors"))
+    };
+    assert_eq!(bed.send("GET", "/v1/me", &forged, b"").status, 200);
+    assert_eq!(tags(&bed.received()[0]), (vec![], vec![]), "nothing found: the client's tags are removed");
+    let with_email = [forged[0], forged[1], ("x-customer", "ann@example.com")];
+    assert_eq!(bed.send("GET", "/v1/me", &with_email, b"").status, 200);
+    let expected = (vec!["contact".to_string()], vec!["email".to_string()]);
+    assert_eq!(tags(&bed.received()[1]), expected, "sieve's tags, once, in place of the client's");
+    let hidden = [("x-sieve-detectors", "4111 1111 1111 1111")];
+    assert_eq!(bed.send("GET", "/v1/me", &hidden, b"").status, 200);
+    let expected = (vec!["pci".to_string()], vec!["credit-card".to_string()]);
+    assert_eq!(tags(&bed.received()[2]), expected, "a value in a header named like a tag is scanned");
+    bed.assert_clean_log();
+}
+
+#[test]
 fn infrastructure_headers_are_not_scanned_unless_the_policy_says_so() {
     let bed = Bed::start("http: {skip_headers: ['x-b3-*', 'x-debug-*']}\n");
     let headers = [

@@ -107,9 +107,10 @@ fn header_findings_tag_block_and_redact_in_the_headers_callback() {
     let bearer = format!("Bearer {jwt}");
     h.push((b"x-debug-token", bearer.as_bytes()));
     match Exchange::new(inspector("")).request_headers(&h, true) {
-        HeaderAction::Continue { add, .. } => {
-            assert!(add.contains(&("x-sieve-categories".into(), "credentials".into())), "{add:?}");
-            assert!(add.contains(&("x-sieve-detectors".into(), "jwt".into())), "{add:?}");
+        HeaderAction::Continue { tags, .. } => {
+            let expected =
+                [("x-sieve-categories", Some("credentials".into())), ("x-sieve-detectors", Some("jwt".into()))];
+            assert_eq!(tags, expected);
         }
         other => panic!("{other:?}"),
     }
@@ -122,6 +123,43 @@ fn header_findings_tag_block_and_redact_in_the_headers_callback() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+fn plain_get() -> Vec<(&'static [u8], &'static [u8])> {
+    headers(&[(":path", "/v1/orders"), (":method", "GET")])
+}
+
+#[test]
+fn tags_a_peer_sent_are_replaced_or_removed_and_their_values_scanned() {
+    let tags_of = |action| match action {
+        HeaderAction::Continue { tags, .. } => tags,
+        other => panic!("{other:?}"),
+    };
+    let forged = |extra: (&'static [u8], &'static [u8])| {
+        let mut h = headers(&[(":path", "/v1/orders"), ("x-sieve-categories", "none")]);
+        h.push(extra);
+        h
+    };
+    // Nothing found: the peer's tags are removed, inspected or not.
+    let removed = vec![("x-sieve-categories", None), ("x-sieve-detectors", None)];
+    let clean = forged((b"x-note", b"hello"));
+    assert_eq!(tags_of(Exchange::new(inspector("")).request_headers(&clean, true)), removed);
+    let uninspected = "http: {routes: [{paths: ['/v1/*'], inspect: false}]}";
+    assert_eq!(tags_of(Exchange::new(inspector(uninspected)).request_headers(&clean, true)), removed);
+    // A value hidden in a header named like a tag is found, and the tags say so.
+    let hidden = forged((b"x-sieve-detectors", b"4111 1111 1111 1111"));
+    let expected = [("x-sieve-categories", Some("pci".into())), ("x-sieve-detectors", Some("credit-card".into()))];
+    assert_eq!(tags_of(Exchange::new(inspector("")).request_headers(&hidden, true)), expected);
+    // Untagged, the peer's headers are left alone.
+    let untagged = Exchange::new(inspector("http: {tag_request: false}")).request_headers(&clean, true);
+    assert_eq!(tags_of(untagged), []);
+    // The upstream's, on the response the client gets, when responses are tagged.
+    let mut ex = Exchange::new(inspector("http: {tag_response: true}"));
+    ex.request_headers(&plain_get(), true);
+    let answer = headers(&[(":status", "200"), ("x-sieve-detectors", "none")]);
+    assert_eq!(tags_of(ex.response_headers(&answer, true)), removed);
+    // Nothing sent and nothing found: no header calls.
+    assert_eq!(tags_of(Exchange::new(inspector("")).request_headers(&plain_get(), true)), []);
 }
 
 #[test]
@@ -513,7 +551,7 @@ fn a_route_can_turn_inspection_off() {
     let mut ex = Exchange::new(inspector(ROUTES));
     assert_eq!(
         request(&mut ex, "api", "/metrics/raw?card=4111111111111111", "r1"),
-        HeaderAction::Continue { add: vec![], set: vec![], remove_content_length: false }
+        HeaderAction::Continue { tags: vec![], set: vec![], remove_content_length: false }
     );
     assert!(!ex.reads_body(Direction::Request) && !ex.reads_body(Direction::Response));
     assert!(!ex.inspecting(), "the filter fetches neither the response's headers nor trailers");

@@ -126,8 +126,8 @@ impl HttpContext for Http {
         let headers = map.pairs();
         let Some(ex) = self.exchange.as_mut() else { return Action::Continue };
         let action = match ex.request_headers(&headers, end_of_stream) {
-            HeaderAction::Continue { add, set, remove_content_length } => {
-                self.edit_headers(true, &add, &set, remove_content_length);
+            HeaderAction::Continue { tags, set, remove_content_length } => {
+                self.edit_headers(true, &tags, &set, remove_content_length);
                 Action::Continue
             }
             HeaderAction::Block(reply) => self.reply(reply),
@@ -168,8 +168,8 @@ impl HttpContext for Http {
         let headers = map.pairs();
         let Some(ex) = self.exchange.as_mut() else { return Action::Continue };
         let action = match ex.response_headers(&headers, end_of_stream) {
-            HeaderAction::Continue { add, set, remove_content_length } => {
-                self.edit_headers(false, &add, &set, remove_content_length);
+            HeaderAction::Continue { tags, set, remove_content_length } => {
+                self.edit_headers(false, &tags, &set, remove_content_length);
                 Action::Continue
             }
             HeaderAction::Block(reply) => self.reply(reply),
@@ -303,8 +303,15 @@ impl Http {
         next
     }
 
-    /// Applies a headers verdict: redacted values, `content-length` removal, tags.
-    fn edit_headers(&self, request: bool, add: &[(String, String)], set: &[(String, Vec<u8>)], drop_length: bool) {
+    /// Applies a headers verdict: redacted values, `content-length`
+    /// removal, tags (set or removed, so a peer's never pass as sieve's).
+    fn edit_headers(
+        &self,
+        request: bool,
+        tags: &[(&str, Option<String>)],
+        set: &[(String, Vec<u8>)],
+        drop_length: bool,
+    ) {
         let put = |name: &str, value: Option<&[u8]>| {
             if request {
                 self.set_http_request_header_bytes(name, value)
@@ -318,12 +325,8 @@ impl Http {
         if drop_length {
             put("content-length", None);
         }
-        for (name, value) in add {
-            if request {
-                self.add_http_request_header(name, value)
-            } else {
-                self.add_http_response_header(name, value)
-            }
+        for (name, value) in tags {
+            put(name, value.as_deref().map(str::as_bytes));
         }
     }
 

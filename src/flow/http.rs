@@ -13,7 +13,7 @@ use serde_json::json;
 
 use super::body::{Body, Step};
 use super::record::{Outcome, Record};
-use super::{Headers, Inspector, Known};
+use super::{Headers, Inspector, Known, CATEGORIES_TAG, DETECTORS_TAG};
 use crate::engine::bytes::starts_with_ignore_case;
 use crate::engine::{redact_url, DetectorSet, ScanOptions, Scanner, Target};
 use crate::policy::{ActionKind, Direction, Part};
@@ -33,8 +33,9 @@ pub struct LocalReply {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HeaderAction {
     Continue {
-        /// Headers to add (tags).
-        add: Vec<(String, String)>,
+        /// Sieve's tag headers, each replacing any the peer sent, or
+        /// (`None`) removing one the peer sent when there is nothing to tag.
+        tags: Vec<(&'static str, Option<String>)>,
         /// Header values to replace (redacted).
         set: Vec<(String, Vec<u8>)>,
         /// The body may be rewritten: drop `content-length`.
@@ -47,7 +48,7 @@ pub enum HeaderAction {
 impl HeaderAction {
     /// Go on, changing nothing.
     fn pass() -> HeaderAction {
-        HeaderAction::Continue { add: Vec::new(), set: Vec::new(), remove_content_length: false }
+        HeaderAction::Continue { tags: Vec::new(), set: Vec::new(), remove_content_length: false }
     }
 }
 
@@ -125,7 +126,9 @@ impl Exchange {
         if !plan.inspect || !plan.samples(known.request_id.unwrap_or_default()) {
             self.outcome.record.uninspected = Some(if plan.inspect { "sampled out" } else { "route" });
             self.passive = true;
-            return HeaderAction::pass();
+            // Uninspected, it is still not tagged by anyone but sieve.
+            let tags = self.tags(self.inspector.http.tag_request, &known);
+            return HeaderAction::Continue { tags, set: Vec::new(), remove_content_length: false };
         }
         self.outcome.plan = plan;
         self.grpc = known.content_type.is_some_and(|ct| starts_with_ignore_case(ct, b"application/grpc"));
@@ -274,8 +277,8 @@ impl Exchange {
             Direction::Request => self.request = body,
             Direction::Response => self.response = body,
         }
-        let add = if tag { self.tags() } else { Vec::new() };
-        HeaderAction::Continue { add, set, remove_content_length }
+        let tags = self.tags(tag, known);
+        HeaderAction::Continue { tags, set, remove_content_length }
     }
 
     fn body(&mut self, direction: Direction, chunk: Vec<u8>, end: bool) -> BodyAction {
@@ -398,14 +401,18 @@ impl Exchange {
         set
     }
 
-    fn tags(&self) -> Vec<(String, String)> {
+    /// The tag headers of one direction, if it is tagged. Applications act
+    /// on them, so they say what sieve found and nothing else: sieve's
+    /// replace any the peer sent, and with nothing found those are removed.
+    fn tags(&self, tag: bool, known: &Known) -> Vec<(&'static str, Option<String>)> {
         let record = self.record();
-        if record.findings.is_empty() {
+        if !tag || (record.findings.is_empty() && !known.tagged()) {
             return Vec::new();
         }
+        let found = !record.findings.is_empty();
         vec![
-            ("x-sieve-categories".to_string(), record.categories().join(",")),
-            ("x-sieve-detectors".to_string(), record.detectors().join(",")),
+            (CATEGORIES_TAG, found.then(|| record.categories().join(","))),
+            (DETECTORS_TAG, found.then(|| record.detectors().join(","))),
         ]
     }
 

@@ -42,7 +42,14 @@ struct Known<'h> {
     content_encoding: Option<&'h [u8]>,
     grpc_encoding: Option<&'h [u8]>,
     trailer: Option<&'h [u8]>,
+    /// Sieve's tags, as the peer sent them.
+    categories_tag: Option<&'h [u8]>,
+    detectors_tag: Option<&'h [u8]>,
 }
+
+/// The tag headers: what sieve found, for applications to act on.
+const CATEGORIES_TAG: &str = "x-sieve-categories";
+const DETECTORS_TAG: &str = "x-sieve-detectors";
 
 impl<'h> Known<'h> {
     fn of(headers: &Headers<'h>) -> Known<'h> {
@@ -58,11 +65,18 @@ impl<'h> Known<'h> {
                 12 if is(b"content-type") => &mut known.content_type,
                 13 if is(b"grpc-encoding") => &mut known.grpc_encoding,
                 16 if is(b"content-encoding") => &mut known.content_encoding,
+                17 if is(DETECTORS_TAG.as_bytes()) => &mut known.detectors_tag,
+                18 if is(CATEGORIES_TAG.as_bytes()) => &mut known.categories_tag,
                 _ => continue,
             };
             slot.get_or_insert(value);
         }
         known
+    }
+
+    /// Whether the peer sent either of sieve's tags.
+    fn tagged(&self) -> bool {
+        self.categories_tag.is_some() || self.detectors_tag.is_some()
     }
 }
 
@@ -103,9 +117,10 @@ impl Inspector {
     }
 
     /// Whether a header's value is scanned: not pseudo-headers (the URL is
-    /// scanned on its own), sieve's own tags, or `http.skip_headers`.
+    /// scanned on its own) or `http.skip_headers`. Headers named like
+    /// sieve's tags are scanned too: a peer may put anything in them.
     fn scans_header(&self, name: &[u8]) -> bool {
-        !name.starts_with(b":") && !name.starts_with(b"x-sieve-") && !self.skip_headers.matches(name)
+        !name.starts_with(b":") && !self.skip_headers.matches(name)
     }
 }
 
@@ -123,6 +138,7 @@ mod tests {
             (b"content-typo", b"image/png"),
             (b"TRAILER", b"grpc-status"),
             (b"grpc-encoding", b"gzip"),
+            (b"X-Sieve-Detectors", b"none"),
         ];
         let known = Known::of(&headers);
         assert_eq!(known.authority, Some(&b"api.example.com"[..]));
@@ -131,5 +147,7 @@ mod tests {
         assert_eq!(known.trailer, Some(&b"grpc-status"[..]));
         assert_eq!(known.grpc_encoding, Some(&b"gzip"[..]));
         assert_eq!((known.path, known.method, known.content_encoding), (None, None, None));
+        assert!(known.tagged(), "by either tag");
+        assert!(Known::of(&headers[..6]).categories_tag.is_none() && !Known::of(&headers[..6]).tagged());
     }
 }

@@ -85,9 +85,10 @@ pub struct HttpSpec {
     pub on_limit: LimitAction,
     /// Status of the local reply that blocks a request.
     pub block_status: u16,
-    /// Add `x-sieve-categories` and `x-sieve-detectors` to the request sent upstream.
+    /// Set `x-sieve-categories` and `x-sieve-detectors` on the request sent
+    /// upstream, replacing (or, with nothing found, removing) any the client sent.
     pub tag_request: bool,
-    /// Add the same headers to the response sent to the client.
+    /// The same on the response sent to the client, for the upstream's.
     pub tag_response: bool,
     /// How bodies are redacted when no detector that applies blocks.
     pub body_redaction: BodyRedaction,

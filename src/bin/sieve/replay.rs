@@ -49,8 +49,8 @@ fn replay_entry(inspector: &Arc<Inspector>, entry: &Value) -> Replayed {
             ex.local_reply_sent();
             request_verdict = "blocked";
         }
-        HeaderAction::Continue { add, set, .. } => {
-            tags = add;
+        HeaderAction::Continue { tags: sent, set, .. } => {
+            tags = sent.into_iter().filter_map(|(name, value)| Some((name.to_string(), value?))).collect();
             if !set.is_empty() {
                 request_verdict = "redacted";
             }
