@@ -103,6 +103,10 @@ impl JsonTracker {
                     if let Some(&b) = bytes.get(i) {
                         self.state = self.after_value(b);
                         i += 1;
+                        // A top-level scalar, then at once a string: the next value.
+                        if self.state == State::ValueStr {
+                            self.string_start = base + i as u64;
+                        }
                     }
                 }
                 State::Failed => return,
@@ -117,7 +121,8 @@ impl JsonTracker {
                 before => {
                     self.step(bytes[i]);
                     i += 1;
-                    if before == State::Value && self.state == State::ValueStr {
+                    // A string value begins (after a top-level value, too).
+                    if matches!(before, State::Value | State::AfterValue) && self.state == State::ValueStr {
                         self.string_start = base + i as u64;
                     }
                 }
@@ -282,6 +287,14 @@ impl JsonTracker {
                 State::Value
             }
             (Some(Frame::Array { .. }), b']') => self.close(),
+            // A top-level value ended and another follows: JSON lines, or
+            // JSON text sequences (RFC 7464), which put RS before each.
+            (None, 0x1e) => State::Value,
+            (None, b) => {
+                self.state = State::Value;
+                self.step(b);
+                self.state
+            }
             _ => State::Failed,
         }
     }
@@ -438,10 +451,28 @@ mod tests {
     }
 
     #[test]
+    fn top_level_values_may_follow_each_other() {
+        let lines = "{\"a\": 1}\n{\"card\": \"x1\"}\n[2, \"x2\"]\n7 \"x3\"\u{1e}{\"k\": \"x4\"}";
+        assert_eq!(path_at(lines, "x1").unwrap(), "$.card");
+        assert_eq!(path_at(lines, "x2").unwrap(), "$[1]");
+        assert_eq!(path_at(lines, "x3").unwrap(), "$", "a top-level string");
+        assert_eq!(path_at(lines, "x4").unwrap(), "$.k", "after RS");
+        for needle in ["x1", "x3"] {
+            let at = lines.find(needle).unwrap();
+            let mut t = JsonTracker::default();
+            t.advance(&lines.as_bytes()[..at]);
+            assert_eq!(t.extent(), ValueExtent::String(at as u64), "{needle}: the string begins at its first byte");
+        }
+    }
+
+    #[test]
     fn malformed_json_gives_up() {
         let mut t = JsonTracker::default();
         t.advance(b"{\"a\": 1 2}");
         assert!(t.failed());
+        let mut t = JsonTracker::default();
+        t.advance(b"{\"a\": 1}}");
+        assert!(t.failed(), "a close with nothing open");
         assert_eq!(t.path(), None);
         let mut t = JsonTracker::default();
         t.advance(b"plain text");
