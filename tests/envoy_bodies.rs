@@ -8,7 +8,7 @@
 mod bed;
 mod wire;
 
-use bed::{Bed, Reply};
+use bed::{Answer, Bed, Gate, Reply};
 use wire::gzip;
 
 const POLICY: &str =
@@ -159,5 +159,22 @@ fn a_held_response_past_envoys_buffer_limit_is_cut_off_and_nothing_held_leaks() 
     assert_eq!(reply.status, 200, "the headers went out before the body was held");
     assert!(!reply.complete, "Envoy resets the stream: the body never ends");
     assert!(!String::from_utf8_lossy(&reply.body).contains("4111"), "nothing held reaches the client");
+    bed.assert_clean_log();
+}
+
+#[test]
+fn an_event_stream_flows_event_by_event_while_the_upstream_holds_it_open() {
+    let bed = Bed::start(POLICY);
+    let gate = Gate::default();
+    let sent = b"data: {\"card\": \"4111 1111 1111 1111\"}\n\ndata: par";
+    let mut answer = Answer::new(200, "text/event-stream", &[&sent[..], b"tial\n\n"].concat());
+    answer.pause = Some((sent.len(), gate.clone()));
+    bed.answer(answer);
+    // The upstream sends the rest only once the first event has reached the client.
+    let (status, got) = bed.read_streaming("/v1/feed", b"\n\n");
+    gate.open();
+    assert_eq!(status, 200);
+    let first = "data: {\"card\": \"**** **** **** 1111\"}\n\n";
+    assert_eq!(String::from_utf8_lossy(&got), first, "redacted, and only the incomplete event held back");
     bed.assert_clean_log();
 }

@@ -427,6 +427,80 @@ fn multipart_text_fields_are_redacted_and_binary_files_left_alone() {
     assert_eq!(ex.record().detectors(), ["credit-card"], "one finding: the file part is not read");
 }
 
+/// An exchange whose response (of this content type) has begun.
+fn answering(policy: &str, content_type: &str) -> Exchange {
+    let mut ex = Exchange::new(inspector(policy));
+    ex.request_headers(&headers(&[(":path", "/v1/feed"), (":method", "GET")]), true);
+    ex.response_headers(&headers(&[(":status", "200"), ("content-type", content_type)]), false);
+    ex
+}
+
+#[test]
+fn event_streams_go_on_event_by_event_and_are_never_held_whole() {
+    let mut ex = answering(REDACT, "text/event-stream");
+    let card = b"data: card 4111 1111 1111 1111\n\n";
+    let masked = b"data: card **** **** **** 1111\n\n".to_vec();
+    // A complete event goes on redacted; the incomplete one after it is held back, and only it.
+    let mut first = card.to_vec();
+    first.extend_from_slice(b"data: par");
+    assert_eq!(ex.response_body(first, false), BodyAction::Replace(masked.clone()));
+    assert_eq!(ex.response_body(&b"tial\n\n"[..], false), BodyAction::Replace(b"data: partial\n\n".to_vec()));
+    assert_eq!(ex.response_body(&b"data: clean\n\n"[..], false), BodyAction::Continue, "whole and clean: as it came");
+    assert_eq!(ex.response_body(&card[..], false), BodyAction::Replace(masked));
+    let found: Vec<u64> = ex.record().findings.iter().map(|f| f.start).collect();
+    assert_eq!(found, [11, 32 + 15 + 13 + 11], "offsets count from the body's start");
+    assert_eq!(ex.response_body(&b"data: last, unended"[..], true), BodyAction::Continue, "the end flushes");
+
+    // A blocking finding ends the stream: its event is replaced, the rest dropped.
+    let mut ex = answering(REDACT, "text/event-stream; charset=utf-8");
+    assert_eq!(ex.response_body(&b"data: hello\n\n"[..], false), BodyAction::Continue);
+    let key = b"data: -----BEGIN PRIVATE KEY-----\ndata: MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\ndata: -----END PRIVATE KEY-----\n\n";
+    assert!(matches!(ex.response_body(&key[..], false), BodyAction::Block(_)));
+    assert_eq!(ex.response_body(&b"data: more\n\n"[..], false), BodyAction::Replace(Vec::new()));
+
+    // An event larger than the hold limit goes on unscanned, and the stream is tagged truncated.
+    let mut ex = answering(&format!("{REDACT}http: {{max_buffer_bytes: 100}}"), "text/event-stream");
+    assert_eq!(ex.response_body(&b"data: a"[..], false), BodyAction::Replace(Vec::new()));
+    let long = format!("{}\n\n", "b".repeat(200));
+    let mut all = b"data: a".to_vec();
+    all.extend_from_slice(long.as_bytes());
+    assert_eq!(ex.response_body(long, false), BodyAction::Replace(all));
+    assert_eq!(ex.response_body(&card[..], false), BodyAction::Continue, "past the limit, not read");
+    assert_eq!(ex.record().truncated, [Direction::Response]);
+}
+
+#[test]
+fn an_event_stream_forwards_the_same_bytes_at_every_split() {
+    let body = b"data: {\"n\": 1}\n\nevent: pay\ndata: card 4111 1111 1111 1111\n\r\ndata: x\r\n\r\ndata: end";
+    let expected = String::from_utf8_lossy(body).replace("4111 1111 1111 1111", "**** **** **** 1111");
+    let insp = inspector(REDACT);
+    for split in 0..=body.len() {
+        for second in [split, split + 7, body.len()] {
+            let mut ex = Exchange::new(Arc::clone(&insp));
+            ex.request_headers(&post("text/event-stream"), false);
+            let got = forwarded(&mut ex, body, &[split, second]);
+            assert_eq!(String::from_utf8_lossy(&got), expected, "splits {split}, {second}");
+        }
+    }
+}
+
+#[test]
+fn json_lines_go_on_line_by_line_with_key_paths() {
+    let mut ex = Exchange::new(inspector(REDACT));
+    ex.request_headers(&post("application/x-ndjson"), false);
+    let lines = b"{\"id\": 1}\n{\"card\": \"4111 1111 1111 1111\"}\n{\"id\"";
+    let expected = b"{\"id\": 1}\n{\"card\": \"**** **** **** 1111\"}\n".to_vec();
+    assert_eq!(ex.request_body(&lines[..], false), BodyAction::Replace(expected));
+    assert_eq!(ex.request_body(&b": 2}\n"[..], true), BodyAction::Replace(b"{\"id\": 2}\n".to_vec()));
+    assert_eq!(ex.record().findings[0].key_path.as_deref(), Some("$.card"));
+    // Monitor mode streams them, as any body.
+    let mut ex = Exchange::new(inspector(""));
+    ex.request_headers(&post("application/jsonl"), false);
+    assert_eq!(ex.request_body(&lines[..], false), BodyAction::Continue);
+    assert_eq!(ex.request_body(&b": 2}\n"[..], true), BodyAction::Continue);
+    assert_eq!(ex.record().detectors(), ["credit-card"]);
+}
+
 #[test]
 fn malformed_and_truncated_json_is_still_scanned() {
     let mut ex = Exchange::new(inspector(REDACT));
@@ -457,8 +531,10 @@ fn random_input_and_chunking_never_panic() {
             "application/x-www-form-urlencoded",
             "",
             "multipart/form-data; boundary=x",
+            "text/event-stream",
+            "application/x-ndjson",
         ];
-        let content_type = types[(next() % 5) as usize];
+        let content_type = types[(next() % 7) as usize];
         let mut ex = Exchange::new(Arc::clone(&insp));
         let mut h = post(content_type);
         h.push((b"x-raw", &body));

@@ -11,6 +11,7 @@ use crate::policy::{ActionKind, BodyRedaction, Direction, LimitAction, Part};
 use super::decode::{decode, Decoded, Encoding};
 use super::grpc::{put_frame, Deframer, Frame, Next};
 use super::record::Outcome;
+use super::records::Records;
 use std::sync::Arc;
 
 use super::{Inspector, Known};
@@ -30,7 +31,7 @@ pub(super) enum Kind {
 impl Kind {
     /// `Err` (the reason) for bodies sieve does not read.
     pub(super) fn of(content_type: &[u8]) -> Result<Kind, &'static str> {
-        let essence = content_type.split(|&b| b == b';').next().unwrap_or_default().trim_ascii();
+        let essence = essence(content_type);
         // Media types ignore ASCII case.
         let is = |name: &[u8]| eq_ignore_case(essence, name);
         let starts = |head: &[u8]| starts_with_ignore_case(essence, head);
@@ -38,7 +39,11 @@ impl Kind {
         let has = |needle: &[u8]| essence.windows(needle.len()).any(|w| eq_ignore_case(w, needle));
         if essence.is_empty() {
             Ok(Kind::Text)
-        } else if is(b"application/json") || ends(b"+json") || has(b"ndjson") {
+        } else if is(b"application/json")
+            || ends(b"+json")
+            || has(b"ndjson")
+            || Records::of(essence) == Some(Records::Lines)
+        {
             Ok(Kind::Json)
         } else if starts(b"application/grpc-web-text") {
             Err("base64 gRPC-Web body")
@@ -54,6 +59,11 @@ impl Kind {
             Err("binary content type")
         }
     }
+}
+
+/// A media type without its parameters.
+fn essence(content_type: &[u8]) -> &[u8] {
+    content_type.split(|&b| b == b';').next().unwrap_or_default().trim_ascii()
 }
 
 #[derive(Debug)]
@@ -72,6 +82,9 @@ enum Mode {
     Redact(Box<Scanner>),
     /// gRPC: each message is scanned once complete.
     Grpc(Box<Grpc>),
+    /// A stream of records, each scanned and sent on as it completes; the
+    /// bytes are the incomplete record held back.
+    Records(Records, Vec<u8>),
     /// Blocked: nothing more goes on.
     Drop,
 }
@@ -148,12 +161,18 @@ impl Body {
         let streams =
             inspector.http.body_redaction == BodyRedaction::Stream && known.trailer.is_none_or(<[u8]>::is_empty);
         let scanner = || Box::new(engine.scanner(body.options.clone()));
-        body.mode = match (encoding, kind) {
-            (_, Kind::Grpc) => Mode::Grpc(Box::new(Grpc::new(blocks || redacts))),
-            (Encoding::Identity, Kind::Json | Kind::Text) if redacts && streams && !blocks => Mode::Redact(scanner()),
+        // A stream of records may never end: it is never held whole.
+        let records = Records::of(essence(content_type)).filter(|_| known.trailer.is_none_or(<[u8]>::is_empty));
+        body.mode = match (encoding, kind, records) {
+            (_, Kind::Grpc, _) => Mode::Grpc(Box::new(Grpc::new(blocks || redacts))),
+            (Encoding::Identity, _, Some(records)) if blocks || redacts => Mode::Records(records, Vec::new()),
+            (_, _, Some(_)) if encoding != Encoding::Identity => Mode::Copy(Vec::new()),
+            (Encoding::Identity, Kind::Json | Kind::Text, _) if redacts && streams && !blocks => {
+                Mode::Redact(scanner())
+            }
             _ if blocks || redacts || kind == Kind::Form => Mode::Hold(Vec::new()),
-            (Encoding::Identity, Kind::Multipart) => Mode::Copy(Vec::new()),
-            (Encoding::Identity, _) => Mode::Stream(scanner()),
+            (Encoding::Identity, Kind::Multipart, _) => Mode::Copy(Vec::new()),
+            (Encoding::Identity, _, _) => Mode::Stream(scanner()),
             _ => Mode::Copy(Vec::new()),
         };
         body
@@ -168,7 +187,7 @@ impl Body {
     /// Whether the body may be rewritten, so `content-length` must go.
     pub(super) fn may_rewrite(&self) -> bool {
         match self.mode {
-            Mode::Hold(_) | Mode::Redact(_) => self.encoding == Encoding::Identity,
+            Mode::Hold(_) | Mode::Redact(_) | Mode::Records(..) => self.encoding == Encoding::Identity,
             Mode::Grpc(ref grpc) => grpc.rewrite,
             _ => false,
         }
@@ -194,6 +213,12 @@ impl Body {
                 };
                 grpc.frames.push(&chunk);
                 self.frames(inspector, *grpc, end, outcome)
+            }
+            Mode::Records(..) => {
+                let Mode::Records(records, held) = std::mem::replace(&mut self.mode, Mode::Skip) else {
+                    return Step::Continue;
+                };
+                self.records(inspector, records, held, chunk, end, outcome)
             }
             Mode::Stream(scanner) => {
                 let room = (limits.max_scan_bytes as u64).saturating_sub(self.seen - chunk.len() as u64) as usize;
@@ -244,7 +269,7 @@ impl Body {
                     let mut held = std::mem::take(held);
                     held.truncate(limit);
                     self.mode = Mode::Skip;
-                    self.decide(inspector, &held, outcome);
+                    self.decide(inspector, &held, 0, outcome);
                     return self.over_limit(limits.on_limit, outcome);
                 }
                 if !end {
@@ -254,7 +279,7 @@ impl Body {
                 self.mode = Mode::Skip;
                 // A copied body went on as it came: it can still be blocked
                 // (past a limit), but not rewritten.
-                match self.decide(inspector, &held, outcome) {
+                match self.decide(inspector, &held, 0, outcome) {
                     Step::Replace(_) if !holding => Step::Continue,
                     step => step,
                 }
@@ -305,6 +330,57 @@ impl Body {
         let step = if grpc.rewrite && grpc.frames.partial() { Step::Hold } else { grpc.release() };
         self.mode = Mode::Grpc(Box::new(grpc));
         step
+    }
+
+    /// Scans the records `chunk` completes (with those `held` back) as a
+    /// held body is scanned, and sends them on; holds back the incomplete
+    /// one. Keeps reading (puts the mode back) unless the body ended.
+    fn records(
+        &mut self,
+        inspector: &Inspector,
+        records: Records,
+        mut held: Vec<u8>,
+        chunk: Vec<u8>,
+        end: bool,
+        outcome: &mut Outcome,
+    ) -> Step {
+        let limits = &inspector.http;
+        let held_back = !held.is_empty();
+        if held_back {
+            held.extend_from_slice(&chunk);
+        } else {
+            held = chunk;
+        }
+        if self.seen > limits.max_scan_bytes as u64 || held.len() > limits.max_buffer_bytes {
+            // Past a limit: what is held back goes on unscanned, and so does the rest.
+            return match self.over_limit(limits.on_limit, outcome) {
+                Step::Block => Step::Block,
+                _ if held_back => Step::Replace(held),
+                _ => Step::Continue,
+            };
+        }
+        let rest = held.split_off(if end { held.len() } else { records.complete(&held) });
+        // Where the held bytes start in the body, for the findings' offsets.
+        let at = self.seen - (held.len() + rest.len()) as u64;
+        let step = if held.is_empty() { Step::Continue } else { self.decide(inspector, &held, at, outcome) };
+        let changed = matches!(step, Step::Replace(_));
+        let out = match step {
+            Step::Block => {
+                self.mode = Mode::Drop;
+                return Step::Block;
+            }
+            Step::Replace(redacted) => redacted,
+            _ => held,
+        };
+        let whole = !held_back && rest.is_empty() && !changed;
+        if !end {
+            self.mode = Mode::Records(records, rest);
+        }
+        if whole {
+            Step::Continue
+        } else {
+            Step::Replace(out)
+        }
     }
 
     /// Scans one gRPC message; returns its redacted payload if it changed.
@@ -393,13 +469,13 @@ impl Body {
         }
     }
 
-    /// Scans a held body whole: block, rewrite or let it through. A
-    /// compressed body is decoded (within `max_scan_bytes`) and can be
-    /// blocked but is never rewritten.
-    fn decide(&self, inspector: &Inspector, held: &[u8], outcome: &mut Outcome) -> Step {
+    /// Scans a held body (or, at `at`, a run of its records) whole: block,
+    /// rewrite or let it through. A compressed body is decoded (within
+    /// `max_scan_bytes`) and can be blocked but is never rewritten.
+    fn decide(&self, inspector: &Inspector, held: &[u8], at: u64, outcome: &mut Outcome) -> Step {
         if self.encoding != Encoding::Identity {
             let scan = |decoded: &[u8], outcome: &mut Outcome| {
-                self.scan_held(inspector, decoded, outcome);
+                self.scan_held(inspector, decoded, 0, outcome);
             };
             return match self.scan_compressed(inspector, self.encoding, held, outcome, scan) {
                 Err(Blocked) => Step::Block,
@@ -407,7 +483,7 @@ impl Body {
             };
         }
         let before = outcome.len();
-        let redacted = self.scan_held(inspector, held, outcome);
+        let redacted = self.scan_held(inspector, held, at, outcome);
         if outcome.acted_since(before, ActionKind::Block) {
             Step::Block
         } else if redacted != held {
@@ -417,10 +493,10 @@ impl Body {
         }
     }
 
-    fn scan_held(&self, inspector: &Inspector, held: &[u8], outcome: &mut Outcome) -> Vec<u8> {
+    fn scan_held(&self, inspector: &Inspector, held: &[u8], at: u64, outcome: &mut Outcome) -> Vec<u8> {
         let (engine, options) = (&inspector.engine, &self.options);
         let direction = self.direction;
-        let mut sink = |f, v: &[u8]| outcome.found(engine, direction, Part::Body, None, f, v);
+        let mut sink = |f: Finding, v: &[u8]| outcome.found(engine, direction, Part::Body, None, f.shifted(at), v);
         let multipart = match self.kind {
             Kind::Form => return redact_form(engine, held, options, &mut sink),
             Kind::Multipart => redact_multipart(engine, held, &self.boundary, options, &mut sink),

@@ -10,6 +10,7 @@ mod decode;
 mod grpc;
 mod http;
 mod record;
+mod records;
 mod route;
 mod tcp;
 

@@ -12,7 +12,7 @@ use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
@@ -107,6 +107,26 @@ pub struct Answer {
     /// More response headers.
     pub headers: Vec<(String, String)>,
     pub trailers: Vec<(String, String)>,
+    /// Stream the body chunked: the bytes up to this offset, then the rest
+    /// only once the gate opens (a stream that has not ended yet).
+    pub pause: Option<(usize, Gate)>,
+}
+
+/// Holds an upstream's streamed answer until the test opens it.
+#[derive(Debug, Clone, Default)]
+pub struct Gate(Arc<(Mutex<bool>, Condvar)>);
+
+impl Gate {
+    pub fn open(&self) {
+        *self.0 .0.lock().unwrap() = true;
+        self.0 .1.notify_all();
+    }
+
+    /// Waits until the gate opens, or 15 s.
+    fn wait(&self) {
+        let open = self.0 .0.lock().unwrap();
+        drop(self.0 .1.wait_timeout_while(open, Duration::from_secs(15), |open| !*open).unwrap());
+    }
 }
 
 impl Answer {
@@ -117,6 +137,7 @@ impl Answer {
             body: body.to_vec(),
             headers: Vec::new(),
             trailers: Vec::new(),
+            pause: None,
         }
     }
 }
@@ -183,6 +204,17 @@ fn serve(stream: TcpStream, received: Arc<Mutex<Vec<Received>>>, answer: Arc<Mut
             return;
         }
         let answer = answer.lock().unwrap().clone();
+        if let Some((at, gate)) = &answer.pause {
+            let chunk = |bytes: &[u8]| [format!("{:x}\r\n", bytes.len()).as_bytes(), bytes, b"\r\n"].concat();
+            let head = format!(
+                "HTTP/1.1 {} X\r\ncontent-type: {}\r\ntransfer-encoding: chunked\r\n\r\n",
+                answer.status, answer.content_type
+            );
+            let _ = writer.write_all(&[head.as_bytes(), &chunk(&answer.body[..*at])].concat());
+            gate.wait();
+            let _ = writer.write_all(&[&chunk(&answer.body[*at..])[..], b"0\r\n\r\n"].concat());
+            return;
+        }
         if writer.write_all(&response(&answer, method == "HEAD")).is_err() {
             return;
         }
@@ -191,7 +223,7 @@ fn serve(stream: TcpStream, received: Arc<Mutex<Vec<Received>>>, answer: Arc<Mut
 
 /// An answer on the wire.
 fn response(answer: &Answer, head_request: bool) -> Vec<u8> {
-    let Answer { status, content_type, body, headers, trailers } = answer;
+    let Answer { status, content_type, body, headers, trailers, .. } = answer;
     let mut out = format!("HTTP/1.1 {status} X\r\ncontent-type: {content_type}\r\n").into_bytes();
     headers.iter().for_each(|(k, v)| out.extend(format!("{k}: {v}\r\n").bytes()));
     // 204 and 304 carry no body; a HEAD response announces one it does not send.
@@ -477,6 +509,31 @@ impl Bed {
     /// Sends one request through Envoy.
     pub fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
         request_on(self.port, method, path, headers, body).expect("request through Envoy")
+    }
+
+    /// Sends a request and reads the response's head and then its body
+    /// until it holds `until`, while the response goes on (or 10 s pass).
+    pub fn read_streaming(&self, path: &str, until: &[u8]) -> (u16, Vec<u8>) {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s.write_all(format!("GET {path} HTTP/1.1\r\nhost: sieve.test\r\n\r\n").as_bytes()).unwrap();
+        let mut reader = BufReader::new(s);
+        let (start, _) = read_head(&mut reader).expect("a response head");
+        let status = start.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+        let mut body = Vec::new();
+        while !body.windows(until.len()).any(|w| w == until) {
+            let mut size = String::new();
+            if reader.read_line(&mut size).unwrap_or(0) == 0 {
+                break;
+            }
+            let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+            let mut chunk = vec![0; n + 2];
+            if n == 0 || reader.read_exact(&mut chunk).is_err() {
+                break;
+            }
+            body.extend_from_slice(&chunk[..n]);
+        }
+        (status, body)
     }
 
     /// Sends a chunked request, writing each chunk after a pause.
