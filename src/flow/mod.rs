@@ -9,6 +9,7 @@ mod clean_values;
 mod decode;
 mod grpc;
 mod http;
+mod passing;
 mod record;
 mod records;
 mod route;
@@ -17,9 +18,10 @@ mod tcp;
 use std::sync::Arc;
 
 pub use http::{BodyAction, Exchange, HeaderAction, LocalReply, TrailersAction};
+pub use passing::TcpAction;
 pub use record::{Record, Recorded};
 pub use route::{Plan, Routes};
-pub use tcp::{Connection, TcpAction};
+pub use tcp::Connection;
 
 use crate::engine::bytes::eq_ignore_case;
 use crate::engine::{Engine, GlobSet};
