@@ -8,6 +8,8 @@
 mod bed;
 mod wire;
 
+use std::io::{Read, Write};
+
 use bed::{Answer, Bed, Gate, Reply};
 use wire::gzip;
 
@@ -177,4 +179,34 @@ fn an_event_stream_flows_event_by_event_while_the_upstream_holds_it_open() {
     let first = "data: {\"card\": \"**** **** **** 1111\"}\n\n";
     assert_eq!(String::from_utf8_lossy(&got), first, "redacted, and only the incomplete event held back");
     bed.assert_clean_log();
+}
+
+#[test]
+fn a_websocket_passes_at_once_with_values_masked_in_place_and_a_block_ends_it() {
+    let bed = Bed::start(POLICY);
+    let (status, mut ws) = bed.upgrade("/v1/ws");
+    assert_eq!(status, 101, "Envoy switches protocols");
+    // The upstream echoes what reached it, upper-cased, while the tunnel stays open.
+    ws.write_all(b"hello, card 4111 1111 1111 1111\n").unwrap();
+    assert_eq!(String::from_utf8_lossy(&read_until(&mut ws, b"\n")), "HELLO, CARD **** **** **** 1111\n");
+    ws.write_all(b"and again\n").unwrap();
+    assert_eq!(String::from_utf8_lossy(&read_until(&mut ws, b"\n")), "AND AGAIN\n", "nothing held back");
+    ws.write_all(KEY).unwrap();
+    let after = read_until(&mut ws, b"never");
+    assert!(!String::from_utf8_lossy(&after).to_uppercase().contains("MIIE"), "the key never reached the upstream");
+    assert_eq!(bed.counter("sieve_blocked_total{}", 1), Some(1), "the block reset the stream");
+    bed.assert_clean_log();
+}
+
+/// Reads until `needle` arrives, the connection ends, or 10 s pass.
+fn read_until(stream: &mut std::net::TcpStream, needle: &[u8]) -> Vec<u8> {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !got.windows(needle.len()).any(|w| w == needle) {
+        match stream.read(&mut buf) {
+            Ok(n @ 1..) => got.extend_from_slice(&buf[..n]),
+            _ => break,
+        }
+    }
+    got
 }

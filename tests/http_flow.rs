@@ -502,6 +502,41 @@ fn json_lines_go_on_line_by_line_with_key_paths() {
 }
 
 #[test]
+fn a_tunnel_passes_at_once_masked_in_place_and_is_reset_on_a_block() {
+    let upgrade = headers(&[(":method", "GET"), (":path", "/ws"), ("upgrade", "websocket"), ("connection", "upgrade")]);
+    let switched = headers(&[(":status", "101"), ("upgrade", "websocket")]);
+    let mut ex = Exchange::new(inspector(REDACT));
+    let HeaderAction::Continue { remove_content_length, .. } = ex.request_headers(&upgrade, false) else { panic!() };
+    assert!(!remove_content_length, "a tunnel's bytes keep their length");
+    // Never held: each chunk goes on at once, a value masked in place.
+    assert_eq!(ex.request_body(&b"hello, card 4111 1111 "[..], false), BodyAction::Continue);
+    let rest = ex.request_body(&b"1111 1111 and more"[..], false);
+    assert_eq!(rest, BodyAction::Replace(b"**** 1111 and more".to_vec()), "its first part went already");
+    ex.response_headers(&switched, false);
+    assert_eq!(ex.response_body(&b"welcome"[..], false), BodyAction::Continue);
+    let key = b"-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\n-----END PRIVATE KEY-----\n";
+    assert_eq!(ex.response_body(&key[..], false), BodyAction::Reset, "a block ends the tunnel");
+    assert_eq!(ex.response_body(&b"more"[..], false), BodyAction::Replace(Vec::new()));
+    assert!(ex.record().blocked);
+    assert_eq!(ex.record().detectors(), ["credit-card", "private-key"]);
+
+    // Refused (no 101): the answer is a body like any other.
+    let mut ex = Exchange::new(inspector(REDACT));
+    ex.request_headers(&upgrade, false);
+    ex.response_headers(&headers(&[(":status", "400"), ("content-type", "application/json")]), false);
+    assert_eq!(ex.response_body(CARD_BODY, false), BodyAction::Hold);
+    assert_eq!(ex.response_body(&b""[..], true), BodyAction::Replace(REDACTED.to_vec()));
+
+    // CONNECT opens one with a 2xx; past max_scan_bytes it goes on unscanned, tagged truncated.
+    let mut ex = Exchange::new(inspector(&format!("{REDACT}http: {{max_scan_bytes: 10}}")));
+    ex.request_headers(&headers(&[(":method", "CONNECT"), (":authority", "db.internal:5432")]), false);
+    ex.response_headers(&headers(&[(":status", "200")]), false);
+    assert_eq!(ex.response_body(&b"4111 1111 1111 1111"[..], false), BodyAction::Continue);
+    assert_eq!(ex.record().truncated, [Direction::Response]);
+    assert!(ex.record().findings.is_empty());
+}
+
+#[test]
 fn malformed_and_truncated_json_is_still_scanned() {
     let mut ex = Exchange::new(inspector(REDACT));
     ex.request_headers(&post("application/json"), false);
@@ -538,6 +573,10 @@ fn random_input_and_chunking_never_panic() {
         let mut ex = Exchange::new(Arc::clone(&insp));
         let mut h = post(content_type);
         h.push((b"x-raw", &body));
+        let tunnel = next() % 4 == 0;
+        if tunnel {
+            h.push((b"upgrade", b"websocket"));
+        }
         ex.request_headers(&h, false);
         let mut at = 0;
         while at < body.len() {
@@ -546,7 +585,8 @@ fn random_input_and_chunking_never_panic() {
             ex.request_body(&body[at..end], end == body.len());
             at = end;
         }
-        ex.response_headers(&headers(&[(":status", "200"), ("content-type", content_type)]), false);
+        let status = if tunnel { "101" } else { "200" };
+        ex.response_headers(&headers(&[(":status", status), ("content-type", content_type)]), false);
         ex.response_body(body.as_slice(), true);
         let _ = ex.record().to_json();
     }

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use log::{error, info, warn};
 use proxy_wasm::traits::{Context, HttpContext, RootContext, StreamContext};
-use proxy_wasm::types::{Action, ContextType, GrpcStatusCode, LogLevel, MapType};
+use proxy_wasm::types::{Action, ContextType, GrpcStatusCode, LogLevel, MapType, Status, StreamType};
 
 use crate::flow::{BodyAction, Connection, Exchange, HeaderAction, Inspector, LocalReply, TcpAction, TrailersAction};
 use crate::policy::{Direction, Protocol};
@@ -212,6 +212,22 @@ impl HttpContext for Http {
     }
 }
 
+#[link(wasm_import_module = "env")]
+extern "C" {
+    fn proxy_close_stream(stream_type: StreamType) -> Status;
+}
+
+/// Resets the HTTP stream (Envoy does it once the callback returns). The
+/// SDK's `reset_http_request` would panic on a status it does not expect.
+fn reset_stream(request: bool) {
+    let stream = if request { StreamType::HttpRequest } else { StreamType::HttpResponse };
+    // SAFETY: a host call with no pointers.
+    let status = unsafe { proxy_close_stream(stream) };
+    if status != Status::Ok {
+        warn!("cannot reset the stream: {status:?}");
+    }
+}
+
 /// Whether Envoy keeps info lines of Wasm code (its `wasm` log level, which
 /// an operator may change at any time): a line it would drop is not built.
 fn host_logs_info() -> bool {
@@ -266,6 +282,12 @@ impl Http {
             BodyAction::Replace(bytes) => {
                 self.held = 0;
                 self.replace_body(request, body_size, &bytes);
+                Action::Continue
+            }
+            BodyAction::Reset => {
+                self.held = 0;
+                self.replace_body(request, body_size, &[]);
+                reset_stream(request);
                 Action::Continue
             }
             BodyAction::Block(reply) if request => self.reply(reply),

@@ -10,6 +10,7 @@ use crate::policy::{ActionKind, BodyRedaction, Direction, LimitAction, Part};
 
 use super::decode::{decode, Decoded, Encoding};
 use super::grpc::{put_frame, Deframer, Frame, Next};
+use super::passing::{Passing, TcpAction};
 use super::record::Outcome;
 use super::records::Records;
 use std::sync::Arc;
@@ -85,6 +86,9 @@ enum Mode {
     /// A stream of records, each scanned and sent on as it completes; the
     /// bytes are the incomplete record held back.
     Records(Records, Vec<u8>),
+    /// A tunnel's bytes (after a protocol switch, or a CONNECT): they pass at
+    /// once, scanned as TCP bytes are.
+    Tunnel(Box<Passing>),
     /// Blocked: nothing more goes on.
     Drop,
 }
@@ -178,6 +182,19 @@ impl Body {
         body
     }
 
+    /// The bytes of a tunnel that follow these headers: not a body, so not
+    /// read by its content type, and never held.
+    pub(super) fn tunnel(inspector: &Inspector, direction: Direction, target: Target, outcome: &Outcome) -> Body {
+        let detectors = DetectorSet::for_target(&inspector.engine, &target);
+        let options = ScanOptions::with(detectors, outcome.plan.redact.clone());
+        let mode = if options.detectors.is_empty() {
+            Mode::Skip
+        } else {
+            Mode::Tunnel(Box::new(Passing::new(direction, options.clone())))
+        };
+        Body { direction, kind: Kind::Text, encoding: Encoding::Identity, options, boundary: Vec::new(), mode, seen: 0 }
+    }
+
     /// Whether the next chunks are read at all: a skipped body's bytes need
     /// not even be copied out of the proxy.
     pub(super) fn reads(&self) -> bool {
@@ -213,6 +230,28 @@ impl Body {
                 };
                 grpc.frames.push(&chunk);
                 self.frames(inspector, *grpc, end, outcome)
+            }
+            Mode::Tunnel(passing) => {
+                let room = (limits.max_scan_bytes as u64).saturating_sub(self.seen - chunk.len() as u64) as usize;
+                let (scanned, rest) = chunk.split_at(chunk.len().min(room));
+                let action = passing.chunk(&inspector.engine, scanned, outcome);
+                if !rest.is_empty() {
+                    self.mode = Mode::Skip;
+                    if self.over_limit(limits.on_limit, outcome) == Step::Block {
+                        return Step::Close;
+                    }
+                }
+                match action {
+                    TcpAction::Continue => Step::Continue,
+                    TcpAction::Replace(mut out) => {
+                        out.extend_from_slice(rest);
+                        Step::Replace(out)
+                    }
+                    TcpAction::Close => {
+                        self.mode = Mode::Drop;
+                        Step::Close
+                    }
+                }
             }
             Mode::Records(..) => {
                 let Mode::Records(records, held) = std::mem::replace(&mut self.mode, Mode::Skip) else {
@@ -553,6 +592,8 @@ pub(super) enum Step {
     Hold,
     Replace(Vec<u8>),
     Block,
+    /// A tunnel's blocking finding: drop the chunk and end the stream.
+    Close,
 }
 
 #[cfg(test)]

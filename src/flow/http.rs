@@ -5,7 +5,8 @@
 //! headers are decided in the headers callback (tags, header rewrites,
 //! `content-length` removal when the body may change, blocking on header
 //! findings); bodies that may be blocked or rewritten are held to their end
-//! and decided there; monitor-only bodies stream through.
+//! and decided there, except streams of records (one record at a time) and
+//! tunnels (which pass at once); monitor-only bodies stream through.
 
 use std::sync::Arc;
 
@@ -63,6 +64,9 @@ pub enum BodyAction {
     /// Requests: send this reply. Responses, whose headers are gone: replace
     /// the body with the reply's body.
     Block(LocalReply),
+    /// A tunnel's bytes held a blocking finding, long after its headers went
+    /// out: drop this chunk and reset the stream.
+    Reset,
 }
 
 /// What to do once a trailers callback returns: trailers end the body.
@@ -72,6 +76,35 @@ pub struct TrailersAction {
     /// Trailer values to set: redacted values, and the status of a gRPC
     /// response that was blocked.
     pub set: Vec<(String, Vec<u8>)>,
+}
+
+/// How a request asks for a tunnel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tunnel {
+    /// `upgrade` (HTTP/1.1): the tunnel opens with 101 Switching Protocols.
+    Upgrade,
+    /// CONNECT, or HTTP/2's extended CONNECT (WebSockets): with any 2xx.
+    Connect,
+}
+
+impl Tunnel {
+    fn of(request: &Known) -> Option<Tunnel> {
+        if request.method.is_some_and(|m| m == b"CONNECT") {
+            Some(Tunnel::Connect)
+        } else if request.upgrade.is_some_and(|u| !u.trim_ascii().is_empty()) {
+            Some(Tunnel::Upgrade)
+        } else {
+            None
+        }
+    }
+
+    /// Whether this response opened the tunnel (if not, its body is a body).
+    fn opened_by(self, response: &Known) -> bool {
+        match (self, response.status.unwrap_or_default()) {
+            (Tunnel::Upgrade, status) => status == b"101",
+            (Tunnel::Connect, status) => status.len() == 3 && status[0] == b'2',
+        }
+    }
 }
 
 /// One HTTP exchange.
@@ -89,6 +122,9 @@ pub struct Exchange {
     grpc: bool,
     /// A gRPC response was blocked mid-stream: its trailers must say so.
     denied: bool,
+    /// The request asks to switch protocols (`upgrade`), or is a CONNECT:
+    /// what follows a successful answer is a tunnel's bytes, not a body.
+    tunnel: Option<Tunnel>,
     /// The request path as sent (no query), which route and scope globs match.
     path: String,
 }
@@ -103,6 +139,7 @@ impl Exchange {
             passive: false,
             grpc: false,
             denied: false,
+            tunnel: None,
             path: String::new(),
         }
     }
@@ -132,6 +169,7 @@ impl Exchange {
         }
         self.outcome.plan = plan;
         self.grpc = known.content_type.is_some_and(|ct| starts_with_ignore_case(ct, b"application/grpc"));
+        self.tunnel = Tunnel::of(&known);
         let target = |part, header| Target {
             direction: Direction::Request,
             part,
@@ -270,8 +308,14 @@ impl Exchange {
         set: Vec<(String, Vec<u8>)>,
         tag: bool,
     ) -> HeaderAction {
-        let body =
-            (!end_of_stream).then(|| Body::new(&self.inspector, direction, known, body_target, &mut self.outcome));
+        let tunnel = self.tunnel.is_some_and(|t| direction == Direction::Request || t.opened_by(known));
+        let body = (!end_of_stream).then(|| {
+            if tunnel {
+                Body::tunnel(&self.inspector, direction, body_target, &self.outcome)
+            } else {
+                Body::new(&self.inspector, direction, known, body_target, &mut self.outcome)
+            }
+        });
         let remove_content_length = body.as_ref().is_some_and(Body::may_rewrite);
         match direction {
             Direction::Request => self.request = body,
@@ -291,6 +335,7 @@ impl Exchange {
             Step::Continue => BodyAction::Continue,
             Step::Hold => BodyAction::Hold,
             Step::Replace(bytes) => BodyAction::Replace(bytes),
+            Step::Close => BodyAction::Reset,
             Step::Block => {
                 self.outcome.record.blocked = true;
                 if self.grpc && direction == Direction::Response {

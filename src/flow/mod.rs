@@ -45,6 +45,9 @@ struct Known<'h> {
     content_encoding: Option<&'h [u8]>,
     grpc_encoding: Option<&'h [u8]>,
     trailer: Option<&'h [u8]>,
+    /// A request to switch protocols (a WebSocket, say).
+    upgrade: Option<&'h [u8]>,
+    status: Option<&'h [u8]>,
     /// Sieve's tags, as the peer sent them.
     categories_tag: Option<&'h [u8]>,
     detectors_tag: Option<&'h [u8]>,
@@ -63,6 +66,8 @@ impl<'h> Known<'h> {
                 5 if is(b":path") => &mut known.path,
                 7 if is(b":method") => &mut known.method,
                 7 if is(b"trailer") => &mut known.trailer,
+                7 if is(b"upgrade") => &mut known.upgrade,
+                7 if is(b":status") => &mut known.status,
                 10 if is(b":authority") => &mut known.authority,
                 12 if is(b"x-request-id") => &mut known.request_id,
                 12 if is(b"content-type") => &mut known.content_type,

@@ -198,6 +198,10 @@ fn serve(stream: TcpStream, received: Arc<Mutex<Vec<Received>>>, answer: Arc<Mut
         let mut parts = start.split_whitespace();
         let (method, path) =
             (parts.next().unwrap_or_default().to_string(), parts.next().unwrap_or_default().to_string());
+        if headers.iter().any(|(k, _)| k == "upgrade") {
+            received.lock().unwrap().push(Received { method, path, headers, complete: true, ..Received::default() });
+            return tunnel(reader, writer);
+        }
         let (body, trailers, complete) = read_body(&mut reader, &headers, false);
         received.lock().unwrap().push(Received { method: method.clone(), path, headers, body, trailers, complete });
         if !complete {
@@ -216,6 +220,21 @@ fn serve(stream: TcpStream, received: Arc<Mutex<Vec<Received>>>, answer: Arc<Mut
             return;
         }
         if writer.write_all(&response(&answer, method == "HEAD")).is_err() {
+            return;
+        }
+    }
+}
+
+/// Switches protocols, then echoes every byte back, upper-cased (so an
+/// echo tells what reached the upstream from what came back).
+fn tunnel(mut reader: BufReader<TcpStream>, mut writer: TcpStream) {
+    let head = b"HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: upgrade\r\n\r\n";
+    if writer.write_all(head).is_err() {
+        return;
+    }
+    let mut buf = [0u8; 4096];
+    while let Ok(n @ 1..) = reader.read(&mut buf) {
+        if writer.write_all(&buf[..n].to_ascii_uppercase()).is_err() {
             return;
         }
     }
@@ -534,6 +553,26 @@ impl Bed {
             body.extend_from_slice(&chunk[..n]);
         }
         (status, body)
+    }
+
+    /// Opens a WebSocket through Envoy: the 101 response's status and the
+    /// connection, its tunnel open.
+    pub fn upgrade(&self, path: &str) -> (u16, TcpStream) {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let request = format!(
+            "GET {path} HTTP/1.1\r\nhost: sieve.test\r\nupgrade: websocket\r\nconnection: upgrade\r\n\
+             sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\n\r\n"
+        );
+        s.write_all(request.as_bytes()).unwrap();
+        // The head, byte by byte: nothing after it may be consumed here.
+        let mut head = Vec::new();
+        let mut byte = [0u8];
+        while !head.ends_with(b"\r\n\r\n") && s.read(&mut byte).unwrap_or(0) == 1 {
+            head.push(byte[0]);
+        }
+        let status = String::from_utf8_lossy(&head).split_whitespace().nth(1).and_then(|c| c.parse().ok());
+        (status.unwrap_or(0), s)
     }
 
     /// Sends a chunked request, writing each chunk after a pause.

@@ -14,7 +14,7 @@ fn verdict(action: &BodyAction) -> &'static str {
     match action {
         BodyAction::Continue | BodyAction::Hold => "pass",
         BodyAction::Replace(_) => "redacted",
-        BodyAction::Block(_) => "blocked",
+        BodyAction::Block(_) | BodyAction::Reset => "blocked",
     }
 }
 
