@@ -69,7 +69,7 @@ fn forms_xml_text_and_malformed_json_are_redacted_in_their_own_syntax() {
 }
 
 #[test]
-fn binary_bodies_and_unknown_encodings_pass_as_sent_and_are_counted_as_skipped() {
+fn binary_bodies_unknown_encodings_and_wide_charsets_pass_as_sent_and_are_counted_as_skipped() {
     let bed = Bed::start(POLICY);
     assert_eq!(post(&bed, "application/octet-stream", None, CARD_BODY).status, 200);
     assert_eq!(last_body(&bed), CARD_BODY, "a binary type is not read");
@@ -80,6 +80,12 @@ fn binary_bodies_and_unknown_encodings_pass_as_sent_and_are_counted_as_skipped()
     assert_eq!(last_body(&bed), CARD_BODY);
     let encoding = r#"sieve_skipped_total{direction="request",reason="unsupported_content-encoding"}"#;
     assert_eq!(bed.counter(encoding, 1), Some(1));
+    // UTF-16 text: every other byte a NUL, which no pattern would see through.
+    let wide: Vec<u8> = String::from_utf8_lossy(CARD_BODY).encode_utf16().flat_map(u16::to_le_bytes).collect();
+    assert_eq!(post(&bed, "application/json; charset=utf-16le", None, &wide).status, 200);
+    assert_eq!(last_body(&bed), wide);
+    let charset = r#"sieve_skipped_total{direction="request",reason="unsupported_charset"}"#;
+    assert_eq!(bed.counter(charset, 1), Some(1));
     bed.assert_clean_log();
 
     let bed = Bed::start(&format!("{POLICY}http: {{scan_binary: true}}\n"));
