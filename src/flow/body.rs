@@ -177,15 +177,17 @@ impl Body {
         body.options.json = kind == Kind::Json;
         // Bytes a streaming redaction still holds cannot go on from a trailers
         // callback: bodies that announce trailers are held instead.
-        let streams =
-            inspector.http.body_redaction == BodyRedaction::Stream && known.trailer.is_none_or(<[u8]>::is_empty);
+        let trailers = known.trailer.is_some_and(|t| !t.is_empty());
+        let streams = inspector.http.body_redaction == BodyRedaction::Stream && !trailers;
         let scanner = || Box::new(engine.scanner(body.options.clone()));
-        // A stream of records may never end: it is never held whole.
-        let records = Records::of(essence(content_type)).filter(|_| known.trailer.is_none_or(<[u8]>::is_empty));
+        // A stream of records may never end: where a body would be held, it
+        // goes on record by record instead (or, compressed, is copied).
+        let records = (blocks || redacts) && !trailers;
+        let records = records.then(|| Records::of(essence(content_type))).flatten();
         body.mode = match (encoding, kind, records) {
             (_, Kind::Grpc, _) => Mode::Grpc(Box::new(Grpc::new(blocks || redacts))),
-            (Encoding::Identity, _, Some(records)) if blocks || redacts => Mode::Records(records, Vec::new()),
-            (_, _, Some(_)) if encoding != Encoding::Identity => Mode::Copy(Vec::new()),
+            (Encoding::Identity, _, Some(records)) => Mode::Records(records, Vec::new()),
+            (_, _, Some(_)) => Mode::Copy(Vec::new()),
             (Encoding::Identity, Kind::Json | Kind::Text, _) if redacts && streams && !blocks => {
                 Mode::Redact(scanner())
             }
