@@ -47,6 +47,7 @@ struct Known<'h> {
     trailer: Option<&'h [u8]>,
     /// A request to switch protocols (a WebSocket, say).
     upgrade: Option<&'h [u8]>,
+    /// A response's status.
     status: Option<&'h [u8]>,
     /// Sieve's tags, as the peer sent them.
     categories_tag: Option<&'h [u8]>,

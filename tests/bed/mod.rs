@@ -538,7 +538,7 @@ impl Bed {
         s.write_all(format!("GET {path} HTTP/1.1\r\nhost: sieve.test\r\n\r\n").as_bytes()).unwrap();
         let mut reader = BufReader::new(s);
         let (start, _) = read_head(&mut reader).expect("a response head");
-        let status = start.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+        let status = status_of(&start);
         let mut body = Vec::new();
         while !body.windows(until.len()).any(|w| w == until) {
             let mut size = String::new();
@@ -571,8 +571,7 @@ impl Bed {
         while !head.ends_with(b"\r\n\r\n") && s.read(&mut byte).unwrap_or(0) == 1 {
             head.push(byte[0]);
         }
-        let status = String::from_utf8_lossy(&head).split_whitespace().nth(1).and_then(|c| c.parse().ok());
-        (status.unwrap_or(0), s)
+        (status_of(&String::from_utf8_lossy(&head)), s)
     }
 
     /// Sends a chunked request, writing each chunk after a pause.
@@ -786,9 +785,14 @@ fn request_on(port: u16, method: &str, path: &str, headers: &[(&str, &str)], bod
 fn read_reply(s: TcpStream) -> std::io::Result<Reply> {
     let mut reader = BufReader::new(s);
     let (start, headers) = read_head(&mut reader).ok_or_else(|| std::io::Error::other("no reply"))?;
-    let status = start.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let status = status_of(&start);
     let (body, _, complete) = read_body(&mut reader, &headers, true);
     Ok(Reply { status, headers, body, complete })
+}
+
+/// The status code of a response's start line (0 if it has none).
+fn status_of(start: &str) -> u16 {
+    start.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0)
 }
 
 /// Reads until `done` holds or `timeout` passes; returns the last reading.
