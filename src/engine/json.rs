@@ -252,17 +252,7 @@ impl JsonTracker {
             State::Scalar if is_scalar(b) => State::Scalar,
             State::Scalar | State::AfterValue => self.after_value(b),
             state if is_space(b) => state,
-            State::Value => match b {
-                b'"' => State::ValueStr,
-                b'{' => {
-                    let key = self.spare.pop().unwrap_or_default();
-                    self.open(Frame::Object { key, has_key: false }, State::Key)
-                }
-                b'[' => self.open(Frame::Array { index: 0 }, State::Value),
-                b']' if self.in_empty_array() => self.close(),
-                b if starts_scalar(b) => State::Scalar,
-                _ => State::Failed,
-            },
+            State::Value => self.value(b),
             State::Key => match b {
                 b'"' => {
                     self.start_key();
@@ -290,11 +280,23 @@ impl JsonTracker {
             // A top-level value ended and another follows: JSON lines, or
             // JSON text sequences (RFC 7464), which put RS before each.
             (None, 0x1e) => State::Value,
-            (None, b) => {
-                self.state = State::Value;
-                self.step(b);
-                self.state
+            (None, b) => self.value(b),
+            _ => State::Failed,
+        }
+    }
+
+    /// The first byte of a value.
+    #[inline]
+    fn value(&mut self, b: u8) -> State {
+        match b {
+            b'"' => State::ValueStr,
+            b'{' => {
+                let key = self.spare.pop().unwrap_or_default();
+                self.open(Frame::Object { key, has_key: false }, State::Key)
             }
+            b'[' => self.open(Frame::Array { index: 0 }, State::Value),
+            b']' if self.in_empty_array() => self.close(),
+            b if starts_scalar(b) => State::Scalar,
             _ => State::Failed,
         }
     }
