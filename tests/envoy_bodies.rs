@@ -171,7 +171,7 @@ fn a_held_response_past_envoys_buffer_limit_is_cut_off_and_nothing_held_leaks() 
 }
 
 #[test]
-fn an_event_stream_flows_event_by_event_while_the_upstream_holds_it_open() {
+fn an_event_stream_flows_event_by_event_while_the_upstream_holds_it_open_and_a_block_ends_it() {
     let bed = Bed::start(POLICY);
     let gate = Gate::default();
     let sent = b"data: {\"card\": \"4111 1111 1111 1111\"}\n\ndata: par";
@@ -184,6 +184,14 @@ fn an_event_stream_flows_event_by_event_while_the_upstream_holds_it_open() {
     assert_eq!(status, 200);
     let first = "data: {\"card\": \"**** **** **** 1111\"}\n\n";
     assert_eq!(String::from_utf8_lossy(&got), first, "redacted, and only the incomplete event held back");
+
+    // A blocking finding ends a stream that may never end: it is reset.
+    let events = [&b"data: hello\n\ndata: "[..], KEY, b"\n\n"].concat();
+    bed.answer_with(200, "text/event-stream", &events);
+    let reply = bed.send("GET", "/v1/feed", &[], b"");
+    assert!(!reply.complete, "the stream is reset");
+    assert!(!reply.text().contains("MIIE"), "the key never reaches the client");
+    assert_eq!(bed.counter("sieve_blocked_total{}", 1), Some(1));
     bed.assert_clean_log();
 }
 

@@ -451,12 +451,13 @@ fn event_streams_go_on_event_by_event_and_are_never_held_whole() {
     assert_eq!(found, [11, 32 + 15 + 13 + 11], "offsets count from the body's start");
     assert_eq!(ex.response_body(&b"data: last, unended"[..], true), BodyAction::Continue, "the end flushes");
 
-    // A blocking finding ends the stream: its event is replaced, the rest dropped.
+    // A blocking finding ends the stream (reset: it may never end): nothing more goes on.
     let mut ex = answering(REDACT, "text/event-stream; charset=utf-8");
     assert_eq!(ex.response_body(&b"data: hello\n\n"[..], false), BodyAction::Continue);
     let key = b"data: -----BEGIN PRIVATE KEY-----\ndata: MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\ndata: -----END PRIVATE KEY-----\n\n";
-    assert!(matches!(ex.response_body(&key[..], false), BodyAction::Block(_)));
+    assert_eq!(ex.response_body(&key[..], false), BodyAction::Reset);
     assert_eq!(ex.response_body(&b"data: more\n\n"[..], false), BodyAction::Replace(Vec::new()));
+    assert!(ex.record().blocked);
 
     // An event larger than the hold limit goes on unscanned, and the stream is tagged truncated.
     let mut ex = answering(&format!("{REDACT}http: {{max_buffer_bytes: 100}}"), "text/event-stream");

@@ -421,9 +421,11 @@ impl Body {
         let step = if held.is_empty() { Step::Continue } else { self.decide(inspector, &held, at, outcome) };
         let changed = matches!(step, Step::Replace(_));
         let out = match step {
+            // A response's records went out before this one: the stream,
+            // which may never end, is ended (a request gets its reply).
             Step::Block => {
                 self.mode = Mode::Drop;
-                return Step::Block;
+                return if self.direction == Direction::Response { Step::Close } else { Step::Block };
             }
             Step::Replace(redacted) => redacted,
             _ => held,
@@ -609,7 +611,8 @@ pub(super) enum Step {
     Hold,
     Replace(Vec<u8>),
     Block,
-    /// A tunnel's blocking finding: drop the chunk and end the stream.
+    /// A blocking finding in bytes that follow others already sent (a
+    /// tunnel's, a response's records): drop the chunk and end the stream.
     Close,
 }
 

@@ -64,8 +64,8 @@ pub enum BodyAction {
     /// Requests: send this reply. Responses, whose headers are gone: replace
     /// the body with the reply's body.
     Block(LocalReply),
-    /// A tunnel's bytes held a blocking finding, long after its headers went
-    /// out: drop this chunk and reset the stream.
+    /// Bytes that follow others already sent (a tunnel's, a response's
+    /// records) held a blocking finding: drop this chunk and reset the stream.
     Reset,
 }
 
@@ -335,7 +335,10 @@ impl Exchange {
             Step::Continue => BodyAction::Continue,
             Step::Hold => BodyAction::Hold,
             Step::Replace(bytes) => BodyAction::Replace(bytes),
-            Step::Close => BodyAction::Reset,
+            Step::Close => {
+                self.outcome.record.blocked = true;
+                BodyAction::Reset
+            }
             Step::Block => {
                 self.outcome.record.blocked = true;
                 if self.grpc && direction == Direction::Response {
