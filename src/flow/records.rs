@@ -39,8 +39,9 @@ impl Records {
     /// Where the last complete record of `data` ends (0 if none is).
     pub(super) fn complete(self, data: &[u8]) -> usize {
         match self {
-            // A blank line, in any of the three line endings the format allows.
-            Records::Events => [&b"\n\n"[..], b"\r\r", b"\r\n\r\n"]
+            // A blank line: two line endings (LF, CR or CRLF) in a row. With
+            // CRLF and LF mixed, "\r\n\n" holds "\n\n"; "\n\r\n" needs its own.
+            Records::Events => [&b"\n\n"[..], b"\r\r", b"\r\n\r\n", b"\n\r\n"]
                 .iter()
                 .filter_map(|end| memmem::rfind(data, end).map(|at| at + end.len()))
                 .max()
@@ -71,6 +72,7 @@ mod tests {
         assert_eq!(events.complete(b"data: a\r\n\r\ndata: b"), 11);
         assert_eq!(events.complete(b"data: a\r\rdata: b\r\r"), 18);
         assert_eq!(events.complete(b"data: a\ndata: b\n"), 0, "one event, not yet ended");
+        assert_eq!(events.complete(b"data: a\n\r\ndata: b\r\n\ndata: c"), 20, "line endings mixed");
         assert_eq!(events.complete(b""), 0);
         let lines = Records::Lines;
         assert_eq!(lines.complete(b"{\"a\": 1}\n{\"b\": 2}\n{\"c\""), 18);
