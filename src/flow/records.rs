@@ -72,7 +72,8 @@ mod tests {
         assert_eq!(events.complete(b"data: a\r\n\r\ndata: b"), 11);
         assert_eq!(events.complete(b"data: a\r\rdata: b\r\r"), 18);
         assert_eq!(events.complete(b"data: a\ndata: b\n"), 0, "one event, not yet ended");
-        assert_eq!(events.complete(b"data: a\n\r\ndata: b\r\n\ndata: c"), 20, "line endings mixed");
+        assert_eq!(events.complete(b"data: a\n\r\ndata: b"), 10, "LF, then CRLF");
+        assert_eq!(events.complete(b"data: a\r\n\ndata: b"), 10, "CRLF, then LF");
         assert_eq!(events.complete(b""), 0);
         let lines = Records::Lines;
         assert_eq!(lines.complete(b"{\"a\": 1}\n{\"b\": 2}\n{\"c\""), 18);
