@@ -33,9 +33,9 @@ fn last_body(bed: &Bed) -> Vec<u8> {
 }
 
 #[test]
-fn forms_xml_text_and_malformed_json_are_redacted_in_their_own_syntax() {
+fn forms_xml_text_json_lines_and_malformed_json_are_redacted_in_their_own_syntax() {
     let bed = Bed::start(POLICY);
-    let cases: [(&str, &[u8], &[u8]); 5] = [
+    let cases: [(&str, &[u8], &[u8]); 6] = [
         (
             "application/x-www-form-urlencoded",
             b"name=Ann&card=4111+1111+1111+1111",
@@ -56,6 +56,11 @@ fn forms_xml_text_and_malformed_json_are_redacted_in_their_own_syntax() {
             "application/json",
             b"{\"note\": \"\xff\xfe\", \"card\": \"4111 1111 1111 1111\"}",
             b"{\"note\": \"\xff\xfe\", \"card\": \"**** **** **** 1111\"}",
+        ),
+        (
+            "application/x-ndjson",
+            b"{\"id\": 1}\n{\"card\": \"4111 1111 1111 1111\"}\n{\"id\": 3}",
+            b"{\"id\": 1}\n{\"card\": \"**** **** **** 1111\"}\n{\"id\": 3}",
         ),
     ];
     for (content_type, body, expected) in cases {
