@@ -237,6 +237,8 @@ impl Body {
     ) -> Step {
         self.seen += chunk.len() as u64;
         let limits = &inspector.http;
+        // How much of the chunk is still within `max_scan_bytes`.
+        let room = (limits.max_scan_bytes as u64).saturating_sub(self.seen - chunk.len() as u64) as usize;
         let holding = matches!(self.mode, Mode::Hold(_));
         match &mut self.mode {
             Mode::Skip => Step::Continue,
@@ -249,7 +251,6 @@ impl Body {
                 self.frames(inspector, *grpc, end, outcome)
             }
             Mode::Tunnel(passing) => {
-                let room = (limits.max_scan_bytes as u64).saturating_sub(self.seen - chunk.len() as u64) as usize;
                 let (scanned, rest) = chunk.split_at(chunk.len().min(room));
                 let action = passing.chunk(&inspector.engine, scanned, outcome);
                 if !rest.is_empty() {
@@ -277,7 +278,6 @@ impl Body {
                 self.records(inspector, records, held, chunk, end, outcome)
             }
             Mode::Stream(scanner) => {
-                let room = (limits.max_scan_bytes as u64).saturating_sub(self.seen - chunk.len() as u64) as usize;
                 let over = chunk.len() > room;
                 let (engine, direction) = (&inspector.engine, self.direction);
                 let mut sink = |f, v: &[u8]| outcome.found(engine, direction, Part::Body, None, f, v);
@@ -293,7 +293,6 @@ impl Body {
                 Step::Continue
             }
             Mode::Redact(scanner) => {
-                let room = (limits.max_scan_bytes as u64).saturating_sub(self.seen - chunk.len() as u64) as usize;
                 let (scanned, rest) = chunk.split_at(chunk.len().min(room));
                 let (engine, direction) = (&inspector.engine, self.direction);
                 let mut sink = |f, v: &[u8]| outcome.found(engine, direction, Part::Body, None, f, v);
