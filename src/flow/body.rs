@@ -77,6 +77,15 @@ fn wide_charset(content_type: &[u8]) -> bool {
     })
 }
 
+/// Adds a chunk to the bytes held: the first is kept as it came, not copied.
+fn append(held: &mut Vec<u8>, chunk: Vec<u8>) {
+    if held.is_empty() {
+        *held = chunk;
+    } else {
+        held.extend_from_slice(&chunk);
+    }
+}
+
 /// A media type without its parameters.
 fn essence(content_type: &[u8]) -> &[u8] {
     content_type.split(|&b| b == b';').next().unwrap_or_default().trim_ascii()
@@ -312,12 +321,7 @@ impl Body {
                 Step::Replace(out)
             }
             Mode::Hold(held) | Mode::Copy(held) => {
-                // The first chunk is kept as it came, not copied.
-                if held.is_empty() {
-                    *held = chunk;
-                } else {
-                    held.extend_from_slice(&chunk);
-                }
+                append(held, chunk);
                 let limit = limits.max_buffer_bytes.min(limits.max_scan_bytes);
                 if held.len() > limit {
                     // Too large to hold: what arrived is scanned for the record, the rest passes.
@@ -401,11 +405,7 @@ impl Body {
     ) -> Step {
         let limits = &inspector.http;
         let held_back = !held.is_empty();
-        if held_back {
-            held.extend_from_slice(&chunk);
-        } else {
-            held = chunk;
-        }
+        append(&mut held, chunk);
         if self.seen > limits.max_scan_bytes as u64 || held.len() > limits.max_buffer_bytes {
             // Past a limit: what is held back goes on unscanned, and so does the rest.
             return match self.over_limit(limits.on_limit, outcome) {
