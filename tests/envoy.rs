@@ -76,10 +76,7 @@ fn private_key_is_blocked_with_a_json_reply_and_never_reaches_upstream() {
 #[test]
 fn a_private_key_in_a_gzip_body_is_found_and_blocked() {
     let bed = Bed::start(POLICY);
-    let mut body = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255];
-    body.extend(miniz_oxide::deflate::compress_to_vec(KEY.as_bytes(), 6));
-    body.extend_from_slice(&[0; 4]);
-    body.extend_from_slice(&(KEY.len() as u32).to_le_bytes());
+    let body = wire::gzip(KEY.as_bytes());
     let headers = [("content-type", "text/plain"), ("content-encoding", "gzip")];
     let reply = bed.send("POST", "/v1/upload", &headers, &body);
     assert_eq!(reply.status, 403, "{}", reply.text());
