@@ -11,7 +11,7 @@ mod wire;
 use std::io::{Read, Write};
 
 use bed::{Answer, Bed, Gate, Reply};
-use wire::gzip;
+use wire::{brotli, gzip};
 
 const POLICY: &str =
     "categories:\n  pci: {action: redact, redact: {method: partial, keep: 4}}\n  credentials: {action: block}\n";
@@ -80,8 +80,8 @@ fn binary_bodies_unknown_encodings_and_wide_charsets_pass_as_sent_and_are_counte
     assert_eq!(last_body(&bed), CARD_BODY, "a binary type is not read");
     let binary = r#"sieve_skipped_total{direction="request",reason="binary_content_type"}"#;
     assert_eq!(bed.counter(binary, 1), Some(1));
-    // Not brotli: bytes labelled so are not read at all, so they pass as they came.
-    assert_eq!(post(&bed, "application/json", Some("br"), CARD_BODY).status, 200);
+    // An encoding sieve does not read: the bytes pass as they came.
+    assert_eq!(post(&bed, "application/json", Some("compress"), CARD_BODY).status, 200);
     assert_eq!(last_body(&bed), CARD_BODY);
     let encoding = r#"sieve_skipped_total{direction="request",reason="unsupported_content-encoding"}"#;
     assert_eq!(bed.counter(encoding, 1), Some(1));
@@ -112,6 +112,19 @@ fn compressed_bodies_are_scanned_and_can_be_blocked_but_are_never_rewritten() {
     let unredacted = r#"sieve_skipped_total{direction="request",reason="redaction_of_a_compressed_body"}"#;
     assert_eq!(bed.counter(unredacted, 1), Some(1), "and the record says why it was not redacted");
 
+    // Brotli, in a 4 MiB window as most encoders write it; here a response, as from a web server.
+    bed.answer(Answer {
+        headers: vec![("content-encoding".into(), "br".into())],
+        ..Answer::new(200, "application/json", &brotli(CARD_BODY, 5, 22))
+    });
+    let reply = bed.send("GET", "/v1/orders/7", &[], b"");
+    assert_eq!((reply.status, reply.header("content-encoding")), (200, Some("br")));
+    assert_eq!(reply.body, brotli(CARD_BODY, 5, 22), "the compressed bytes go on as they came");
+    let card = r#"sieve_findings_total{detector="credit-card",category="pci",action="redact",direction="response"}"#;
+    assert_eq!(bed.counter(card, 1), Some(1), "the card is found inside the brotli stream");
+    let reply = post(&bed, "text/plain", Some("br"), &brotli(KEY, 11, 24));
+    assert_eq!(reply.status, 403, "{}", reply.text());
+
     // HTTP's deflate is zlib-wrapped; raw deflate, common in the wild, is read too.
     let zlib = miniz_oxide::deflate::compress_to_vec_zlib(KEY, 6);
     let raw = miniz_oxide::deflate::compress_to_vec(KEY, 6);
@@ -120,20 +133,28 @@ fn compressed_bodies_are_scanned_and_can_be_blocked_but_are_never_rewritten() {
         assert_eq!(reply.status, 403, "{}", reply.text());
         assert!(!reply.text().contains("MIIE"));
     }
-    assert!(bed.received().iter().skip(1).all(|r| !r.complete), "no deflated key reached the upstream whole");
+    // After the gzip card and the GET: the brotli and deflate keys, if their
+    // headers went upstream before the block, none whole.
+    let complete: Vec<bool> = bed.received().iter().map(|r| r.complete).collect();
+    assert_eq!(complete[..2], [true, true]);
+    assert!(!complete[2..].contains(&true), "no compressed key reached the upstream whole: {complete:?}");
     bed.assert_clean_log();
 }
 
 #[test]
-fn a_gzip_bomb_is_read_up_to_the_cap_then_passes_tagged_truncated_or_is_blocked() {
-    // 16 MiB of one byte: about 16 KiB on the wire.
-    let bomb = gzip(&vec![b'a'; 16 << 20]);
-    assert!(bomb.len() < 64 << 10);
+fn compression_bombs_are_read_up_to_the_cap_then_pass_tagged_truncated_or_are_blocked() {
+    // 16 MiB of one byte: about 16 KiB as gzip, under 1 KiB as brotli.
+    let gzip_bomb = gzip(&vec![b'a'; 16 << 20]);
+    let brotli_bomb = brotli(&vec![b'a'; 16 << 20], 11, 24);
+    assert!(gzip_bomb.len() < 64 << 10);
+    let bombs = [("gzip", &gzip_bomb), ("br", &brotli_bomb)];
     let bed = Bed::start(&format!("{POLICY}http: {{max_scan_bytes: 65536}}\n"));
-    let reply = post(&bed, "text/plain", Some("gzip"), &bomb);
-    assert_eq!(reply.status, 200, "{}", reply.text());
-    assert_eq!(last_body(&bed), bomb, "it goes on as it came");
-    assert_eq!(bed.counter(r#"sieve_truncated_total{direction="request"}"#, 1), Some(1));
+    for (n, (encoding, bomb)) in bombs.into_iter().enumerate() {
+        let reply = post(&bed, "text/plain", Some(encoding), bomb);
+        assert_eq!(reply.status, 200, "{encoding}: {}", reply.text());
+        assert_eq!(&last_body(&bed), bomb, "it goes on as it came");
+        assert_eq!(bed.counter(r#"sieve_truncated_total{direction="request"}"#, n as u64 + 1), Some(n as u64 + 1));
+    }
     // Not gzip at all: passed as sent, and the record says why it was not read.
     let garbage = b"\x1f\x8b\x08\x00 not really gzip";
     assert_eq!(post(&bed, "text/plain", Some("gzip"), garbage).status, 200);
@@ -143,8 +164,10 @@ fn a_gzip_bomb_is_read_up_to_the_cap_then_passes_tagged_truncated_or_is_blocked(
     bed.assert_clean_log();
 
     let bed = Bed::start(&format!("{POLICY}http: {{max_scan_bytes: 65536, on_limit: block, block_status: 451}}\n"));
-    let reply = post(&bed, "text/plain", Some("gzip"), &bomb);
-    assert_eq!(reply.status, 451, "the policy blocks what it cannot read whole, with its status");
+    for (encoding, bomb) in bombs {
+        let reply = post(&bed, "text/plain", Some(encoding), bomb);
+        assert_eq!(reply.status, 451, "{encoding}: the policy blocks what it cannot read whole, with its status");
+    }
     bed.assert_clean_log();
 }
 

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use sieve::flow::{BodyAction, Exchange, HeaderAction, Inspector};
 use sieve::policy::{ActionKind, Direction, Part};
-use wire::gzip;
+use wire::{brotli, gzip};
 
 fn inspector(policy: &str) -> Arc<Inspector> {
     Inspector::from_policy_text(policy).unwrap()
@@ -275,64 +275,82 @@ fn binary_bodies_and_unknown_encodings_are_skipped_and_say_so() {
     assert!(ex.reads_body(Direction::Request));
     assert_eq!(feed(&mut ex, CARD_BODY, &[]), vec![BodyAction::Replace(REDACTED.to_vec())], "the policy says scan");
     let mut ex = Exchange::new(inspector(REDACT));
-    ex.request_headers(&post_encoded("application/json", "br"), false);
-    assert_eq!(feed(&mut ex, b"\x0b\x02\x80", &[]), vec![BodyAction::Continue]);
+    ex.request_headers(&post_encoded("application/json", "compress"), false);
+    assert_eq!(feed(&mut ex, b"\x1f\x9d\x90", &[]), vec![BodyAction::Continue]);
     assert_eq!(ex.record().skipped, vec![(Direction::Request, "unsupported content-encoding")]);
 }
 
+/// Makes a body of some `content-encoding`.
+type Encoder = fn(&[u8]) -> Vec<u8>;
+
+/// Each `content-encoding` sieve reads, with its encoder.
+const ENCODINGS: [(&str, Encoder); 2] = [("gzip", gzip), ("br", |data| brotli(data, 5, 22))];
+
 #[test]
-fn gzip_bodies_are_decoded_and_can_be_blocked_but_are_not_rewritten() {
+fn compressed_bodies_are_decoded_and_can_be_blocked_but_are_not_rewritten() {
     let key =
         b"-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\n-----END PRIVATE KEY-----";
-    let mut ex = Exchange::new(inspector(REDACT));
-    let HeaderAction::Continue { remove_content_length, .. } =
-        ex.request_headers(&post_encoded("text/plain", "gzip"), false)
-    else {
-        panic!()
-    };
-    assert!(!remove_content_length, "a compressed body is never rewritten");
-    let body = gzip(key);
-    assert!(matches!(feed(&mut ex, &body, &[5]).last().unwrap(), BodyAction::Block(_)));
+    for (encoding, encode) in ENCODINGS {
+        let mut ex = Exchange::new(inspector(REDACT));
+        let HeaderAction::Continue { remove_content_length, .. } =
+            ex.request_headers(&post_encoded("text/plain", encoding), false)
+        else {
+            panic!()
+        };
+        assert!(!remove_content_length, "a compressed body is never rewritten");
+        let body = encode(key);
+        assert!(matches!(feed(&mut ex, &body, &[5]).last().unwrap(), BodyAction::Block(_)), "{encoding}");
 
-    let mut ex = Exchange::new(inspector(REDACT));
-    ex.request_headers(&post_encoded("application/json", "gzip"), false);
-    assert_eq!(feed(&mut ex, &gzip(CARD_BODY), &[]), vec![BodyAction::Continue]);
-    assert_eq!(ex.record().detectors(), ["credit-card"]);
-    assert_eq!(ex.record().skipped, vec![(Direction::Request, "redaction of a compressed body")]);
-}
-
-#[test]
-fn gzip_under_monitor_mode_flows_and_is_scanned_at_the_end() {
-    let mut ex = Exchange::new(inspector(""));
-    ex.request_headers(&post_encoded("application/json", "gzip"), false);
-    let body = gzip(CARD_BODY);
-    assert_eq!(feed(&mut ex, &body, &[7, 20]), vec![BodyAction::Continue; 3]);
-    assert_eq!(ex.record().findings[0].key_path.as_deref(), Some("$.card"));
-}
-
-#[test]
-fn gzip_bombs_and_garbage_are_defused() {
-    let bomb = gzip(&vec![b'a'; 16 << 20]);
-    let mut ex = Exchange::new(inspector(&format!("{REDACT}http: {{max_scan_bytes: 65536}}")));
-    ex.request_headers(&post_encoded("text/plain", "gzip"), false);
-    assert_eq!(feed(&mut ex, &bomb, &[]), vec![BodyAction::Continue]);
-    assert_eq!(ex.record().truncated, vec![Direction::Request]);
-    // Held (a detector blocks) or copied (monitor mode), the bomb is blocked when the policy says so.
-    for policy in [REDACT, ""] {
-        let mut ex = Exchange::new(inspector(&format!("{policy}\nhttp: {{max_scan_bytes: 65536, on_limit: block}}")));
-        ex.request_headers(&post_encoded("text/plain", "gzip"), false);
-        assert!(matches!(feed(&mut ex, &bomb, &[100]).last(), Some(BodyAction::Block(_))), "policy {policy:?}");
-        assert_eq!(ex.record().truncated, vec![Direction::Request], "counted once");
+        let mut ex = Exchange::new(inspector(REDACT));
+        ex.request_headers(&post_encoded("application/json", encoding), false);
+        assert_eq!(feed(&mut ex, &encode(CARD_BODY), &[]), vec![BodyAction::Continue]);
+        assert_eq!(ex.record().detectors(), ["credit-card"], "{encoding}");
+        assert_eq!(ex.record().skipped, vec![(Direction::Request, "redaction of a compressed body")]);
     }
+}
+
+#[test]
+fn compressed_bodies_under_monitor_mode_flow_and_are_scanned_at_the_end() {
+    for (encoding, encode) in ENCODINGS {
+        let mut ex = Exchange::new(inspector(""));
+        ex.request_headers(&post_encoded("application/json", encoding), false);
+        let body = encode(CARD_BODY);
+        assert_eq!(feed(&mut ex, &body, &[7, 20]), vec![BodyAction::Continue; 3]);
+        assert_eq!(ex.record().findings[0].key_path.as_deref(), Some("$.card"), "{encoding}");
+    }
+}
+
+#[test]
+fn compression_bombs_and_garbage_are_defused() {
+    // 16 MiB of one byte: about 16 KiB as gzip, under 1 KiB as brotli.
+    let bombs = [("gzip", gzip(&vec![b'a'; 16 << 20])), ("br", brotli(&vec![b'a'; 16 << 20], 11, 24))];
+    for (encoding, bomb) in &bombs {
+        let mut ex = Exchange::new(inspector(&format!("{REDACT}http: {{max_scan_bytes: 65536}}")));
+        ex.request_headers(&post_encoded("text/plain", encoding), false);
+        assert_eq!(feed(&mut ex, bomb, &[]), vec![BodyAction::Continue]);
+        assert_eq!(ex.record().truncated, vec![Direction::Request], "{encoding}");
+        // Held (a detector blocks) or copied (monitor mode), the bomb is blocked when the policy says so.
+        for policy in [REDACT, ""] {
+            let mut ex =
+                Exchange::new(inspector(&format!("{policy}\nhttp: {{max_scan_bytes: 65536, on_limit: block}}")));
+            ex.request_headers(&post_encoded("text/plain", encoding), false);
+            let actions = feed(&mut ex, bomb, &[100]);
+            assert!(matches!(actions.last(), Some(BodyAction::Block(_))), "{encoding}, policy {policy:?}");
+            assert_eq!(ex.record().truncated, vec![Direction::Request], "counted once");
+        }
+    }
+    let bomb = &bombs[0].1;
     // Past the hold limit, and what was held expands past the scan limit: one body, truncated once.
     let mut ex = Exchange::new(inspector(&format!("{REDACT}http: {{max_scan_bytes: 65536, max_buffer_bytes: 4096}}")));
     ex.request_headers(&post_encoded("text/plain", "gzip"), false);
-    assert_eq!(feed(&mut ex, &bomb, &[]), vec![BodyAction::Continue]);
+    assert_eq!(feed(&mut ex, bomb, &[]), vec![BodyAction::Continue]);
     assert_eq!(ex.record().truncated, vec![Direction::Request]);
-    let mut ex = Exchange::new(inspector(REDACT));
-    ex.request_headers(&post_encoded("text/plain", "gzip"), false);
-    assert_eq!(feed(&mut ex, b"\x1f\x8b\x08\x00 not really", &[]), vec![BodyAction::Continue]);
-    assert_eq!(ex.record().skipped, vec![(Direction::Request, "undecodable body")]);
+    for (encoding, garbage) in [("gzip", &b"\x1f\x8b\x08\x00 not really"[..]), ("br", b"\xff\xff not brotli")] {
+        let mut ex = Exchange::new(inspector(REDACT));
+        ex.request_headers(&post_encoded("text/plain", encoding), false);
+        assert_eq!(feed(&mut ex, garbage, &[]), vec![BodyAction::Continue]);
+        assert_eq!(ex.record().skipped, vec![(Direction::Request, "undecodable body")], "{encoding}");
+    }
 }
 
 #[test]

@@ -1,6 +1,10 @@
-//! `content-encoding` gzip and deflate, decoded with a cap on the output so
-//! a small compressed body cannot expand into gigabytes (zip bombs).
+//! `content-encoding` gzip, deflate and brotli, decoded with a cap on the
+//! output so a small compressed body cannot expand into gigabytes (zip
+//! bombs), and for brotli a cap on the decoder's memory as well.
 
+use brotli_decompressor::{
+    Allocator, BrotliDecoderErrorCode, BrotliDecompressStream, BrotliResult, BrotliState, StandardAlloc,
+};
 use miniz_oxide::inflate::{decompress_to_vec_with_limit, decompress_to_vec_zlib_with_limit, TINFLStatus};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -8,6 +12,7 @@ pub(super) enum Encoding {
     Identity,
     Gzip,
     Deflate,
+    Brotli,
 }
 
 impl Encoding {
@@ -17,6 +22,7 @@ impl Encoding {
             b"" | b"identity" => Ok(Encoding::Identity),
             b"gzip" | b"x-gzip" => Ok(Encoding::Gzip),
             b"deflate" => Ok(Encoding::Deflate),
+            b"br" => Ok(Encoding::Brotli),
             _ => Err("unsupported content-encoding"),
         }
     }
@@ -36,6 +42,7 @@ pub(super) enum Decoded {
 pub(super) fn decode(encoding: Encoding, data: &[u8], limit: usize) -> Decoded {
     let result = match encoding {
         Encoding::Identity => return Decoded::Whole(data.to_vec()),
+        Encoding::Brotli => return brotli(data, limit),
         Encoding::Gzip => match gzip_payload(data) {
             Some(deflate) => decompress_to_vec_with_limit(deflate, limit),
             None => return Decoded::Corrupt,
@@ -53,6 +60,102 @@ pub(super) fn decode(encoding: Encoding, data: &[u8], limit: usize) -> Decoded {
         Ok(out) => Decoded::Whole(out),
         Err(e) if e.status == TINFLStatus::HasMoreOutput => Decoded::Truncated(e.output),
         Err(_) => Decoded::Corrupt,
+    }
+}
+
+/// Decodes a brotli stream, producing at most `limit` bytes.
+///
+/// The decoder's ring buffer grows with the output up to the stream's
+/// window (up to 16 MiB), and is sized for a whole meta-block before it
+/// produces any of it; encoders from quality 4 up put megabytes in one. Its
+/// memory is capped at [`BROTLI_RING`] or twice `limit`, rounded up to a
+/// power of two, whichever is larger. A stream that decodes to `limit`
+/// bytes or fewer never needs more than `limit` rounded up, so it decodes
+/// whole; one that expands past `limit` is read up to it where its
+/// meta-blocks fit, and else (a bomb's one meta-block of 16 MiB) only up to
+/// the one that does not.
+fn brotli(data: &[u8], limit: usize) -> Decoded {
+    brotli_with(&mut brotli_decoder(limit), data, limit)
+}
+
+type BrotliDecoder = BrotliState<Capped, StandardAlloc, StandardAlloc>;
+
+/// The ring buffer brotli's decoder may take whatever the scan limit: a
+/// stream of up to 4 MiB in a window of 4 MiB (the default of most
+/// encoders) is read up to the limit however its meta-blocks fall.
+const BROTLI_RING: usize = 4 << 20;
+
+/// A decoder whose ring buffer is capped as [`brotli`] says.
+fn brotli_decoder(limit: usize) -> BrotliDecoder {
+    let twice = limit.checked_next_power_of_two().and_then(|r| r.checked_mul(2)).unwrap_or(usize::MAX);
+    let ring = twice.max(BROTLI_RING);
+    // Ring buffers carry a few hundred bytes of slack past their size.
+    let bytes = Capped { max: ring.saturating_add(4 << 10), largest: 0 };
+    BrotliState::new(bytes, StandardAlloc::default(), StandardAlloc::default())
+}
+
+fn brotli_with(state: &mut BrotliDecoder, data: &[u8], limit: usize) -> Decoded {
+    let mut out = vec![0; limit.min(data.len().saturating_mul(4).max(16 << 10))];
+    let (mut available_in, mut read, mut written, mut total) = (data.len(), 0, 0, 0);
+    loop {
+        let mut available_out = out.len() - written;
+        let result = BrotliDecompressStream(
+            &mut available_in,
+            &mut read,
+            data,
+            &mut available_out,
+            &mut written,
+            &mut out,
+            &mut total,
+            state,
+        );
+        match result {
+            BrotliResult::ResultSuccess => {
+                out.truncate(written);
+                return Decoded::Whole(out);
+            }
+            BrotliResult::NeedsMoreOutput if out.len() < limit => {
+                out.resize(limit.min(out.len() * 2), 0);
+            }
+            BrotliResult::NeedsMoreOutput => return Decoded::Truncated(out),
+            // The whole body was given: a stream that wants more is cut short.
+            BrotliResult::NeedsMoreInput => return Decoded::Corrupt,
+            BrotliResult::ResultFailure => {
+                return match state.error_code {
+                    BrotliDecoderErrorCode::BROTLI_DECODER_ERROR_ALLOC_RING_BUFFER_1
+                    | BrotliDecoderErrorCode::BROTLI_DECODER_ERROR_ALLOC_RING_BUFFER_2 => {
+                        out.truncate(written);
+                        Decoded::Truncated(out)
+                    }
+                    _ => Decoded::Corrupt,
+                };
+            }
+        }
+    }
+}
+
+/// Brotli's allocator for bytes, refusing any block over `max`: the decoder
+/// then stops with an allocation error. Its other allocations (Huffman
+/// tables) are bounded by the format.
+struct Capped {
+    max: usize,
+    /// The largest block given, which the tests check against `max`.
+    largest: usize,
+}
+
+impl Allocator<u8> for Capped {
+    type AllocatedMemory = <StandardAlloc as Allocator<u8>>::AllocatedMemory;
+
+    fn alloc_cell(&mut self, len: usize) -> Self::AllocatedMemory {
+        if len > self.max {
+            return Self::AllocatedMemory::default();
+        }
+        self.largest = self.largest.max(len);
+        StandardAlloc::default().alloc_cell(len)
+    }
+
+    fn free_cell(&mut self, data: Self::AllocatedMemory) {
+        StandardAlloc::default().free_cell(data)
     }
 }
 
@@ -116,12 +219,82 @@ pub(crate) mod tests {
         }
     }
 
+    pub(crate) fn brotli(data: &[u8], quality: u32, window: u32) -> Vec<u8> {
+        let mut writer = ::brotli::CompressorWriter::new(Vec::new(), 4096, quality, window);
+        std::io::Write::write_all(&mut writer, data).unwrap();
+        writer.into_inner()
+    }
+
+    /// JSON records, about 78 bytes each, varied enough not to compress away.
+    fn records(n: u32) -> Vec<u8> {
+        (0..n)
+            .flat_map(|i| {
+                format!(
+                    r#"{{"id": {i}, "name": "user{}", "email": "u{}@example.com"}},"#,
+                    i * 7919 % 1000,
+                    i * 31 % 977
+                )
+                .into_bytes()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn brotli_decodes_whole_within_the_cap_and_stops_at_it() {
+        let text = records(500);
+        for (quality, window) in [(1, 10), (5, 22), (11, 24)] {
+            let compressed = brotli(&text, quality, window);
+            assert_eq!(decode(Encoding::Brotli, &compressed, 1 << 20), Decoded::Whole(text.clone()));
+            assert_eq!(
+                decode(Encoding::Brotli, &compressed, text.len()),
+                Decoded::Whole(text.clone()),
+                "exactly the cap"
+            );
+            match decode(Encoding::Brotli, &compressed, 4096) {
+                Decoded::Truncated(out) => assert_eq!(out, text[..4096]),
+                other => panic!("q{quality} w{window}: {other:?}"),
+            }
+        }
+        assert_eq!(Encoding::of(b"BR"), Ok(Encoding::Brotli));
+    }
+
+    #[test]
+    fn brotli_takes_at_most_its_ring_buffer_cap_bombs_included() {
+        // Quality 5 puts about 2 MB of records in one meta-block, so the
+        // decoder asks for a ring buffer of 2 MiB before writing a byte.
+        let text = records(25_000);
+        let compressed = brotli(&text, 5, 22);
+        for limit in [64 << 10, 1 << 20] {
+            let mut decoder = brotli_decoder(limit);
+            match brotli_with(&mut decoder, &compressed, limit) {
+                Decoded::Truncated(out) => assert_eq!(out, text[..limit], "read up to the limit"),
+                other => panic!("{limit}: {other:?}"),
+            }
+            assert!(decoder.alloc_u8.largest <= BROTLI_RING + (4 << 10));
+        }
+        // One meta-block of 16 MiB in a 16 MiB window.
+        let bomb = brotli(&vec![b'a'; 16 << 20], 11, 24);
+        assert!(bomb.len() < 1024, "{} bytes expand to 16 MiB", bomb.len());
+        for limit in [0, 1000, 1 << 20, 4 << 20] {
+            let mut decoder = brotli_decoder(limit);
+            match brotli_with(&mut decoder, &bomb, limit) {
+                Decoded::Truncated(out) => assert!(out.len() <= limit && out.iter().all(|&b| b == b'a')),
+                other => panic!("{limit}: {other:?}"),
+            }
+            let largest = decoder.alloc_u8.largest;
+            assert!(largest <= (2 * limit).max(BROTLI_RING) + (4 << 10), "{limit}: a block of {largest} bytes");
+        }
+    }
+
     #[test]
     fn garbage_is_corrupt_not_a_panic() {
         assert_eq!(decode(Encoding::Gzip, b"\x1f\x8b\x08\x00garbage", 1024), Decoded::Corrupt);
         assert_eq!(decode(Encoding::Gzip, b"not gzip", 1024), Decoded::Corrupt);
         assert_eq!(decode(Encoding::Deflate, b"\xff\xff\xff", 1024), Decoded::Corrupt);
-        assert_eq!(Encoding::of(b"br"), Err("unsupported content-encoding"));
+        let stream = brotli(b"card 4111 1111 1111 1111", 5, 22);
+        assert_eq!(decode(Encoding::Brotli, &stream[..stream.len() - 2], 1024), Decoded::Corrupt, "cut short");
+        assert_eq!(decode(Encoding::Brotli, b"\xff\xff\xff\xff garbage", 1024), Decoded::Corrupt);
+        assert_eq!(Encoding::of(b"compress"), Err("unsupported content-encoding"));
         assert_eq!(Encoding::of(b" GZIP "), Ok(Encoding::Gzip));
     }
 }

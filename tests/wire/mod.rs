@@ -1,4 +1,4 @@
-//! Encoders for test payloads: gzip members, protobuf fields, gRPC frames.
+//! Encoders for test payloads: gzip members, brotli streams, protobuf fields, gRPC frames.
 
 #![allow(dead_code)] // Each test file uses a different part.
 
@@ -9,6 +9,13 @@ pub fn gzip(data: &[u8]) -> Vec<u8> {
     out.extend_from_slice(&[0; 4]);
     out.extend_from_slice(&(data.len() as u32).to_le_bytes());
     out
+}
+
+/// A brotli stream at `quality` (0 to 11) with a window of `1 << window` bytes.
+pub fn brotli(data: &[u8], quality: u32, window: u32) -> Vec<u8> {
+    let mut writer = brotli::CompressorWriter::new(Vec::new(), 4096, quality, window);
+    std::io::Write::write_all(&mut writer, data).expect("writing to a Vec");
+    writer.into_inner()
 }
 
 /// Base-128 varint, written here independently of the crate's encoder.
