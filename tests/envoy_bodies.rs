@@ -11,7 +11,7 @@ mod wire;
 use std::io::{Read, Write};
 
 use bed::{Answer, Bed, Gate, Reply};
-use wire::{brotli, gzip};
+use wire::{brotli, gzip, zstd};
 
 const POLICY: &str =
     "categories:\n  pci: {action: redact, redact: {method: partial, keep: 4}}\n  credentials: {action: block}\n";
@@ -122,8 +122,10 @@ fn compressed_bodies_are_scanned_and_can_be_blocked_but_are_never_rewritten() {
     assert_eq!(reply.body, brotli(CARD_BODY, 5, 22), "the compressed bytes go on as they came");
     let card = r#"sieve_findings_total{detector="credit-card",category="pci",action="redact",direction="response"}"#;
     assert_eq!(bed.counter(card, 1), Some(1), "the card is found inside the brotli stream");
-    let reply = post(&bed, "text/plain", Some("br"), &brotli(KEY, 11, 24));
-    assert_eq!(reply.status, 403, "{}", reply.text());
+    for (encoding, body) in [("br", brotli(KEY, 11, 24)), ("zstd", zstd(KEY))] {
+        let reply = post(&bed, "text/plain", Some(encoding), &body);
+        assert_eq!(reply.status, 403, "{encoding}: {}", reply.text());
+    }
 
     // HTTP's deflate is zlib-wrapped; raw deflate, common in the wild, is read too.
     let zlib = miniz_oxide::deflate::compress_to_vec_zlib(KEY, 6);
@@ -133,7 +135,7 @@ fn compressed_bodies_are_scanned_and_can_be_blocked_but_are_never_rewritten() {
         assert_eq!(reply.status, 403, "{}", reply.text());
         assert!(!reply.text().contains("MIIE"));
     }
-    // After the gzip card and the GET: the brotli and deflate keys, if their
+    // After the gzip card and the GET: the brotli, zstd and deflate keys, if their
     // headers went upstream before the block, none whole.
     let complete: Vec<bool> = bed.received().iter().map(|r| r.complete).collect();
     assert_eq!(complete[..2], [true, true]);
@@ -143,11 +145,11 @@ fn compressed_bodies_are_scanned_and_can_be_blocked_but_are_never_rewritten() {
 
 #[test]
 fn compression_bombs_are_read_up_to_the_cap_then_pass_tagged_truncated_or_are_blocked() {
-    // 16 MiB of one byte: about 16 KiB as gzip, under 1 KiB as brotli.
-    let gzip_bomb = gzip(&vec![b'a'; 16 << 20]);
-    let brotli_bomb = brotli(&vec![b'a'; 16 << 20], 11, 24);
-    assert!(gzip_bomb.len() < 64 << 10);
-    let bombs = [("gzip", &gzip_bomb), ("br", &brotli_bomb)];
+    // 16 MiB of one byte: at most a few KiB on the wire.
+    let zeros = vec![b'a'; 16 << 20];
+    let (gzip_bomb, brotli_bomb, zstd_bomb) = (gzip(&zeros), brotli(&zeros, 11, 24), zstd(&zeros));
+    assert!(gzip_bomb.len() < 64 << 10 && zstd_bomb.len() < 64 << 10);
+    let bombs = [("gzip", &gzip_bomb), ("br", &brotli_bomb), ("zstd", &zstd_bomb)];
     let bed = Bed::start(&format!("{POLICY}http: {{max_scan_bytes: 65536}}\n"));
     for (n, (encoding, bomb)) in bombs.into_iter().enumerate() {
         let reply = post(&bed, "text/plain", Some(encoding), bomb);

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use sieve::flow::{BodyAction, Exchange, HeaderAction, Inspector};
 use sieve::policy::Direction;
-use wire::{field, frame, gzip, int_field, messages};
+use wire::{field, frame, gzip, int_field, messages, zstd, Encoder};
 
 const POLICY: &str = "categories:\n  pci: {action: redact}\n  credentials: {action: block}\n";
 const KEY: &[u8] =
@@ -139,12 +139,15 @@ fn a_blocked_response_stops_its_messages_and_its_trailers_say_permission_denied(
 
 #[test]
 fn compressed_messages_are_decoded_scanned_and_blocked_but_never_rewritten() {
-    let mut ex = Exchange::new(inspector(POLICY));
-    ex.request_headers(&grpc_headers(&[("grpc-encoding", "gzip")]), false);
-    let body = frame(1, &gzip(&charge(b"4111 1111 1111 1111")));
-    assert_eq!(forwarded(&mut ex, &body, &[3]).unwrap(), body);
-    assert_eq!(ex.record().detectors(), ["credit-card"]);
-    assert_eq!(ex.record().skipped, [(Direction::Request, "redaction of a compressed body")]);
+    let encoders: [(&str, Encoder); 2] = [("gzip", gzip), ("zstd", zstd)];
+    for (encoding, encode) in encoders {
+        let mut ex = Exchange::new(inspector(POLICY));
+        ex.request_headers(&grpc_headers(&[("grpc-encoding", encoding)]), false);
+        let body = frame(1, &encode(&charge(b"4111 1111 1111 1111")));
+        assert_eq!(forwarded(&mut ex, &body, &[3]).unwrap(), body);
+        assert_eq!(ex.record().detectors(), ["credit-card"], "{encoding}");
+        assert_eq!(ex.record().skipped, [(Direction::Request, "redaction of a compressed body")]);
+    }
 
     let mut ex = Exchange::new(inspector(POLICY));
     ex.request_headers(&grpc_headers(&[("grpc-encoding", "gzip")]), false);

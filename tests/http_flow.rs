@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use sieve::flow::{BodyAction, Exchange, HeaderAction, Inspector};
 use sieve::policy::{ActionKind, Direction, Part};
-use wire::{brotli, gzip};
+use wire::{brotli, gzip, zstd, Encoder};
 
 fn inspector(policy: &str) -> Arc<Inspector> {
     Inspector::from_policy_text(policy).unwrap()
@@ -280,11 +280,8 @@ fn binary_bodies_and_unknown_encodings_are_skipped_and_say_so() {
     assert_eq!(ex.record().skipped, vec![(Direction::Request, "unsupported content-encoding")]);
 }
 
-/// Makes a body of some `content-encoding`.
-type Encoder = fn(&[u8]) -> Vec<u8>;
-
 /// Each `content-encoding` sieve reads, with its encoder.
-const ENCODINGS: [(&str, Encoder); 2] = [("gzip", gzip), ("br", |data| brotli(data, 5, 22))];
+const ENCODINGS: [(&str, Encoder); 3] = [("gzip", gzip), ("br", |data| brotli(data, 5, 22)), ("zstd", zstd)];
 
 #[test]
 fn compressed_bodies_are_decoded_and_can_be_blocked_but_are_not_rewritten() {
@@ -322,8 +319,9 @@ fn compressed_bodies_under_monitor_mode_flow_and_are_scanned_at_the_end() {
 
 #[test]
 fn compression_bombs_and_garbage_are_defused() {
-    // 16 MiB of one byte: about 16 KiB as gzip, under 1 KiB as brotli.
-    let bombs = [("gzip", gzip(&vec![b'a'; 16 << 20])), ("br", brotli(&vec![b'a'; 16 << 20], 11, 24))];
+    // 16 MiB of one byte: at most a few KiB on the wire.
+    let zeros = vec![b'a'; 16 << 20];
+    let bombs = [("gzip", gzip(&zeros)), ("br", brotli(&zeros, 11, 24)), ("zstd", zstd(&zeros))];
     for (encoding, bomb) in &bombs {
         let mut ex = Exchange::new(inspector(&format!("{REDACT}http: {{max_scan_bytes: 65536}}")));
         ex.request_headers(&post_encoded("text/plain", encoding), false);
@@ -345,7 +343,12 @@ fn compression_bombs_and_garbage_are_defused() {
     ex.request_headers(&post_encoded("text/plain", "gzip"), false);
     assert_eq!(feed(&mut ex, bomb, &[]), vec![BodyAction::Continue]);
     assert_eq!(ex.record().truncated, vec![Direction::Request]);
-    for (encoding, garbage) in [("gzip", &b"\x1f\x8b\x08\x00 not really"[..]), ("br", b"\xff\xff not brotli")] {
+    let garbage: [(&str, &[u8]); 3] = [
+        ("gzip", b"\x1f\x8b\x08\x00 not really"),
+        ("br", b"\xff\xff not brotli"),
+        ("zstd", b"\x28\xb5\x2f\xfd not zstd"),
+    ];
+    for (encoding, garbage) in garbage {
         let mut ex = Exchange::new(inspector(REDACT));
         ex.request_headers(&post_encoded("text/plain", encoding), false);
         assert_eq!(feed(&mut ex, garbage, &[]), vec![BodyAction::Continue]);

@@ -209,7 +209,7 @@ impl Engine {
 /// A small xorshift generator for the tests' random inputs: the same
 /// sequence on every machine.
 #[cfg(test)]
-fn xorshift(mut x: u64) -> impl FnMut() -> u64 {
+pub(crate) fn xorshift(mut x: u64) -> impl FnMut() -> u64 {
     move || {
         x ^= x << 13;
         x ^= x >> 7;

@@ -1,11 +1,14 @@
-//! `content-encoding` gzip, deflate and brotli, decoded with a cap on the
-//! output so a small compressed body cannot expand into gigabytes (zip
-//! bombs), and for brotli a cap on the decoder's memory as well.
+//! `content-encoding` gzip, deflate, brotli and zstd, decoded with a cap on
+//! the output so a small compressed body cannot expand into gigabytes (zip
+//! bombs), and for brotli and zstd, whose windows reach megabytes, a cap on
+//! the decoder's window as well.
 
 use brotli_decompressor::{
     Allocator, BrotliDecoderErrorCode, BrotliDecompressStream, BrotliResult, BrotliState, StandardAlloc,
 };
 use miniz_oxide::inflate::{decompress_to_vec_with_limit, decompress_to_vec_zlib_with_limit, TINFLStatus};
+use ruzstd::decoding::errors::{FrameDecoderError, ReadFrameHeaderError};
+use ruzstd::decoding::{BlockDecodingStrategy, FrameDecoder};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Encoding {
@@ -13,6 +16,7 @@ pub(super) enum Encoding {
     Gzip,
     Deflate,
     Brotli,
+    Zstd,
 }
 
 impl Encoding {
@@ -23,6 +27,7 @@ impl Encoding {
             b"gzip" | b"x-gzip" => Ok(Encoding::Gzip),
             b"deflate" => Ok(Encoding::Deflate),
             b"br" => Ok(Encoding::Brotli),
+            b"zstd" => Ok(Encoding::Zstd),
             _ => Err("unsupported content-encoding"),
         }
     }
@@ -43,6 +48,7 @@ pub(super) fn decode(encoding: Encoding, data: &[u8], limit: usize) -> Decoded {
     let result = match encoding {
         Encoding::Identity => return Decoded::Whole(data.to_vec()),
         Encoding::Brotli => return brotli(data, limit),
+        Encoding::Zstd => return zstd(data, limit),
         Encoding::Gzip => match gzip_payload(data) {
             Some(deflate) => decompress_to_vec_with_limit(deflate, limit),
             None => return Decoded::Corrupt,
@@ -63,15 +69,27 @@ pub(super) fn decode(encoding: Encoding, data: &[u8], limit: usize) -> Decoded {
     }
 }
 
+/// The window a brotli or zstd decoder may keep whatever the scan limit:
+/// a body of up to 4 MiB in a window of 4 MiB (brotli's usual default, and
+/// zstd's up to level 16) is read up to the limit however it was encoded.
+const MIN_WINDOW: usize = 4 << 20;
+
+/// The largest window a decoder may keep when decoding at most `limit`
+/// bytes: [`MIN_WINDOW`], or twice `limit` rounded up to a power of two if
+/// that is larger. A body that decodes to `limit` bytes or fewer never
+/// needs a window larger than `limit` rounded up.
+fn window_cap(limit: usize) -> usize {
+    let twice = limit.checked_next_power_of_two().and_then(|r| r.checked_mul(2)).unwrap_or(usize::MAX);
+    twice.max(MIN_WINDOW)
+}
+
 /// Decodes a brotli stream, producing at most `limit` bytes.
 ///
 /// The decoder's ring buffer grows with the output up to the stream's
 /// window (up to 16 MiB), and is sized for a whole meta-block before it
 /// produces any of it; encoders from quality 4 up put megabytes in one. Its
-/// memory is capped at [`BROTLI_RING`] or twice `limit`, rounded up to a
-/// power of two, whichever is larger. A stream that decodes to `limit`
-/// bytes or fewer never needs more than `limit` rounded up, so it decodes
-/// whole; one that expands past `limit` is read up to it where its
+/// memory is capped at [`window_cap`]: a stream that decodes within `limit`
+/// is read whole, and one that expands past it is read up to it where its
 /// meta-blocks fit, and else (a bomb's one meta-block of 16 MiB) only up to
 /// the one that does not.
 fn brotli(data: &[u8], limit: usize) -> Decoded {
@@ -80,17 +98,10 @@ fn brotli(data: &[u8], limit: usize) -> Decoded {
 
 type BrotliDecoder = BrotliState<Capped, StandardAlloc, StandardAlloc>;
 
-/// The ring buffer brotli's decoder may take whatever the scan limit: a
-/// stream of up to 4 MiB in a window of 4 MiB (the default of most
-/// encoders) is read up to the limit however its meta-blocks fall.
-const BROTLI_RING: usize = 4 << 20;
-
 /// A decoder whose ring buffer is capped as [`brotli`] says.
 fn brotli_decoder(limit: usize) -> BrotliDecoder {
-    let twice = limit.checked_next_power_of_two().and_then(|r| r.checked_mul(2)).unwrap_or(usize::MAX);
-    let ring = twice.max(BROTLI_RING);
     // Ring buffers carry a few hundred bytes of slack past their size.
-    let bytes = Capped { max: ring.saturating_add(4 << 10), largest: 0 };
+    let bytes = Capped { max: window_cap(limit).saturating_add(4 << 10), largest: 0 };
     BrotliState::new(bytes, StandardAlloc::default(), StandardAlloc::default())
 }
 
@@ -132,6 +143,47 @@ fn brotli_with(state: &mut BrotliDecoder, data: &[u8], limit: usize) -> Decoded 
             }
         }
     }
+}
+
+/// Decodes zstd frames (skippable ones skipped), producing at most `limit`
+/// bytes.
+///
+/// A frame declares its window before its first block, and the decoder keeps
+/// that much of the output to copy from, so a frame whose window is over
+/// [`window_cap`] is not decoded: it is past the limit. Output comes a block
+/// (at most 128 KiB) at a time, and decoding stops once it passes `limit`.
+fn zstd(mut data: &[u8], limit: usize) -> Decoded {
+    let mut decoder = FrameDecoder::new();
+    decoder.set_max_window_size(window_cap(limit) as u64);
+    let mut out = Vec::new();
+    while !data.is_empty() {
+        match decoder.init(&mut data) {
+            Ok(()) => {}
+            Err(FrameDecoderError::ReadFrameHeaderError(ReadFrameHeaderError::SkipFrame { length, .. })) => {
+                match data.get(length as usize..) {
+                    Some(rest) => data = rest,
+                    None => return Decoded::Corrupt,
+                }
+                continue;
+            }
+            Err(FrameDecoderError::WindowSizeTooBig { .. }) => return Decoded::Truncated(out),
+            Err(_) => return Decoded::Corrupt,
+        }
+        loop {
+            let decoded = decoder.decode_blocks(&mut data, BlockDecodingStrategy::UptoBlocks(1));
+            if decoded.is_err() || decoder.collect_to_writer(&mut out).is_err() {
+                return Decoded::Corrupt;
+            }
+            if out.len() > limit {
+                out.truncate(limit);
+                return Decoded::Truncated(out);
+            }
+            if decoder.is_finished() {
+                break;
+            }
+        }
+    }
+    Decoded::Whole(out)
 }
 
 /// Brotli's allocator for bytes, refusing any block over `max`: the decoder
@@ -270,7 +322,7 @@ pub(crate) mod tests {
                 Decoded::Truncated(out) => assert_eq!(out, text[..limit], "read up to the limit"),
                 other => panic!("{limit}: {other:?}"),
             }
-            assert!(decoder.alloc_u8.largest <= BROTLI_RING + (4 << 10));
+            assert!(decoder.alloc_u8.largest <= MIN_WINDOW + (4 << 10));
         }
         // One meta-block of 16 MiB in a 16 MiB window.
         let bomb = brotli(&vec![b'a'; 16 << 20], 11, 24);
@@ -282,7 +334,70 @@ pub(crate) mod tests {
                 other => panic!("{limit}: {other:?}"),
             }
             let largest = decoder.alloc_u8.largest;
-            assert!(largest <= (2 * limit).max(BROTLI_RING) + (4 << 10), "{limit}: a block of {largest} bytes");
+            assert!(largest <= window_cap(limit) + (4 << 10), "{limit}: a block of {largest} bytes");
+        }
+    }
+
+    pub(crate) fn zstd(data: &[u8]) -> Vec<u8> {
+        ruzstd::encoding::compress_to_vec(data, ruzstd::encoding::CompressionLevel::Fastest)
+    }
+
+    #[test]
+    fn zstd_frames_decode_whole_within_the_cap_and_stop_at_it() {
+        let text = records(2000);
+        let compressed = zstd(&text);
+        assert_eq!(decode(Encoding::Zstd, &compressed, 1 << 20), Decoded::Whole(text.clone()));
+        assert_eq!(decode(Encoding::Zstd, &compressed, text.len()), Decoded::Whole(text.clone()), "exactly the cap");
+        match decode(Encoding::Zstd, &compressed, 4096) {
+            Decoded::Truncated(out) => assert_eq!(out, text[..4096]),
+            other => panic!("{other:?}"),
+        }
+        // Two frames with a skippable frame between them: one body.
+        let mut frames = zstd(b"card 4111 ");
+        frames.extend_from_slice(&[0x50, 0x2a, 0x4d, 0x18, 3, 0, 0, 0, 1, 2, 3]);
+        frames.extend(zstd(b"1111 1111 1111"));
+        assert_eq!(decode(Encoding::Zstd, &frames, 1024), Decoded::Whole(b"card 4111 1111 1111 1111".to_vec()));
+        assert_eq!(Encoding::of(b"zstd"), Ok(Encoding::Zstd));
+    }
+
+    #[test]
+    fn a_zstd_bomb_stops_at_the_cap_and_a_window_over_it_is_not_decoded() {
+        let bomb = zstd(&vec![b'a'; 16 << 20]);
+        assert!(bomb.len() < 64 << 10, "{} bytes expand to 16 MiB", bomb.len());
+        match decode(Encoding::Zstd, &bomb, 64 << 10) {
+            Decoded::Truncated(out) => assert_eq!(out, vec![b'a'; 64 << 10]),
+            other => panic!("{other:?}"),
+        }
+        // A frame header asking for a 16 MiB window (exponent 14), then a raw block of "abc".
+        let wide = [0x28, 0xb5, 0x2f, 0xfd, 0x00, 14 << 3, 0x19, 0, 0, b'a', b'b', b'c'];
+        assert_eq!(decode(Encoding::Zstd, &wide, 1 << 20), Decoded::Truncated(Vec::new()), "past the limit");
+        // The same frame asking for 1 KiB decodes.
+        let narrow = [0x28, 0xb5, 0x2f, 0xfd, 0x00, 0, 0x19, 0, 0, b'a', b'b', b'c'];
+        assert_eq!(decode(Encoding::Zstd, &narrow, 1 << 20), Decoded::Whole(b"abc".to_vec()));
+    }
+
+    #[test]
+    fn damaged_streams_of_every_encoding_decode_or_fail_without_a_panic() {
+        let text = records(300);
+        let streams: [(Encoding, Vec<u8>); 4] = [
+            (Encoding::Gzip, gzip(&text)),
+            (Encoding::Deflate, compress_to_vec_zlib(&text, 6)),
+            (Encoding::Brotli, brotli(&text, 5, 22)),
+            (Encoding::Zstd, zstd(&text)),
+        ];
+        let mut next = crate::engine::xorshift(0x9e37_79b9_7f4a_7c15);
+        for (encoding, stream) in streams {
+            for cut in (0..stream.len()).step_by(7) {
+                decode(encoding, &stream[..cut], 1 << 20);
+            }
+            for _ in 0..300 {
+                let mut damaged = stream.clone();
+                for _ in 0..1 + next() % 4 {
+                    let at = next() as usize % damaged.len();
+                    damaged[at] ^= 1 << (next() % 8);
+                }
+                decode(encoding, &damaged, 1 << 20);
+            }
         }
     }
 
@@ -294,6 +409,9 @@ pub(crate) mod tests {
         let stream = brotli(b"card 4111 1111 1111 1111", 5, 22);
         assert_eq!(decode(Encoding::Brotli, &stream[..stream.len() - 2], 1024), Decoded::Corrupt, "cut short");
         assert_eq!(decode(Encoding::Brotli, b"\xff\xff\xff\xff garbage", 1024), Decoded::Corrupt);
+        assert_eq!(decode(Encoding::Zstd, b"\x28\xb5\x2f\xfd garbage", 1024), Decoded::Corrupt);
+        let frame = zstd(b"card 4111 1111 1111 1111");
+        assert_eq!(decode(Encoding::Zstd, &frame[..frame.len() - 3], 1024), Decoded::Corrupt, "cut short");
         assert_eq!(Encoding::of(b"compress"), Err("unsupported content-encoding"));
         assert_eq!(Encoding::of(b" GZIP "), Ok(Encoding::Gzip));
     }

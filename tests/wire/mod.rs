@@ -1,6 +1,9 @@
-//! Encoders for test payloads: gzip members, brotli streams, protobuf fields, gRPC frames.
+//! Encoders for test payloads: gzip members, brotli streams, zstd frames, protobuf fields, gRPC frames.
 
 #![allow(dead_code)] // Each test file uses a different part.
+
+/// Makes a body of some `content-encoding`.
+pub type Encoder = fn(&[u8]) -> Vec<u8>;
 
 /// A gzip member (the decoder does not check the trailer's CRC).
 pub fn gzip(data: &[u8]) -> Vec<u8> {
@@ -16,6 +19,11 @@ pub fn brotli(data: &[u8], quality: u32, window: u32) -> Vec<u8> {
     let mut writer = brotli::CompressorWriter::new(Vec::new(), 4096, quality, window);
     std::io::Write::write_all(&mut writer, data).expect("writing to a Vec");
     writer.into_inner()
+}
+
+/// A zstd frame, at about zstd's level 1.
+pub fn zstd(data: &[u8]) -> Vec<u8> {
+    ruzstd::encoding::compress_to_vec(data, ruzstd::encoding::CompressionLevel::Fastest)
 }
 
 /// Base-128 varint, written here independently of the crate's encoder.
