@@ -2,28 +2,23 @@
 //! receive, Envoy's stats, and Envoy's log.
 
 mod bed;
+mod fixtures;
 #[allow(dead_code)]
 #[path = "../benches/traffic.rs"]
 mod traffic;
 mod wire;
 
 use bed::{Answer, Bed};
-
-const POLICY: &str =
-    "categories:\n  pci: {action: redact, redact: {method: partial, keep: 4}}\n  credentials: {action: block}\n";
-const CARD_BODY: &str = r#"{"order": 7, "card": "4111 1111 1111 1111", "note": "thanks"}"#;
-const REDACTED: &str = r#"{"order": 7, "card": "**** **** **** 1111", "note": "thanks"}"#;
-const KEY: &str =
-    "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\n-----END PRIVATE KEY-----\n";
+use fixtures::{CARD_BODY, KEY, POLICY, REDACTED};
 
 #[test]
 fn card_in_a_request_body_is_redacted_on_the_way_upstream() {
     let bed = Bed::start(POLICY);
-    let reply = bed.send("POST", "/v1/orders", &[("content-type", "application/json")], CARD_BODY.as_bytes());
+    let reply = bed.send("POST", "/v1/orders", &[("content-type", "application/json")], CARD_BODY);
     assert_eq!(reply.status, 200, "{}", reply.text());
     let got = bed.received();
     assert_eq!(got.len(), 1);
-    assert_eq!(String::from_utf8_lossy(&got[0].body), REDACTED);
+    assert_eq!(String::from_utf8_lossy(&got[0].body), String::from_utf8_lossy(REDACTED));
     if let Some(len) = got[0].header("content-length") {
         assert_eq!(len, REDACTED.len().to_string(), "content-length must match the rewritten body");
     }
@@ -46,19 +41,18 @@ fn a_redaction_that_changes_the_length_keeps_the_framing_right() {
 #[test]
 fn chunked_request_written_with_pauses_is_redacted_the_same() {
     let bed = Bed::start(POLICY);
-    let b = CARD_BODY.as_bytes();
+    let b = CARD_BODY;
     let reply =
         bed.send_chunked("/v1/orders", &[("content-type", "application/json")], &[&b[..18], &b[18..30], &b[30..]]);
     assert_eq!(reply.status, 200, "{}", reply.text());
-    assert_eq!(String::from_utf8_lossy(&bed.received()[0].body), REDACTED);
+    assert_eq!(String::from_utf8_lossy(&bed.received()[0].body), String::from_utf8_lossy(REDACTED));
     bed.assert_clean_log();
 }
 
 #[test]
 fn private_key_is_blocked_with_a_json_reply_and_never_reaches_upstream() {
     let bed = Bed::start(POLICY);
-    let reply =
-        bed.send("POST", "/v1/upload", &[("content-type", "text/plain"), ("x-request-id", "req-42")], KEY.as_bytes());
+    let reply = bed.send("POST", "/v1/upload", &[("content-type", "text/plain"), ("x-request-id", "req-42")], KEY);
     assert_eq!(reply.status, 403);
     assert_eq!(reply.header("content-type"), Some("application/json"));
     let body: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
@@ -76,7 +70,7 @@ fn private_key_is_blocked_with_a_json_reply_and_never_reaches_upstream() {
 #[test]
 fn a_private_key_in_a_gzip_body_is_found_and_blocked() {
     let bed = Bed::start(POLICY);
-    let body = wire::gzip(KEY.as_bytes());
+    let body = wire::gzip(KEY);
     let headers = [("content-type", "text/plain"), ("content-encoding", "gzip")];
     let reply = bed.send("POST", "/v1/upload", &headers, &body);
     assert_eq!(reply.status, 403, "{}", reply.text());
@@ -171,9 +165,9 @@ fn urls_are_redacted_in_the_path_and_query_before_the_upstream_and_the_logs_see_
 #[test]
 fn sampled_out_exchanges_pass_untouched_and_are_counted() {
     let bed = Bed::start(&format!("{POLICY}http: {{sample: 0}}\n"));
-    let reply = bed.send("POST", "/v1/orders", &[("content-type", "application/json")], CARD_BODY.as_bytes());
+    let reply = bed.send("POST", "/v1/orders", &[("content-type", "application/json")], CARD_BODY);
     assert_eq!(reply.status, 200);
-    assert_eq!(String::from_utf8_lossy(&bed.received()[0].body), CARD_BODY);
+    assert_eq!(String::from_utf8_lossy(&bed.received()[0].body), String::from_utf8_lossy(CARD_BODY));
     assert_eq!(bed.counter(r#"sieve_uninspected_total{reason="sampled_out"}"#, 1), Some(1));
     bed.assert_clean_log();
 }
@@ -195,10 +189,10 @@ fn a_multipart_upload_has_its_text_fields_redacted_and_its_binary_file_untouched
 #[test]
 fn card_in_a_response_body_is_redacted_for_the_client() {
     let bed = Bed::start(POLICY);
-    bed.answer_with(200, "application/json", CARD_BODY.as_bytes());
+    bed.answer_with(200, "application/json", CARD_BODY);
     let reply = bed.send("GET", "/v1/orders/7", &[], b"");
     assert_eq!(reply.status, 200);
-    assert_eq!(reply.text(), REDACTED);
+    assert_eq!(reply.text().as_bytes(), REDACTED);
     bed.assert_clean_log();
 }
 
@@ -233,8 +227,8 @@ fn cards_anywhere_in_repeated_large_bodies_are_all_redacted_once_the_scan_is_war
 #[test]
 fn findings_are_counted_in_prometheus_stats_and_logged_without_values() {
     let bed = Bed::start(POLICY);
-    bed.send("POST", "/v1/orders", &[("content-type", "application/json")], CARD_BODY.as_bytes());
-    bed.send("POST", "/v1/upload", &[("content-type", "text/plain")], KEY.as_bytes());
+    bed.send("POST", "/v1/orders", &[("content-type", "application/json")], CARD_BODY);
+    bed.send("POST", "/v1/upload", &[("content-type", "text/plain")], KEY);
     assert_eq!(bed.counter("sieve_blocked_total{}", 1), Some(1));
     let card = r#"sieve_findings_total{detector="credit-card",category="pci",action="redact",direction="request"}"#;
     assert_eq!(bed.counter(card, 1), Some(1));
@@ -252,7 +246,7 @@ fn findings_are_counted_in_prometheus_stats_and_logged_without_values() {
 
     // Envoy's `wasm` logger above info: no line (sieve asks, and does not build it); counters go on.
     bed.set_log_level("wasm", "warning");
-    bed.send("POST", "/v1/quiet", &[("content-type", "application/json")], CARD_BODY.as_bytes());
+    bed.send("POST", "/v1/quiet", &[("content-type", "application/json")], CARD_BODY);
     assert_eq!(bed.counter("sieve_exchanges_total{}", 4), Some(4));
     assert!(!bed.log().contains("/v1/quiet"), "no line at warning level");
     bed.assert_clean_log();
@@ -315,10 +309,10 @@ fn the_vm_configuration_is_the_default_policy_and_the_plugin_configuration_overr
     let blocks = "categories:\n  credentials: {action: block}\n";
     let key = [("content-type", "text/plain")];
     let bed = Bed::start_with_vm_policy(blocks, "");
-    assert_eq!(bed.send("POST", "/v1/upload", &key, KEY.as_bytes()).status, 403, "the VM's policy applies");
+    assert_eq!(bed.send("POST", "/v1/upload", &key, KEY).status, 403, "the VM's policy applies");
     bed.assert_clean_log();
     let bed = Bed::start_with_vm_policy(blocks, "categories:\n  credentials: {action: monitor}\n");
-    assert_eq!(bed.send("POST", "/v1/upload", &key, KEY.as_bytes()).status, 200, "the plugin's policy wins");
+    assert_eq!(bed.send("POST", "/v1/upload", &key, KEY).status, 200, "the plugin's policy wins");
     bed.assert_clean_log();
 }
 
@@ -326,13 +320,13 @@ fn the_vm_configuration_is_the_default_policy_and_the_plugin_configuration_overr
 fn a_bad_policy_pushed_to_a_running_envoy_is_refused_and_the_last_good_one_stays() {
     let bed = Bed::start_reloadable(POLICY);
     let key = [("content-type", "text/plain")];
-    assert_eq!(bed.send("POST", "/v1/upload", &key, KEY.as_bytes()).status, 403);
+    assert_eq!(bed.send("POST", "/v1/upload", &key, KEY).status, 403);
     let bad = "detectors:\n  - id: employee-id\n    category: pii\n    patterns: ['E\\d{6']\n";
     assert!(!bed.reload(bad), "Envoy rejects the listener whose policy sieve refused");
     assert!(bed.log().contains("detectors[0].patterns[0]"), "the reason is logged");
-    assert_eq!(bed.send("POST", "/v1/upload", &key, KEY.as_bytes()).status, 403, "the last good policy stays");
+    assert_eq!(bed.send("POST", "/v1/upload", &key, KEY).status, 403, "the last good policy stays");
     assert!(bed.reload("categories:\n  credentials: {action: monitor}\n"), "a good policy is taken");
-    assert_eq!(bed.send("POST", "/v1/upload", &key, KEY.as_bytes()).status, 200, "and applies");
+    assert_eq!(bed.send("POST", "/v1/upload", &key, KEY).status, 200, "and applies");
 }
 
 #[test]
@@ -365,7 +359,7 @@ fn bodiless_responses_and_head_requests_pass() {
         bed.answer_with(status, "application/json", b"");
         assert_eq!(bed.send("GET", "/v1/empty", &[], b"").status, status);
     }
-    bed.answer_with(200, "application/json", CARD_BODY.as_bytes());
+    bed.answer_with(200, "application/json", CARD_BODY);
     let reply = bed.send("HEAD", "/v1/orders/7", &[], b"");
     assert_eq!(reply.status, 200);
     assert!(reply.body.is_empty());
@@ -409,12 +403,16 @@ const CHECKSUM: &[(&str, &str)] = &[("x-checksum", "abc123")];
 fn h2c_request_with_trailers_is_redacted_when_the_trailers_end_it() {
     let bed = Bed::start(POLICY);
     let b = CARD_BODY;
-    let chunks: [&[u8]; 3] = [&b[..20], &b[20..35], &b[35..]].map(str::as_bytes);
+    let chunks: [&[u8]; 3] = [&b[..20], &b[20..35], &b[35..]];
     let reply = bed.send_h2c("/v1/orders", JSON, &chunks, CHECKSUM);
     assert_eq!(reply["status"], 200, "{reply}");
     let got = &bed.received()[0];
     assert!(got.complete);
-    assert_eq!(String::from_utf8_lossy(&got.body), REDACTED, "the body ends with trailers, not end_of_stream");
+    assert_eq!(
+        String::from_utf8_lossy(&got.body),
+        String::from_utf8_lossy(REDACTED),
+        "the body ends with trailers, not end_of_stream"
+    );
     assert_eq!(got.trailers, [("x-checksum".to_string(), "abc123".to_string())], "the trailers go on");
     bed.assert_clean_log();
 }
@@ -423,17 +421,17 @@ fn h2c_request_with_trailers_is_redacted_when_the_trailers_end_it() {
 fn streaming_redaction_holds_a_body_that_announces_trailers_so_nothing_is_lost() {
     let bed = Bed::start("categories:\n  pci: {action: redact}\nhttp: {body_redaction: stream}\n");
     let headers = [("content-type", "application/json"), ("trailer", "x-checksum")];
-    let b = CARD_BODY.as_bytes();
+    let b = CARD_BODY;
     let reply = bed.send_h2c("/v1/orders", &headers, &[&b[..30], &b[30..]], CHECKSUM);
     assert_eq!(reply["status"], 200, "{reply}");
-    assert_eq!(String::from_utf8_lossy(&bed.received()[0].body), REDACTED);
+    assert_eq!(String::from_utf8_lossy(&bed.received()[0].body), String::from_utf8_lossy(REDACTED));
     bed.assert_clean_log();
 }
 
 #[test]
 fn h2c_request_with_trailers_carrying_a_key_is_blocked() {
     let bed = Bed::start(POLICY);
-    let reply = bed.send_h2c("/v1/upload", JSON, &[&KEY.as_bytes()[..30], &KEY.as_bytes()[30..]], CHECKSUM);
+    let reply = bed.send_h2c("/v1/upload", JSON, &[&KEY[..30], &KEY[30..]], CHECKSUM);
     assert_eq!(reply["status"], 403, "{reply}");
     assert!(!reply["body"].as_str().unwrap().contains("MIIE"));
     bed.assert_clean_log();
@@ -462,13 +460,13 @@ fn routes_turn_inspection_off_or_change_actions_per_path() {
          - {{paths: ['/v1/cards/*'], actions: {{pci: block}}}}\n"
     ));
     let json = [("content-type", "application/json")];
-    let reply = bed.send("POST", "/healthz", &json, CARD_BODY.as_bytes());
+    let reply = bed.send("POST", "/healthz", &json, CARD_BODY);
     assert_eq!(reply.status, 200);
-    assert_eq!(String::from_utf8_lossy(&bed.received()[0].body), CARD_BODY, "not inspected");
-    assert_eq!(bed.send("POST", "/v1/cards/7", &json, CARD_BODY.as_bytes()).status, 403, "pci blocks here");
-    assert_eq!(bed.send("POST", "/v1/orders", &json, CARD_BODY.as_bytes()).status, 200);
+    assert_eq!(String::from_utf8_lossy(&bed.received()[0].body), String::from_utf8_lossy(CARD_BODY), "not inspected");
+    assert_eq!(bed.send("POST", "/v1/cards/7", &json, CARD_BODY).status, 403, "pci blocks here");
+    assert_eq!(bed.send("POST", "/v1/orders", &json, CARD_BODY).status, 200);
     let orders = bed.received().into_iter().find(|r| r.path == "/v1/orders").expect("reached the upstream");
-    assert_eq!(String::from_utf8_lossy(&orders.body), REDACTED, "the policy elsewhere");
+    assert_eq!(String::from_utf8_lossy(&orders.body), String::from_utf8_lossy(REDACTED), "the policy elsewhere");
     assert_eq!(bed.counter(r#"sieve_uninspected_total{reason="route"}"#, 1), Some(1));
     bed.assert_clean_log();
 }
@@ -480,12 +478,16 @@ fn routes_match_the_host_without_its_port_and_the_method() {
     ));
     let send = |method, host| {
         let headers = [("content-type", "application/json"), ("host", host)];
-        bed.send(method, "/v1/cards/7", &headers, CARD_BODY.as_bytes()).status
+        bed.send(method, "/v1/cards/7", &headers, CARD_BODY).status
     };
     assert_eq!(send("PUT", "payments.internal:8443"), 403, "the route's host and method");
     for (method, host) in [("POST", "payments.internal"), ("PUT", "shop.internal")] {
         assert_eq!(send(method, host), 200, "{method} {host}: the policy elsewhere");
-        assert_eq!(String::from_utf8_lossy(&bed.received().pop().unwrap().body), REDACTED, "{method} {host}");
+        assert_eq!(
+            String::from_utf8_lossy(&bed.received().pop().unwrap().body),
+            String::from_utf8_lossy(REDACTED),
+            "{method} {host}"
+        );
     }
     bed.assert_clean_log();
 }
@@ -516,12 +518,8 @@ fn the_operators_own_detector_finds_values_under_its_json_paths_and_the_response
 fn the_access_log_names_what_was_found_in_both_directions_never_the_values() {
     let bed = Bed::start(POLICY);
     bed.answer_with(200, "application/json", br#"{"contact": "grace.hopper@example.com"}"#);
-    let reply = bed.send(
-        "POST",
-        "/v1/orders?notify=ann%40example.com",
-        &[("content-type", "application/json")],
-        CARD_BODY.as_bytes(),
-    );
+    let reply =
+        bed.send("POST", "/v1/orders?notify=ann%40example.com", &[("content-type", "application/json")], CARD_BODY);
     assert_eq!(reply.status, 200);
     let lines = bed.access_log(1);
     assert_eq!(lines.len(), 1, "{lines:?}");

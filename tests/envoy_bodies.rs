@@ -6,19 +6,14 @@
 //! has its body replaced, and one held past Envoy's buffer limit is cut off.
 
 mod bed;
+mod fixtures;
 mod wire;
 
 use std::io::{Read, Write};
 
 use bed::{Answer, Bed, Gate, Reply};
+use fixtures::{CARD_BODY, KEY, POLICY, REDACTED};
 use wire::{brotli, gzip, zstd};
-
-const POLICY: &str =
-    "categories:\n  pci: {action: redact, redact: {method: partial, keep: 4}}\n  credentials: {action: block}\n";
-const CARD_BODY: &[u8] = br#"{"order": 7, "card": "4111 1111 1111 1111", "note": "thanks"}"#;
-const REDACTED: &[u8] = br#"{"order": 7, "card": "**** **** **** 1111", "note": "thanks"}"#;
-const KEY: &[u8] =
-    b"-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\n-----END PRIVATE KEY-----\n";
 
 /// POSTs `body` with this content type and, if given, content encoding.
 fn post(bed: &Bed, content_type: &str, encoding: Option<&str>, body: &[u8]) -> Reply {

@@ -3,16 +3,14 @@
 //! client reads as PERMISSION_DENIED.
 
 mod bed;
+mod fixtures;
 mod wire;
 
 use bed::{Answer, Bed};
+use fixtures::{KEY, POLICY};
 use serde_json::Value;
 use wire::{field, frame, int_field, messages};
 
-const POLICY: &str =
-    "categories:\n  pci: {action: redact, redact: {method: partial, keep: 4}}\n  credentials: {action: block}\n";
-const KEY: &[u8] =
-    b"-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\n-----END PRIVATE KEY-----\n";
 const GRPC: &[(&str, &str)] = &[("content-type", "application/grpc"), ("te", "trailers")];
 
 /// `Charge { order_id: 7, customer: { name: "Ann", card: <card> } }`

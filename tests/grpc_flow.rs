@@ -2,17 +2,17 @@
 //! without a schema, redacted with valid framing, blocked with a gRPC
 //! status, inspected message by message, at every split point.
 
+mod fixtures;
 mod wire;
 
 use std::sync::Arc;
 
+use fixtures::KEY;
 use sieve::flow::{BodyAction, Exchange, HeaderAction, Inspector};
 use sieve::policy::Direction;
 use wire::{field, frame, gzip, int_field, messages, zstd, Encoder};
 
 const POLICY: &str = "categories:\n  pci: {action: redact}\n  credentials: {action: block}\n";
-const KEY: &[u8] =
-    b"-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\n-----END PRIVATE KEY-----";
 
 fn inspector(policy: &str) -> Arc<Inspector> {
     Inspector::from_policy_text(policy).unwrap()

@@ -1,6 +1,7 @@
 //! The HTTP inspection logic natively: every action, split points, limits,
 //! odd bodies, and random input for panic-freedom.
 
+mod fixtures;
 #[allow(dead_code)]
 #[path = "../benches/traffic.rs"]
 mod traffic;
@@ -8,6 +9,7 @@ mod wire;
 
 use std::sync::Arc;
 
+use fixtures::{CARD_BODY, REDACTED};
 use sieve::flow::{BodyAction, Exchange, HeaderAction, Inspector};
 use sieve::policy::{ActionKind, Direction, Part};
 use wire::{brotli, gzip, zstd, Encoder};
@@ -32,8 +34,6 @@ fn post(content_type: &str) -> Vec<(&[u8], &[u8])> {
 }
 
 const REDACT: &str = "categories:\n  pci: {action: redact}\n  credentials: {action: block}\n";
-const CARD_BODY: &[u8] = br#"{"order": 7, "card": "4111 1111 1111 1111", "note": "thanks"}"#;
-const REDACTED: &[u8] = br#"{"order": 7, "card": "**** **** **** 1111", "note": "thanks"}"#;
 
 /// Feeds a body in chunks; returns the actions, the last one being the decision.
 fn feed(ex: &mut Exchange, body: &[u8], splits: &[usize]) -> Vec<BodyAction> {
