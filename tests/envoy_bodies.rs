@@ -237,6 +237,23 @@ fn a_websocket_passes_at_once_with_values_masked_in_place_and_a_block_ends_it() 
     bed.assert_clean_log();
 }
 
+#[test]
+fn a_websocket_over_http2_passes_at_once_with_values_masked_in_place_and_a_block_ends_it() {
+    // Envoy hands an extended CONNECT to filters as an HTTP/1.1 upgrade, and
+    // the upstream (HTTP/1.1) switches protocols; the client sees 200.
+    let bed = Bed::start(POLICY);
+    let chunks: [&[u8]; 3] = [b"hello, card 4111 1111 1111 1111\n", b"and again\n", KEY];
+    let reply = bed.websocket_h2c("/v1/ws", &chunks);
+    assert_eq!(reply["status"], 200, "{reply}");
+    let echoes = reply["echoes"].as_array().expect("echoes");
+    assert_eq!(echoes[0], "HELLO, CARD **** **** **** 1111\n", "{reply}");
+    assert_eq!(echoes[1], "AND AGAIN\n", "nothing held back");
+    assert!(!echoes[2].as_str().unwrap_or_default().contains("MIIE"), "the key never reached the upstream");
+    assert_eq!(reply["reset"], true, "the block reset the stream: {reply}");
+    assert_eq!(bed.counter("sieve_blocked_total{}", 1), Some(1));
+    bed.assert_clean_log();
+}
+
 /// Reads until `needle` arrives, the connection ends, or 10 s pass.
 fn read_until(stream: &mut std::net::TcpStream, needle: &[u8]) -> Vec<u8> {
     let mut got = Vec::new();

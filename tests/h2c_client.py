@@ -3,7 +3,10 @@
 by a JSON spec {"path", "headers": [[k, v]], "chunks": [hex], "trailers": [[k, v]]}, its body
 written chunk by chunk and ended by the trailers (or by the last chunk if there are none), and
 prints the response as JSON: status, headers, body (text) and body_hex, trailers.
-Used by tests/envoy.rs and tests/envoy_grpc.rs; needs the `h2` package."""
+With {"websocket": true}, it opens a WebSocket by extended CONNECT (RFC 8441) instead, sends
+each chunk once the echo of the one before (up to a newline) came back, and prints the status,
+each chunk's echo, and whether the stream was reset.
+Used by tests/envoy.rs, tests/envoy_bodies.rs and tests/envoy_grpc.rs; needs the `h2` package."""
 import json
 import socket
 import sys
@@ -18,6 +21,61 @@ trailers = [tuple(t) for t in spec.get("trailers", [])]
 sock = socket.create_connection(("127.0.0.1", port), timeout=10)
 conn = h2.connection.H2Connection(config=h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
 conn.initiate_connection()
+
+
+def websocket():
+    """The extended CONNECT exchange: one echo per chunk, a reset ends it."""
+    head = [(":method", "CONNECT"), (":protocol", "websocket"), (":path", spec["path"]),
+            (":authority", "sieve.test"), (":scheme", "http")]
+    # Extended CONNECT waits for the server's SETTINGS_ENABLE_CONNECT_PROTOCOL.
+    sock.sendall(conn.data_to_send())
+    while conn.remote_settings.enable_connect_protocol != 1:
+        data = sock.recv(65536)
+        if not data:
+            return {"status": 0, "echoes": [], "reset": False}
+        conn.receive_data(data)
+        sock.sendall(conn.data_to_send())
+    conn.send_headers(1, head)
+    sock.sendall(conn.data_to_send())
+    out, pending, ended = {"status": 0, "echoes": [], "reset": False}, [b""], False
+
+    def pump(until):
+        nonlocal ended
+        while not until() and not ended:
+            try:
+                data = sock.recv(65536)
+            except socket.timeout:
+                return
+            if not data:
+                ended = True
+            for event in conn.receive_data(data):
+                if isinstance(event, h2.events.ResponseReceived):
+                    out["status"] = int(dict(event.headers).get(":status", 0))
+                elif isinstance(event, h2.events.DataReceived):
+                    pending[0] += event.data
+                    conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+                elif isinstance(event, h2.events.StreamReset):
+                    out["reset"], ended = True, True
+                elif isinstance(event, h2.events.StreamEnded):
+                    ended = True
+            sock.sendall(conn.data_to_send())
+
+    pump(lambda: out["status"] != 0)
+    for chunk in chunks:
+        if ended:
+            break
+        conn.send_data(1, chunk)
+        sock.sendall(conn.data_to_send())
+        pump(lambda: pending[0].endswith(b"\n"))
+        out["echoes"].append(pending[0].decode("utf-8", "replace"))
+        pending[0] = b""
+    return out
+
+
+if spec.get("websocket"):
+    sock.settimeout(3)
+    print(json.dumps(websocket()))
+    sys.exit(0)
 head = [(":method", "POST"), (":path", spec["path"]), (":authority", "sieve.test"), (":scheme", "http")]
 conn.send_headers(1, head + [tuple(h) for h in spec.get("headers", [])], end_stream=not chunks and not trailers)
 for i, chunk in enumerate(chunks):

@@ -630,13 +630,27 @@ impl Bed {
         chunks: &[&[u8]],
         trailers: &[(&str, &str)],
     ) -> serde_json::Value {
-        let hex = |c: &&[u8]| c.iter().map(|b| format!("{b:02x}")).collect::<String>();
-        let spec = serde_json::json!({
+        self.h2c(serde_json::json!({
             "path": path,
             "headers": headers,
             "chunks": chunks.iter().map(hex).collect::<Vec<_>>(),
             "trailers": trailers,
-        });
+        }))
+    }
+
+    /// Opens a WebSocket over HTTP/2 (h2c, extended CONNECT) and sends each
+    /// of `chunks` once the echo of the one before came back; returns the
+    /// client's JSON view (`status`, `echoes`, `reset`).
+    pub fn websocket_h2c(&self, path: &str, chunks: &[&[u8]]) -> serde_json::Value {
+        self.h2c(serde_json::json!({
+            "path": path,
+            "websocket": true,
+            "chunks": chunks.iter().map(hex).collect::<Vec<_>>(),
+        }))
+    }
+
+    /// Runs `tests/h2c_client.py` on `spec`.
+    fn h2c(&self, spec: serde_json::Value) -> serde_json::Value {
         let out = Command::new(h2_python())
             .arg(PathBuf::from(ROOT).join("tests/h2c_client.py"))
             .args([self.port.to_string(), spec.to_string()])
@@ -804,4 +818,9 @@ fn poll<T>(timeout: Duration, mut read: impl FnMut() -> T, done: impl Fn(&T) -> 
         seen = read();
     }
     seen
+}
+
+/// `bytes` as lowercase hex, as the h2c client reads them.
+fn hex(bytes: &&[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
