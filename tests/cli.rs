@@ -102,11 +102,14 @@ fn replay_reports_what_the_filter_would_do_to_each_har_exchange() {
     let out = sieve(&["replay", "--format", "jsonl", "--policy", policy.to_str().unwrap(), "samples/traffic.har"], b"");
     assert_eq!(out.status.code(), Some(1));
     let lines: Vec<serde_json::Value> = text(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert_eq!(lines.len(), 3, "one line per exchange");
+    assert_eq!(lines.len(), 4, "one line per exchange");
     assert_eq!(lines[0]["request"], "redacted", "the card in the body");
     assert_eq!(lines[1]["request"], "blocked", "the bearer token in a header");
     assert_eq!(lines[1]["response"], "not sent");
     assert_eq!(lines[2]["findings"], serde_json::json!([]));
+    // HAR keeps bodies decoded: a response sent as brotli is scanned as the text it holds.
+    assert_eq!(lines[3]["skipped"], serde_json::json!([]), "{}", lines[3]);
+    assert_eq!(lines[3]["findings"][0]["detector"], "email", "{}", lines[3]);
     // The base64-encoded response body of entry 1 is decoded and scanned under the default policy.
     let out = sieve(&["replay", "samples/traffic.har"], b"");
     let report = text(&out.stdout);

@@ -142,12 +142,15 @@ fn borrowed(headers: &[(Vec<u8>, Vec<u8>)]) -> Vec<(&[u8], &[u8])> {
     headers.iter().map(|(k, v)| (k.as_slice(), v.as_slice())).collect()
 }
 
+/// A HAR header list, without pseudo-headers and without `content-encoding`:
+/// HAR keeps bodies decoded (HAR 1.2: `content.text` is decompressed), so
+/// the encoding no longer describes them and the flow must not decode them again.
 fn har_headers(list: &Value) -> Vec<(Vec<u8>, Vec<u8>)> {
     list.as_array()
         .into_iter()
         .flatten()
         .filter_map(|h| Some(pair(&h["name"].as_str()?.to_ascii_lowercase(), h["value"].as_str()?)))
-        .filter(|(k, _)| !k.starts_with(b":"))
+        .filter(|(k, _)| !k.starts_with(b":") && k != b"content-encoding")
         .collect()
 }
 
