@@ -1,9 +1,11 @@
 //! Body kinds and encodings through sieve's `.wasm` in a real Envoy: forms,
 //! XML, text and malformed JSON are read in their own syntax; binary types
 //! and unknown encodings pass as sent and are counted as skipped; compressed
-//! bodies are scanned and can be blocked but are never rewritten, and a bomb
-//! is read only up to the cap; a response blocked once its headers are gone
-//! has its body replaced, and one held past Envoy's buffer limit is cut off.
+//! bodies (gzip, deflate, brotli, zstd) are scanned and can be blocked but
+//! are never rewritten, and a bomb is read only up to the cap; a response
+//! blocked once its headers are gone has its body replaced, and one held past
+//! Envoy's buffer limit is cut off; event streams and WebSockets (over
+//! HTTP/1.1 and HTTP/2) pass as they arrive.
 
 mod bed;
 mod fixtures;
