@@ -43,9 +43,11 @@ pub(super) enum Decoded {
     Corrupt,
 }
 
-/// Decodes `data`, producing at most `limit` bytes.
+/// Decodes `data`, producing at most `limit` bytes. An empty body is empty
+/// in every encoding, as clients take it.
 pub(super) fn decode(encoding: Encoding, data: &[u8], limit: usize) -> Decoded {
     let result = match encoding {
+        _ if data.is_empty() => return Decoded::Whole(Vec::new()),
         Encoding::Identity => return Decoded::Whole(data.to_vec()),
         Encoding::Brotli => return brotli(data, limit),
         Encoding::Zstd => return zstd(data, limit),
@@ -433,6 +435,9 @@ pub(crate) mod tests {
         let frame = zstd(b"card 4111 1111 1111 1111");
         assert_eq!(decode(Encoding::Zstd, &frame[..frame.len() - 3], 1024), Decoded::Corrupt, "cut short");
         assert_eq!(Encoding::of(b"compress"), Err("unsupported content-encoding"));
+        for encoding in [Encoding::Gzip, Encoding::Deflate, Encoding::Brotli, Encoding::Zstd] {
+            assert_eq!(decode(encoding, b"", 1024), Decoded::Whole(Vec::new()), "{encoding:?}: nothing to decode");
+        }
         assert_eq!(Encoding::of(b" GZIP "), Ok(Encoding::Gzip));
     }
 }
