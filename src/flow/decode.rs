@@ -72,9 +72,10 @@ pub(super) fn decode(encoding: Encoding, data: &[u8], limit: usize) -> Decoded {
 }
 
 /// The window a brotli or zstd decoder may keep whatever the scan limit:
-/// a body of up to 4 MiB in a window of 4 MiB (brotli's usual default, and
-/// zstd's up to level 16) is read up to the limit however it was encoded.
-const MIN_WINDOW: usize = 4 << 20;
+/// the largest HTTP's zstd allows (RFC 9659), which streaming encoders
+/// declare from level 17 up however short the body. Brotli's ring buffer
+/// grows with the body, up to its window.
+const MIN_WINDOW: usize = 8 << 20;
 
 /// The largest window a decoder may keep when decoding at most `limit`
 /// bytes: [`MIN_WINDOW`], or twice `limit` rounded up to a power of two if
@@ -374,9 +375,11 @@ pub(crate) mod tests {
         // A frame header asking for a 16 MiB window (exponent 14), then a raw block of "abc".
         let wide = [0x28, 0xb5, 0x2f, 0xfd, 0x00, 14 << 3, 0x19, 0, 0, b'a', b'b', b'c'];
         assert_eq!(decode(Encoding::Zstd, &wide, 1 << 20), Decoded::Truncated(Vec::new()), "past the limit");
-        // The same frame asking for 1 KiB decodes.
-        let narrow = [0x28, 0xb5, 0x2f, 0xfd, 0x00, 0, 0x19, 0, 0, b'a', b'b', b'c'];
-        assert_eq!(decode(Encoding::Zstd, &narrow, 1 << 20), Decoded::Whole(b"abc".to_vec()));
+        // The same frame asking for 8 MiB (exponent 13), the most HTTP allows, or 1 KiB, decodes.
+        for exponent in [13, 0] {
+            let frame = [0x28, 0xb5, 0x2f, 0xfd, 0x00, exponent << 3, 0x19, 0, 0, b'a', b'b', b'c'];
+            assert_eq!(decode(Encoding::Zstd, &frame, 64 << 10), Decoded::Whole(b"abc".to_vec()), "{exponent}");
+        }
     }
 
     #[test]
