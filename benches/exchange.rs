@@ -1,7 +1,9 @@
 //! One HTTP exchange through the flow layer natively, as the filter drives
 //! it in Envoy: request headers and a 4 KiB JSON body, response headers and
 //! the same body back, on the default policy. Clean, and with three findings
-//! each way (the bodies `scripts/bench-envoy.sh` sends).
+//! each way (the bodies `scripts/bench-envoy.sh` sends). Then the clean
+//! exchange with both bodies compressed, as each `content-encoding` sieve
+//! reads, against the same exchange uncompressed.
 //!
 //! `cargo bench --bench exchange`
 
@@ -10,6 +12,9 @@ use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use sieve::flow::{Exchange, Inspector};
+
+#[path = "../tests/wire/mod.rs"]
+mod wire;
 
 /// About 4 KiB of order items, with `extra` fields at the end.
 fn body(extra: &str) -> Vec<u8> {
@@ -48,22 +53,46 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("exchange");
     group.sample_size(30);
     for (name, body) in &bodies {
-        group.bench_function(*name, |b| {
-            b.iter(|| {
-                let mut ex = Exchange::new(Arc::clone(&inspector));
-                ex.request_headers(&request, false);
-                // Envoy passes each body as one chunk, then ends it with an
-                // empty one; the filter reads each chunk into a Vec of its own.
-                ex.request_body(body.clone(), false);
-                ex.request_body(Vec::new(), true);
-                ex.response_headers(&response, false);
-                ex.response_body(body.clone(), false);
-                ex.response_body(Vec::new(), true);
-                black_box(ex.record().findings.len())
-            })
-        });
+        group.bench_function(*name, |b| b.iter(|| exchange(&inspector, &request, &response, body)));
     }
     group.finish();
+
+    // Typical levels: gzip 6, brotli 5 in a 4 MiB window, zstd's fastest (about its level 1).
+    let clean = &bodies[0].1;
+    let encodings: [(&str, wire::Encoder); 4] = [
+        ("identity", |body| body.to_vec()),
+        ("gzip", wire::gzip),
+        ("br", |body| wire::brotli(body, 5, 22)),
+        ("zstd", wire::zstd),
+    ];
+    let mut group = c.benchmark_group("compressed_exchange");
+    group.sample_size(30);
+    for (name, encode) in encodings {
+        let body = encode(clean);
+        let encoded = |pairs: &[(&'static [u8], &'static [u8])]| {
+            let mut pairs = pairs.to_vec();
+            if name != "identity" {
+                pairs.push((b"content-encoding", name.as_bytes()));
+            }
+            pairs
+        };
+        let (request, response) = (encoded(&request), encoded(&response));
+        group.bench_function(name, |b| b.iter(|| exchange(&inspector, &request, &response, &body)));
+    }
+    group.finish();
+}
+
+/// One exchange as Envoy drives it: each body as one chunk, then ended by an
+/// empty one; the filter reads each chunk into a Vec of its own.
+fn exchange(inspector: &Arc<Inspector>, request: &[(&[u8], &[u8])], response: &[(&[u8], &[u8])], body: &[u8]) -> usize {
+    let mut ex = Exchange::new(Arc::clone(inspector));
+    ex.request_headers(request, false);
+    ex.request_body(body.to_vec(), false);
+    ex.request_body(Vec::new(), true);
+    ex.response_headers(response, false);
+    ex.response_body(body.to_vec(), false);
+    ex.response_body(Vec::new(), true);
+    black_box(ex.record().findings.len())
 }
 
 criterion_group!(benches, bench);
