@@ -380,6 +380,12 @@ fn random_traffic_never_breaks_the_filter() {
         "application/grpc",
         "multipart/form-data; boundary=x",
     ];
+    let encodings: [(&str, wire::Encoder); 4] = [
+        ("gzip", wire::gzip),
+        ("br", |body| wire::brotli(body, 5, 22)),
+        ("zstd", wire::zstd),
+        ("deflate", |body| miniz_oxide::deflate::compress_to_vec_zlib(body, 6)),
+    ];
     for _ in 0..40 {
         let mut body = Vec::new();
         for _ in 0..next() % 300 {
@@ -389,8 +395,18 @@ fn random_traffic_never_breaks_the_filter() {
                 body.push(next() as u8);
             }
         }
-        bed.answer_with(200, types[(next() % 6) as usize], &body);
-        let reply = bed.send("POST", "/v1/fuzz", &[("content-type", types[(next() % 6) as usize])], &body);
+        // A third of the bodies are labelled compressed: half of those are, the rest are not.
+        let encoding = (next() % 3 == 0).then(|| encodings[(next() % 4) as usize]);
+        let body = match encoding {
+            Some((_, encode)) if next() % 2 == 0 => encode(&body),
+            _ => body,
+        };
+        let mut headers = vec![("content-type", types[(next() % 6) as usize])];
+        headers.extend(encoding.map(|(name, _)| ("content-encoding", name)));
+        let answer = Answer::new(200, types[(next() % 6) as usize], &body);
+        let encoded = encoding.map(|(name, _)| ("content-encoding".to_string(), name.to_string()));
+        bed.answer(Answer { headers: encoded.into_iter().collect(), ..answer });
+        let reply = bed.send("POST", "/v1/fuzz", &headers, &body);
         assert!([200, 403].contains(&reply.status), "status {}", reply.status);
     }
     bed.assert_clean_log();

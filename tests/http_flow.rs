@@ -592,9 +592,17 @@ fn random_input_and_chunking_never_panic() {
             "application/x-ndjson",
         ];
         let content_type = types[(next() % 7) as usize];
+        // A third of the bodies are labelled compressed: half of those are, the rest are not.
+        let encoding = (next() % 3 == 0).then(|| ENCODINGS[(next() % 3) as usize]);
+        let body = match encoding {
+            Some((_, encode)) if next() % 2 == 0 => encode(&body),
+            _ => body,
+        };
+        let encoding = encoding.map(|(name, _)| name.as_bytes());
         let mut ex = Exchange::new(Arc::clone(&insp));
         let mut h = post(content_type);
         h.push((b"x-raw", &body));
+        h.extend(encoding.map(|name| (&b"content-encoding"[..], name)));
         let tunnel = next() % 4 == 0;
         if tunnel {
             h.push((b"upgrade", b"websocket"));
@@ -608,7 +616,9 @@ fn random_input_and_chunking_never_panic() {
             at = end;
         }
         let status = if tunnel { "101" } else { "200" };
-        ex.response_headers(&headers(&[(":status", status), ("content-type", content_type)]), false);
+        let mut h = headers(&[(":status", status), ("content-type", content_type)]);
+        h.extend(encoding.map(|name| (&b"content-encoding"[..], name)));
+        ex.response_headers(&h, false);
         ex.response_body(body.as_slice(), true);
         let _ = ex.record().to_json();
     }
