@@ -9,7 +9,7 @@ mod wire;
 
 use std::sync::Arc;
 
-use fixtures::{CARD_BODY, REDACTED};
+use fixtures::{CARD_BODY, KEY, REDACTED};
 use sieve::flow::{BodyAction, Exchange, HeaderAction, Inspector};
 use sieve::policy::{ActionKind, Direction, Part};
 use wire::{brotli, gzip, zstd, Encoder};
@@ -88,9 +88,7 @@ fn redaction_holds_the_body_and_replaces_it_at_every_split_point() {
 fn credentials_in_the_body_block_with_a_json_reply_that_names_no_value() {
     let mut ex = Exchange::new(inspector(REDACT));
     ex.request_headers(&post("text/plain"), false);
-    let key =
-        "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\n-----END PRIVATE KEY-----";
-    let actions = feed(&mut ex, key.as_bytes(), &[20]);
+    let actions = feed(&mut ex, KEY, &[20]);
     let BodyAction::Block(reply) = actions.last().unwrap() else { panic!("{actions:?}") };
     assert_eq!(reply.status, 403);
     let body: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
@@ -285,8 +283,6 @@ const ENCODINGS: [(&str, Encoder); 3] = [("gzip", gzip), ("br", |data| brotli(da
 
 #[test]
 fn compressed_bodies_are_decoded_and_can_be_blocked_but_are_not_rewritten() {
-    let key =
-        b"-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\n-----END PRIVATE KEY-----";
     for (encoding, encode) in ENCODINGS {
         let mut ex = Exchange::new(inspector(REDACT));
         let HeaderAction::Continue { remove_content_length, .. } =
@@ -295,7 +291,7 @@ fn compressed_bodies_are_decoded_and_can_be_blocked_but_are_not_rewritten() {
             panic!()
         };
         assert!(!remove_content_length, "a compressed body is never rewritten");
-        let body = encode(key);
+        let body = encode(KEY);
         assert!(matches!(feed(&mut ex, &body, &[5]).last().unwrap(), BodyAction::Block(_)), "{encoding}");
 
         let mut ex = Exchange::new(inspector(REDACT));
@@ -536,8 +532,7 @@ fn a_tunnel_passes_at_once_masked_in_place_and_is_reset_on_a_block() {
     assert_eq!(rest, BodyAction::Replace(b"**** 1111 and more".to_vec()), "its first part went already");
     ex.response_headers(&switched, false);
     assert_eq!(ex.response_body(&b"welcome"[..], false), BodyAction::Continue);
-    let key = b"-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\n-----END PRIVATE KEY-----\n";
-    assert_eq!(ex.response_body(&key[..], false), BodyAction::Reset, "a block ends the tunnel");
+    assert_eq!(ex.response_body(KEY, false), BodyAction::Reset, "a block ends the tunnel");
     assert_eq!(ex.response_body(&b"more"[..], false), BodyAction::Replace(Vec::new()));
     assert!(ex.record().blocked);
     assert_eq!(ex.record().detectors(), ["credit-card", "private-key"]);
