@@ -10,7 +10,7 @@ use std::sync::Arc;
 use fixtures::KEY;
 use sieve::flow::{BodyAction, Exchange, HeaderAction, Inspector};
 use sieve::policy::Direction;
-use wire::{field, frame, gzip, int_field, messages, zstd, Encoder};
+use wire::{field, frame, gzip, int_field, messages, ENCODINGS};
 
 const POLICY: &str = "categories:\n  pci: {action: redact}\n  credentials: {action: block}\n";
 
@@ -139,8 +139,7 @@ fn a_blocked_response_stops_its_messages_and_its_trailers_say_permission_denied(
 
 #[test]
 fn compressed_messages_are_decoded_scanned_and_blocked_but_never_rewritten() {
-    let encoders: [(&str, Encoder); 2] = [("gzip", gzip), ("zstd", zstd)];
-    for (encoding, encode) in encoders {
+    for (encoding, encode) in ENCODINGS {
         let mut ex = Exchange::new(inspector(POLICY));
         ex.request_headers(&grpc_headers(&[("grpc-encoding", encoding)]), false);
         let body = frame(1, &encode(&charge(b"4111 1111 1111 1111")));
