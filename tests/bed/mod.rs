@@ -209,7 +209,6 @@ fn serve(stream: TcpStream, received: Arc<Mutex<Vec<Received>>>, answer: Arc<Mut
         }
         let answer = answer.lock().unwrap().clone();
         if let Some((at, gate)) = &answer.pause {
-            let chunk = |bytes: &[u8]| [format!("{:x}\r\n", bytes.len()).as_bytes(), bytes, b"\r\n"].concat();
             let head = format!(
                 "HTTP/1.1 {} X\r\ncontent-type: {}\r\ntransfer-encoding: chunked\r\n\r\n",
                 answer.status, answer.content_type
@@ -240,6 +239,11 @@ fn tunnel(mut reader: BufReader<TcpStream>, mut writer: TcpStream) {
     }
 }
 
+/// `bytes` as one chunk of a chunked body.
+fn chunk(bytes: &[u8]) -> Vec<u8> {
+    [format!("{:x}\r\n", bytes.len()).as_bytes(), bytes, b"\r\n"].concat()
+}
+
 /// An answer on the wire.
 fn response(answer: &Answer, head_request: bool) -> Vec<u8> {
     let Answer { status, content_type, body, headers, trailers, .. } = answer;
@@ -256,9 +260,7 @@ fn response(answer: &Answer, head_request: bool) -> Vec<u8> {
     } else {
         out.extend_from_slice(b"transfer-encoding: chunked\r\n\r\n");
         if !body.is_empty() {
-            out.extend(format!("{:x}\r\n", body.len()).bytes());
-            out.extend_from_slice(body);
-            out.extend_from_slice(b"\r\n");
+            out.extend(chunk(body));
         }
         out.extend_from_slice(b"0\r\n");
         trailers.iter().for_each(|(k, v)| out.extend(format!("{k}: {v}\r\n").bytes()));
@@ -583,10 +585,8 @@ impl Bed {
             head.push_str(&format!("{k}: {v}\r\n"));
         }
         s.write_all(format!("{head}\r\n").as_bytes()).unwrap();
-        for chunk in chunks {
-            s.write_all(format!("{:x}\r\n", chunk.len()).as_bytes()).unwrap();
-            s.write_all(chunk).unwrap();
-            s.write_all(b"\r\n").unwrap();
+        for bytes in chunks {
+            s.write_all(&chunk(bytes)).unwrap();
             s.flush().unwrap();
             std::thread::sleep(Duration::from_millis(30));
         }
