@@ -1,9 +1,11 @@
 //! Body kinds and encodings through sieve's `.wasm` in a real Envoy: forms,
 //! XML, text and malformed JSON are read in their own syntax; binary types
 //! and unknown encodings pass as sent and are counted as skipped; compressed
-//! bodies (gzip, deflate, brotli, zstd) are scanned and can be blocked but
-//! are never rewritten, and a bomb is read only up to the cap; a response
-//! blocked once its headers are gone has its body replaced, and one held past
+//! bodies (gzip, deflate, brotli, zstd, stacked, every gzip member) are
+//! scanned and can be blocked but are never rewritten, and a bomb is read only
+//! up to the cap; what sieve cannot read is blocked where the policy says so;
+//! a response blocked once its headers are gone has its body replaced (in its
+//! `content-encoding`), and one held past
 //! Envoy's buffer limit is cut off; event streams and WebSockets (over
 //! HTTP/1.1 and HTTP/2) pass as they arrive.
 
@@ -141,6 +143,65 @@ fn compressed_bodies_are_scanned_and_can_be_blocked_but_are_never_rewritten() {
 }
 
 #[test]
+fn stacked_codings_and_every_gzip_member_are_read_and_unreadable_bodies_are_blocked_as_the_policy_says() {
+    let bed = Bed::start(&format!("{POLICY}http: {{on_unreadable: block}}\n"));
+    // gzip then brotli, as one list and as two header lines.
+    let stacked = brotli(&gzip(KEY), 5, 22);
+    let reply = post(&bed, "text/plain", Some("gzip, br"), &stacked);
+    assert_eq!(reply.status, 403, "{}", reply.text());
+    let blocked: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+    assert_eq!(blocked["error"], "blocked by sieve: sensitive data");
+    let head = format!(
+        "POST /v1/upload HTTP/1.1\r\nhost: localhost\r\ncontent-type: text/plain\r\n\
+         content-encoding: gzip\r\nContent-Encoding: br\r\ncontent-length: {}\r\n\r\n",
+        stacked.len()
+    );
+    assert_eq!(bed.send_raw(&[head.as_bytes(), &stacked].concat()).status, 403, "a list over two lines");
+    // The key in a second gzip member, after a clean one.
+    let members = [gzip(b"nothing to see here\n"), gzip(KEY)].concat();
+    assert_eq!(post(&bed, "text/plain", Some("gzip"), &members).status, 403);
+    // A clean compressed body is held until it is decoded, then goes on as it came.
+    let clean = gzip(br#"{"order": 7}"#);
+    let reply = post(&bed, "application/json", Some("gzip"), &clean);
+    assert_eq!(reply.status, 200, "{:?} {}\n{}", reply.headers, reply.text(), bed.log());
+    assert_eq!(last_body(&bed), clean);
+    let reached = bed.received().len();
+
+    // What sieve cannot read is refused from the request's headers: nothing reaches the upstream.
+    let wide: Vec<u8> = String::from_utf8_lossy(CARD_BODY).encode_utf16().flat_map(u16::to_le_bytes).collect();
+    for (content_type, encoding, body) in
+        [("application/json", Some("compress"), CARD_BODY), ("application/json; charset=utf-16le", None, &wide)]
+    {
+        let reply = post(&bed, content_type, encoding, body);
+        assert_eq!(reply.status, 403, "{content_type}: {}", reply.text());
+        let blocked: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+        assert_eq!(blocked["error"], "blocked by sieve: unreadable body");
+    }
+    assert_eq!(bed.received().len(), reached, "refused before anything went upstream");
+    // A body that proves damaged is blocked once read, and was held: the card never went out.
+    let rest: String = (0..400).map(|i| format!("line {i}: {}\n", i * 7919 % 10007)).collect();
+    let stream = gzip(&[CARD_BODY, rest.as_bytes()].concat());
+    let reply = post(&bed, "application/json", Some("gzip"), &stream[..stream.len() / 2]);
+    assert_eq!(reply.status, 403, "{}", reply.text());
+    assert!(bed.received().iter().skip(reached).all(|r| !r.complete), "no damaged body reached the upstream whole");
+    let card = r#"sieve_findings_total{detector="credit-card",category="pci",action="redact",direction="request"}"#;
+    assert_eq!(bed.counter(card, 1), Some(1), "the card before the damage was found");
+    let undecodable = r#"sieve_skipped_total{direction="request",reason="undecodable_body"}"#;
+    assert_eq!(bed.counter(undecodable, 1), Some(1));
+    // A binary type is the policy's choice (scan_binary), not unreadable: it passes.
+    assert_eq!(post(&bed, "application/octet-stream", None, CARD_BODY).status, 200);
+    // A response in an encoding sieve cannot read is refused from its headers too.
+    bed.answer(Answer {
+        headers: vec![("content-encoding".into(), "exi".into())],
+        ..Answer::new(200, "application/xml", b"<exi/>")
+    });
+    let reply = bed.send("GET", "/v1/orders/7", &[], b"");
+    assert_eq!(reply.status, 403, "{}", reply.text());
+    assert!(reply.text().contains("unreadable body") && reply.header("content-encoding").is_none());
+    bed.assert_clean_log();
+}
+
+#[test]
 fn compression_bombs_are_read_up_to_the_cap_then_pass_tagged_truncated_or_are_blocked() {
     // 16 MiB of one byte: at most a few KiB on the wire.
     let zeros = vec![b'a'; 16 << 20];
@@ -181,6 +242,33 @@ fn a_response_body_blocked_after_its_headers_went_out_is_replaced_by_the_block_r
     assert_eq!(body["categories"], serde_json::json!(["credentials"]));
     assert_eq!(body["request_id"], "req-9");
     assert_eq!(bed.counter("sieve_blocked_total{}", 1), Some(1));
+    bed.assert_clean_log();
+}
+
+#[test]
+fn a_compressed_response_blocked_after_its_headers_went_out_gets_the_block_reply_in_its_encoding() {
+    let bed = Bed::start(POLICY);
+    for (encoding, body) in [("gzip", gzip(KEY)), ("gzip, br", brotli(&gzip(KEY), 5, 22)), ("zstd", zstd(KEY))] {
+        // The upstream sends the headers and a first byte, then waits: the
+        // headers go out to the client before the body is decided.
+        let gate = Gate::default();
+        bed.answer(Answer {
+            headers: vec![("content-encoding".into(), encoding.into())],
+            pause: Some((1, gate.clone())),
+            ..Answer::new(200, "text/plain", &body)
+        });
+        let opener = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            gate.open();
+        });
+        let reply = bed.send("GET", "/v1/keys/1", &[("x-request-id", "req-9")], b"");
+        opener.join().unwrap();
+        assert_eq!((reply.status, reply.complete), (200, true), "{encoding}");
+        assert_eq!(reply.header("content-encoding"), Some(encoding), "the headers went out as they came");
+        let decoded = wire::decode(encoding, &reply.body);
+        let body: serde_json::Value = serde_json::from_slice(&decoded).expect("the block reply, as JSON");
+        assert_eq!(body["categories"], serde_json::json!(["credentials"]), "{encoding}");
+    }
     bed.assert_clean_log();
 }
 

@@ -165,6 +165,12 @@ fn compressed_messages_are_decoded_scanned_and_blocked_but_never_rewritten() {
     let mut ex = exchange(POLICY);
     assert_eq!(forwarded(&mut ex, &frame(1, b"\x1f\x8bjunk"), &[]).unwrap(), frame(1, b"\x1f\x8bjunk"));
     assert_eq!(ex.record().skipped, [(Direction::Request, "compressed gRPC message without grpc-encoding")]);
+    // Even in monitor mode the message is held until it is read, then blocked.
+    let mut ex = exchange("http: {on_unreadable: block}");
+    let message = frame(1, b"\x1f\x8bjunk");
+    assert_eq!(ex.request_body(&message[..7], false), BodyAction::Hold);
+    let BodyAction::Block(reply) = ex.request_body(&message[7..], false) else { panic!() };
+    assert_eq!((reply.grpc, reply.body.as_str()), (true, "blocked by sieve: unreadable body"));
 }
 
 #[test]
@@ -179,10 +185,16 @@ fn messages_over_the_limit_pass_truncated_or_block() {
 }
 
 #[test]
-fn a_truncated_last_message_passes_as_it_came_and_is_noted() {
+fn a_truncated_last_message_passes_as_it_came_and_is_noted_or_is_blocked() {
     let body = frame(0, &charge(b"4111 1111 1111 1111"));
     let mut ex = exchange(POLICY);
     assert_eq!(forwarded(&mut ex, &body[..body.len() - 3], &[]).unwrap(), body[..body.len() - 3]);
+    assert_eq!(ex.record().skipped, [(Direction::Request, "truncated gRPC message")]);
+    let mut ex = exchange(&format!("{POLICY}http: {{on_unreadable: block}}"));
+    assert!(
+        matches!(forwarded(&mut ex, &body[..body.len() - 3], &[]), Err(BodyAction::Block(_))),
+        "as the policy says"
+    );
     assert_eq!(ex.record().skipped, [(Direction::Request, "truncated gRPC message")]);
 }
 

@@ -350,6 +350,87 @@ fn compression_bombs_and_garbage_are_defused() {
 }
 
 #[test]
+fn stacked_codings_and_every_gzip_member_are_read() {
+    // gzip, then brotli over it: undone from the last applied.
+    let mut ex = Exchange::new(inspector(REDACT));
+    ex.request_headers(&post_encoded("application/json", "gzip, br"), false);
+    assert_eq!(feed(&mut ex, &brotli(&gzip(CARD_BODY), 5, 22), &[9]), vec![BodyAction::Hold, BodyAction::Continue]);
+    assert_eq!(ex.record().detectors(), ["credit-card"]);
+    // A list over two lines is one list.
+    let mut ex = Exchange::new(inspector(REDACT));
+    let mut lines = post_encoded("text/plain", "deflate");
+    lines.push((b"Content-Encoding", b"zstd"));
+    ex.request_headers(&lines, false);
+    let body = zstd(&miniz_oxide::deflate::compress_to_vec_zlib(KEY, 6));
+    assert!(matches!(feed(&mut ex, &body, &[]).last(), Some(BodyAction::Block(_))));
+    // The key in a second gzip member, behind a clean first one, as clients decode them.
+    let mut members = gzip(b"nothing to see here\n");
+    members.extend(gzip(KEY));
+    let mut ex = Exchange::new(inspector(REDACT));
+    ex.request_headers(&post_encoded("text/plain", "gzip"), false);
+    assert!(matches!(feed(&mut ex, &members, &[30]).last(), Some(BodyAction::Block(_))));
+    assert!(ex.record().skipped.is_empty());
+}
+
+#[test]
+fn unreadable_bodies_pass_and_say_so_or_are_blocked_as_the_policy_says() {
+    let block = format!("{REDACT}http: {{on_unreadable: block}}");
+    let refused = [
+        (post_encoded("application/json", "compress"), "unsupported content-encoding"),
+        (post_encoded("application/json", "gzip, gzip, gzip, gzip"), "too many content-codings"),
+        (post("application/json; charset=utf-16"), "unsupported charset"),
+    ];
+    for (headers, why) in &refused {
+        let mut ex = Exchange::new(inspector(REDACT));
+        assert!(matches!(ex.request_headers(headers, false), HeaderAction::Continue { .. }), "{why}");
+        assert_eq!(ex.record().skipped, vec![(Direction::Request, *why)]);
+        // Refused before a byte goes upstream.
+        let mut ex = Exchange::new(inspector(&block));
+        let HeaderAction::Block(reply) = ex.request_headers(headers, false) else { panic!("{why}") };
+        assert_eq!(reply.status, 403);
+        let body: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+        assert_eq!(body["error"], "blocked by sieve: unreadable body", "{why}");
+        assert_eq!(ex.record().skipped, vec![(Direction::Request, *why)]);
+    }
+    // A binary type is skipped by the policy's choice (scan_binary), not refused.
+    let mut ex = Exchange::new(inspector(&block));
+    assert!(matches!(ex.request_headers(&post("image/png"), false), HeaderAction::Continue { .. }));
+    // So is an unreadable response, from its headers.
+    let mut ex = Exchange::new(inspector(&block));
+    ex.request_headers(&headers(&[(":path", "/"), (":method", "GET")]), true);
+    let response = headers(&[(":status", "200"), ("content-type", "text/plain"), ("content-encoding", "exi")]);
+    assert!(matches!(ex.response_headers(&response, false), HeaderAction::Block(_)));
+}
+
+#[test]
+fn a_damaged_body_is_scanned_up_to_the_damage_then_passes_or_is_blocked() {
+    // A card, then text that does not compress away, and the stream cut short.
+    let rest: String = (0..400).map(|i| format!("line {i}: {}\n", i * 7919 % 10007)).collect();
+    let stream = gzip(&[CARD_BODY, rest.as_bytes()].concat());
+    let damaged = &stream[..stream.len() / 2];
+    for policy in ["", REDACT] {
+        let mut ex = Exchange::new(inspector(policy));
+        ex.request_headers(&post_encoded("application/json", "gzip"), false);
+        let actions = feed(&mut ex, damaged, &[8]);
+        assert!(actions.iter().all(|a| matches!(a, BodyAction::Hold | BodyAction::Continue)), "{policy:?}");
+        assert_eq!(actions.last(), Some(&BodyAction::Continue), "{policy:?}");
+        assert_eq!(ex.record().detectors(), ["credit-card"], "{policy:?}");
+        assert_eq!(ex.record().skipped[0], (Direction::Request, "undecodable body"));
+        // Blocked, and held first even under monitor mode, so none of it left.
+        let mut ex = Exchange::new(inspector(&format!("{policy}\nhttp: {{on_unreadable: block}}")));
+        ex.request_headers(&post_encoded("application/json", "gzip"), false);
+        let actions = feed(&mut ex, damaged, &[8]);
+        assert_eq!(actions[0], BodyAction::Hold, "{policy:?}");
+        let Some(BodyAction::Block(reply)) = actions.last() else { panic!("{policy:?}: {actions:?}") };
+        assert!(reply.body.contains("unreadable body"), "{}", reply.body);
+        // A whole stream under the same policy passes.
+        let mut ex = Exchange::new(inspector(&format!("{policy}\nhttp: {{on_unreadable: block}}")));
+        ex.request_headers(&post_encoded("application/json", "gzip"), false);
+        assert_eq!(feed(&mut ex, &stream, &[8]), vec![BodyAction::Hold, BodyAction::Continue], "{policy:?}");
+    }
+}
+
+#[test]
 fn bodies_over_the_buffer_limit_pass_tagged_truncated_or_block() {
     let big = format!("{{\"pad\": \"{}\", \"card\": \"4111111111111111\"}}", "x".repeat(2000));
     let mut ex = Exchange::new(inspector(&format!("{REDACT}http: {{max_buffer_bytes: 1000}}")));
@@ -383,6 +464,25 @@ fn responses_are_redacted_and_our_own_reply_is_not_inspected() {
     ex.response_headers(&headers(&[(":status", "403"), ("content-type", "application/json")]), false);
     assert_eq!(ex.response_body(CARD_BODY, true), BodyAction::Continue);
     assert_eq!(ex.record().findings.len(), n, "the local reply is not scanned or counted");
+}
+
+#[test]
+fn a_blocked_response_body_becomes_the_block_reply_in_the_encoding_its_headers_announced() {
+    for encoding in ["identity", "gzip", "deflate", "br", "zstd", "gzip, br"] {
+        let mut ex = Exchange::new(inspector(REDACT));
+        ex.request_headers(&headers(&[(":path", "/"), (":method", "GET"), ("x-request-id", "r-7")]), true);
+        let response = headers(&[(":status", "200"), ("content-type", "text/plain"), ("content-encoding", encoding)]);
+        let HeaderAction::Continue { remove_content_length, .. } = ex.response_headers(&response, false) else {
+            panic!()
+        };
+        assert!(remove_content_length, "{encoding}: the reply's length is not the body's");
+        let body = wire::encode(encoding, KEY);
+        assert_eq!(ex.response_body(&body[..], false), BodyAction::Hold);
+        let BodyAction::Replace(replaced) = ex.response_body(&b""[..], true) else { panic!("{encoding}") };
+        let reply: serde_json::Value = serde_json::from_slice(&wire::decode(encoding, &replaced)).unwrap();
+        assert_eq!(reply["error"], "blocked by sieve: sensitive data", "{encoding}");
+        assert_eq!((reply["request_id"].as_str(), ex.record().blocked), (Some("r-7"), true), "{encoding}");
+    }
 }
 
 #[test]

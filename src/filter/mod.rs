@@ -290,13 +290,7 @@ impl Http {
                 reset_stream(request);
                 Action::Continue
             }
-            BodyAction::Block(reply) if request => self.reply(reply),
-            BodyAction::Block(reply) => {
-                // The response headers are gone: overwrite the body instead.
-                self.held = 0;
-                self.replace_body(false, body_size, reply.body.as_bytes());
-                Action::Continue
-            }
+            BodyAction::Block(reply) => self.reply(reply),
         }
     }
 
@@ -311,7 +305,6 @@ impl Http {
                 }
                 BodyAction::Continue
             }
-            BodyAction::Block(_) if size == 0 && !request => BodyAction::Continue,
             body => body,
         };
         let next = self.apply_body(body, size, request);

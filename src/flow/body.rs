@@ -6,9 +6,10 @@ use crate::engine::{
     multipart_boundary, redact_form, redact_multipart, redact_protobuf, scan_protobuf, DetectorSet, Finding,
     ScanOptions, Scanner, Target,
 };
-use crate::policy::{ActionKind, BodyRedaction, Direction, LimitAction, Part};
+use crate::policy::{ActionKind, BodyRedaction, Direction, Fallback, Part};
 
 use super::decode::{decode, Decoded, Encoding};
+use super::encode::encode;
 use super::grpc::{put_frame, Deframer, Frame, Next};
 use super::passing::{Passing, TcpAction};
 use super::record::Outcome;
@@ -60,10 +61,14 @@ impl Kind {
         } else if starts(b"text/") || ends(b"xml") || is(b"application/javascript") || is(b"application/graphql") {
             Ok(Kind::Text)
         } else {
-            Err("binary content type")
+            Err(BINARY)
         }
     }
 }
+
+/// Why a body of a type sieve does not read is skipped: by the policy
+/// (`http.scan_binary`), not because sieve could not read it.
+const BINARY: &str = "binary content type";
 
 /// Whether the `charset` parameter names UTF-16 or UTF-32, which sieve does not
 /// read (every other charset HTTP APIs use is a superset of ASCII).
@@ -150,17 +155,16 @@ impl Body {
             Err(_) if inspector.http.scan_binary => Ok(Kind::Text),
             kind => kind,
         };
+        let content_encoding = known.content_encoding.unwrap_or(Ok(Encoding::IDENTITY));
         let encoding = match kind {
-            Ok(Kind::Grpc) if known.content_encoding.is_some_and(|e| !e.is_empty()) => {
-                Err("content-encoding on a gRPC body")
-            }
+            Ok(Kind::Grpc) if content_encoding != Ok(Encoding::IDENTITY) => Err("content-encoding on a gRPC body"),
             Ok(Kind::Grpc) => Encoding::of(known.grpc_encoding.unwrap_or_default()),
-            _ => Encoding::of(known.content_encoding.unwrap_or_default()),
+            _ => content_encoding,
         };
         let skip = |options| Body {
             direction,
             kind: Kind::Text,
-            encoding: Encoding::Identity,
+            encoding: Encoding::IDENTITY,
             options,
             boundary: Vec::new(),
             mode: Mode::Skip,
@@ -173,7 +177,11 @@ impl Body {
             (Ok(k), Ok(e)) => (k, e),
             (Err(why), _) | (_, Err(why)) => {
                 outcome.skipped(direction, why);
-                return skip(options);
+                let mut body = skip(options);
+                if why != BINARY && inspector.http.on_unreadable == Fallback::Block {
+                    body.mode = Mode::Drop;
+                }
+                return body;
             }
         };
         // Without a boundary, a multipart body can only be read as text.
@@ -193,19 +201,35 @@ impl Body {
         // goes on record by record instead (or, compressed, is copied).
         let records = (blocks || redacts) && !trailers;
         let records = records.then(|| Records::of(essence(content_type))).flatten();
+        let unreadable_blocks = inspector.http.on_unreadable == Fallback::Block;
         body.mode = match (encoding, kind, records) {
-            (_, Kind::Grpc, _) => Mode::Grpc(Box::new(Grpc::new(blocks || redacts))),
-            (Encoding::Identity, _, Some(records)) => Mode::Records(records, Vec::new()),
+            // A message that may prove unreadable is held until it completes, too.
+            (_, Kind::Grpc, _) => Mode::Grpc(Box::new(Grpc::new(blocks || redacts || unreadable_blocks))),
+            (Encoding::IDENTITY, _, Some(records)) => Mode::Records(records, Vec::new()),
             (_, _, Some(_)) => Mode::Copy(Vec::new()),
-            (Encoding::Identity, Kind::Json | Kind::Text, _) if redacts && streams && !blocks => {
+            (Encoding::IDENTITY, Kind::Json | Kind::Text, _) if redacts && streams && !blocks => {
                 Mode::Redact(scanner())
             }
             _ if blocks || redacts || kind == Kind::Form => Mode::Hold(Vec::new()),
-            (Encoding::Identity, Kind::Multipart, _) => Mode::Copy(Vec::new()),
-            (Encoding::Identity, _, _) => Mode::Stream(scanner()),
+            (Encoding::IDENTITY, Kind::Multipart, _) => Mode::Copy(Vec::new()),
+            (Encoding::IDENTITY, _, _) => Mode::Stream(scanner()),
+            // Nothing of a body that may prove unreadable goes on before it is decoded.
+            _ if unreadable_blocks => Mode::Hold(Vec::new()),
             _ => Mode::Copy(Vec::new()),
         };
         body
+    }
+
+    /// Whether the body is refused before a byte of it is read: it cannot be
+    /// read, and the policy blocks what cannot be.
+    pub(super) fn refused(&self) -> bool {
+        matches!(self.mode, Mode::Drop)
+    }
+
+    /// `reply` in this body's encoding, to take its place: the headers that
+    /// went out name the encoding.
+    pub(super) fn in_its_encoding(&self, reply: &[u8]) -> Vec<u8> {
+        encode(self.encoding, reply)
     }
 
     /// The bytes of a tunnel that follow these headers: not a body, so not
@@ -218,7 +242,7 @@ impl Body {
         } else {
             Mode::Tunnel(Box::new(Passing::new(direction, options.clone())))
         };
-        Body { direction, kind: Kind::Text, encoding: Encoding::Identity, options, boundary: Vec::new(), mode, seen: 0 }
+        Body { direction, kind: Kind::Text, encoding: Encoding::IDENTITY, options, boundary: Vec::new(), mode, seen: 0 }
     }
 
     /// Whether the next chunks are read at all: a skipped body's bytes need
@@ -227,10 +251,12 @@ impl Body {
         !matches!(self.mode, Mode::Skip)
     }
 
-    /// Whether the body may be rewritten, so `content-length` must go.
+    /// Whether the body may be rewritten, so `content-length` must go. A
+    /// held response's may be replaced by the block reply, whatever its encoding.
     pub(super) fn may_rewrite(&self) -> bool {
         match self.mode {
-            Mode::Hold(_) | Mode::Redact(_) | Mode::Records(..) => self.encoding == Encoding::Identity,
+            Mode::Hold(_) if self.direction == Direction::Response => true,
+            Mode::Hold(_) | Mode::Redact(_) | Mode::Records(..) => self.encoding.is_identity(),
             Mode::Grpc(ref grpc) => grpc.rewrite,
             _ => false,
         }
@@ -380,8 +406,9 @@ impl Body {
         }
         if end {
             let rest = grpc.frames.take_rest();
-            if !rest.is_empty() {
-                outcome.skipped(self.direction, "truncated gRPC message");
+            if !rest.is_empty() && self.unreadable(inspector, "truncated gRPC message", outcome) == Step::Block {
+                self.mode = Mode::Drop;
+                return Step::Block;
             }
             grpc.out.extend(rest);
             return grpc.release();
@@ -471,9 +498,11 @@ impl Body {
                 }
                 Ok(redacted.filter(|r| r != frame.payload))
             }
-            (true, Encoding::Identity) => {
-                outcome.skipped(direction, "compressed gRPC message without grpc-encoding");
-                Ok(None)
+            (true, Encoding::IDENTITY) => {
+                match self.unreadable(inspector, "compressed gRPC message without grpc-encoding", outcome) {
+                    Step::Block => Err(Blocked),
+                    _ => Ok(None),
+                }
             }
             (true, encoding) => {
                 self.scan_compressed(inspector, encoding, frame.payload, outcome, |message, outcome| {
@@ -496,16 +525,17 @@ impl Body {
         scan: impl FnOnce(&[u8], &mut Outcome),
     ) -> Result<(), Blocked> {
         let before = outcome.len();
-        let (decoded, whole) = match decode(encoding, data, inspector.http.max_scan_bytes) {
-            Decoded::Whole(d) => (d, true),
-            Decoded::Truncated(d) => (d, false),
-            Decoded::Corrupt => {
-                outcome.skipped(self.direction, "undecodable body");
-                return Ok(());
-            }
+        let (decoded, whole, corrupt) = match decode(encoding, data, inspector.http.max_scan_bytes) {
+            Decoded::Whole(d) => (d, true, false),
+            Decoded::Truncated(d) => (d, false, false),
+            Decoded::Corrupt(d) => (d, true, true),
         };
+        // What decoded before any damage is scanned: a lenient reader upstream takes it.
         scan(&decoded, outcome);
         if outcome.acted_since(before, ActionKind::Block) {
+            return Err(Blocked);
+        }
+        if corrupt && self.unreadable(inspector, "undecodable body", outcome) == Step::Block {
             return Err(Blocked);
         }
         // What it expands to past the cap is a body over the limit.
@@ -518,19 +548,23 @@ impl Body {
         Ok(())
     }
 
-    fn over_limit(&self, on_limit: LimitAction, outcome: &mut Outcome) -> Step {
+    /// Records a body, or part of one, sieve cannot read; blocks it if the
+    /// policy says so.
+    fn unreadable(&self, inspector: &Inspector, why: &'static str, outcome: &mut Outcome) -> Step {
+        outcome.skipped(self.direction, why);
+        fall_back(inspector.http.on_unreadable)
+    }
+
+    fn over_limit(&self, on_limit: Fallback, outcome: &mut Outcome) -> Step {
         outcome.truncated(self.direction);
-        match on_limit {
-            LimitAction::Pass => Step::Continue,
-            LimitAction::Block => Step::Block,
-        }
+        fall_back(on_limit)
     }
 
     /// Scans a held body (or, at `at`, a run of its records) whole: block,
     /// rewrite or let it through. A compressed body is decoded (within
     /// `max_scan_bytes`) and can be blocked but is never rewritten.
     fn decide(&self, inspector: &Inspector, held: &[u8], at: u64, outcome: &mut Outcome) -> Step {
-        if self.encoding != Encoding::Identity {
+        if !self.encoding.is_identity() {
             let scan = |decoded: &[u8], outcome: &mut Outcome| {
                 self.scan_held(inspector, decoded, 0, outcome);
             };
@@ -572,6 +606,14 @@ impl Body {
 
 /// A message must be blocked.
 struct Blocked;
+
+/// Where a body cannot be scanned whole, it goes on or is blocked, as the policy says.
+fn fall_back(fallback: Fallback) -> Step {
+    match fallback {
+        Fallback::Pass => Step::Continue,
+        Fallback::Block => Step::Block,
+    }
+}
 
 /// A gRPC body being read.
 #[derive(Debug)]

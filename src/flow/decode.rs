@@ -1,35 +1,81 @@
-//! `content-encoding` gzip, deflate, brotli and zstd, decoded with a cap on
-//! the output so a small compressed body cannot expand into gigabytes (zip
-//! bombs), and for brotli and zstd, whose windows reach megabytes, a cap on
-//! the decoder's window as well.
+//! `content-encoding` gzip, deflate, brotli and zstd, one or several stacked
+//! (`gzip, br`), decoded with a cap on the output so a small compressed body
+//! cannot expand into gigabytes (zip bombs), and for brotli and zstd, whose
+//! windows reach megabytes, a cap on the decoder's window as well. Damaged
+//! streams give what decoded before the damage: a lenient reader upstream
+//! may take it, so it is scanned too.
 
 use brotli_decompressor::{
     Allocator, BrotliDecoderErrorCode, BrotliDecompressStream, BrotliResult, BrotliState, StandardAlloc,
 };
-use miniz_oxide::inflate::{decompress_to_vec_with_limit, decompress_to_vec_zlib_with_limit, TINFLStatus};
+use miniz_oxide::inflate::core::inflate_flags::{
+    TINFL_FLAG_PARSE_ZLIB_HEADER, TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF,
+};
+use miniz_oxide::inflate::core::{decompress, DecompressorOxide};
+use miniz_oxide::inflate::TINFLStatus;
 use ruzstd::decoding::errors::{FrameDecoderError, ReadFrameHeaderError};
 use ruzstd::decoding::{BlockDecodingStrategy, FrameDecoder};
 
+use crate::engine::bytes::eq_ignore_case;
+
+/// A content coding sieve decodes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Encoding {
-    Identity,
+pub(super) enum Coding {
     Gzip,
     Deflate,
     Brotli,
     Zstd,
 }
 
+/// The most codings one body may have been through: undoing each is a
+/// decoding of up to the scan limit.
+const MAX_CODINGS: usize = 3;
+
+/// The codings a body went through, in the order they were applied (RFC
+/// 9110 §8.4), then `None`s: only `None`s for `identity`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Encoding {
+    codings: [Option<Coding>; MAX_CODINGS],
+}
+
 impl Encoding {
-    /// The encoding of a `content-encoding` value; `Err` for ones sieve cannot read.
+    pub(super) const IDENTITY: Encoding = Encoding { codings: [None; MAX_CODINGS] };
+
+    /// The encoding a `content-encoding` value (a list, `gzip, br`) names;
+    /// `Err` for one sieve cannot read.
     pub(super) fn of(header: &[u8]) -> Result<Encoding, &'static str> {
-        match header.trim_ascii().to_ascii_lowercase().as_slice() {
-            b"" | b"identity" => Ok(Encoding::Identity),
-            b"gzip" | b"x-gzip" => Ok(Encoding::Gzip),
-            b"deflate" => Ok(Encoding::Deflate),
-            b"br" => Ok(Encoding::Brotli),
-            b"zstd" => Ok(Encoding::Zstd),
-            _ => Err("unsupported content-encoding"),
+        Encoding::IDENTITY.then(header)
+    }
+
+    /// This encoding, then the codings of a further `content-encoding`
+    /// line: a list may span lines.
+    pub(super) fn then(self, header: &[u8]) -> Result<Encoding, &'static str> {
+        let mut encoding = self;
+        for name in header.split(|&b| b == b',').map(<[u8]>::trim_ascii) {
+            let is = |wanted: &[u8]| eq_ignore_case(name, wanted);
+            let coding = match name.len() {
+                // Empty list elements are allowed (RFC 9110 §5.6.1).
+                0 => continue,
+                _ if is(b"identity") => continue,
+                _ if is(b"gzip") || is(b"x-gzip") => Coding::Gzip,
+                _ if is(b"deflate") => Coding::Deflate,
+                _ if is(b"br") => Coding::Brotli,
+                _ if is(b"zstd") => Coding::Zstd,
+                _ => return Err("unsupported content-encoding"),
+            };
+            let slot = encoding.codings.iter_mut().find(|c| c.is_none()).ok_or("too many content-codings")?;
+            *slot = Some(coding);
         }
+        Ok(encoding)
+    }
+
+    pub(super) fn is_identity(&self) -> bool {
+        self.codings[0].is_none()
+    }
+
+    /// The codings, in the order they were applied.
+    pub(super) fn codings(&self) -> impl DoubleEndedIterator<Item = Coding> + '_ {
+        self.codings.iter().flatten().copied()
     }
 }
 
@@ -39,35 +85,117 @@ pub(super) enum Decoded {
     Whole(Vec<u8>),
     /// The first `limit` bytes: the body expands past the cap.
     Truncated(Vec<u8>),
-    /// Not valid for its encoding.
+    /// Not valid for its encoding: what decoded before the damage.
+    Corrupt(Vec<u8>),
+}
+
+/// How a decoding ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum End {
+    Whole,
+    /// At the cap on its output (or its window).
+    Limit,
     Corrupt,
 }
 
-/// Decodes `data`, producing at most `limit` bytes. An empty body is empty
-/// in every encoding, as clients take it.
+impl End {
+    /// How undoing two codings ended, the outer (undone first) and the
+    /// inner: past the limit if either was, as the inner one's input was cut
+    /// short there.
+    fn then(self, inner: End) -> End {
+        match (self, inner) {
+            (End::Limit, _) | (_, End::Limit) => End::Limit,
+            (End::Corrupt, _) | (_, End::Corrupt) => End::Corrupt,
+            (End::Whole, End::Whole) => End::Whole,
+        }
+    }
+}
+
+/// Decodes `data`, undoing its codings from the last applied, producing at
+/// most `limit` bytes at every step. An empty body is empty in every
+/// encoding, as clients take it.
 pub(super) fn decode(encoding: Encoding, data: &[u8], limit: usize) -> Decoded {
-    let result = match encoding {
-        _ if data.is_empty() => return Decoded::Whole(Vec::new()),
-        Encoding::Identity => return Decoded::Whole(data.to_vec()),
-        Encoding::Brotli => return brotli(data, limit),
-        Encoding::Zstd => return zstd(data, limit),
-        Encoding::Gzip => match gzip_payload(data) {
-            Some(deflate) => decompress_to_vec_with_limit(deflate, limit),
-            None => return Decoded::Corrupt,
-        },
-        // HTTP's "deflate" is zlib-wrapped, but raw deflate is common in the wild.
-        Encoding::Deflate => decompress_to_vec_zlib_with_limit(data, limit).or_else(|e| {
-            if e.status == TINFLStatus::HasMoreOutput {
-                Err(e)
-            } else {
-                decompress_to_vec_with_limit(data, limit)
+    let mut codings = encoding.codings().rev();
+    let Some(outer) = codings.next() else { return Decoded::Whole(data.to_vec()) };
+    let (mut out, mut end) = undo(outer, data, limit);
+    for coding in codings {
+        let (inner, inner_end) = undo(coding, &out, limit);
+        (out, end) = (inner, end.then(inner_end));
+    }
+    match end {
+        End::Whole => Decoded::Whole(out),
+        End::Limit => Decoded::Truncated(out),
+        End::Corrupt => Decoded::Corrupt(out),
+    }
+}
+
+/// Undoes one coding, producing at most `limit` bytes.
+fn undo(coding: Coding, data: &[u8], limit: usize) -> (Vec<u8>, End) {
+    if data.is_empty() {
+        return (Vec::new(), End::Whole);
+    }
+    match coding {
+        Coding::Gzip => gunzip(data, limit),
+        Coding::Deflate => {
+            // HTTP's "deflate" is zlib-wrapped, but raw deflate is common in the wild.
+            let mut out = Vec::new();
+            match inflate(data, TINFL_FLAG_PARSE_ZLIB_HEADER, &mut out, limit) {
+                (_, End::Corrupt) if out.is_empty() => {
+                    let end = inflate(data, 0, &mut out, limit).1;
+                    (out, end)
+                }
+                (_, end) => (out, end),
             }
-        }),
-    };
-    match result {
-        Ok(out) => Decoded::Whole(out),
-        Err(e) if e.status == TINFLStatus::HasMoreOutput => Decoded::Truncated(e.output),
-        Err(_) => Decoded::Corrupt,
+        }
+        Coding::Brotli => brotli(data, limit),
+        Coding::Zstd => zstd(data, limit),
+    }
+}
+
+/// Decodes gzip members (RFC 1952): one after another, as clients decode
+/// them, so a second member cannot hide from the scan. Bytes after the last
+/// member that do not start another are ignored, as gzip(1) ignores them.
+fn gunzip(mut data: &[u8], limit: usize) -> (Vec<u8>, End) {
+    let mut out = Vec::new();
+    loop {
+        let Some(deflate) = gzip_payload(data) else { return (out, End::Corrupt) };
+        let (taken, end) = inflate(deflate, 0, &mut out, limit);
+        if end != End::Whole {
+            return (out, end);
+        }
+        // The member's CRC-32 and length (not checked, as the upstream will).
+        data = deflate.get(taken + 8..).unwrap_or_default();
+        if !data.starts_with(&[0x1f, 0x8b]) {
+            return (out, End::Whole);
+        }
+    }
+}
+
+/// Inflates one deflate stream at the start of `data` (zlib-wrapped with
+/// `TINFL_FLAG_PARSE_ZLIB_HEADER` in `flags`), appending to `out` until it
+/// holds `limit` bytes; returns the input bytes the stream took. On damage,
+/// `out` keeps what decoded before it.
+fn inflate(data: &[u8], flags: u32, out: &mut Vec<u8>, limit: usize) -> (usize, End) {
+    let flags = flags | TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF;
+    let mut state = Box::<DecompressorOxide>::default();
+    let (mut taken, mut at) = (0, out.len());
+    // Back-references reach into what is already written, so the stream
+    // writes into one buffer that grows.
+    out.resize(limit.min(at.saturating_add(data.len().saturating_mul(4).max(4096))).max(at), 0);
+    loop {
+        let (status, read, written) = decompress(&mut state, data.get(taken..).unwrap_or_default(), out, at, flags);
+        (taken, at) = (taken + read, at + written);
+        let end = match status {
+            TINFLStatus::Done => End::Whole,
+            TINFLStatus::HasMoreOutput if out.len() < limit => {
+                out.resize(limit.min(out.len().saturating_mul(2).max(4096)), 0);
+                continue;
+            }
+            TINFLStatus::HasMoreOutput => End::Limit,
+            _ => End::Corrupt,
+        };
+        out.truncate(at);
+        return (taken, end);
     }
 }
 
@@ -95,7 +223,7 @@ fn window_cap(limit: usize) -> usize {
 /// is read whole, and one that expands past it is read up to it where its
 /// meta-blocks fit, and else (a bomb's one meta-block of 16 MiB) only up to
 /// the one that does not.
-fn brotli(data: &[u8], limit: usize) -> Decoded {
+fn brotli(data: &[u8], limit: usize) -> (Vec<u8>, End) {
     brotli_with(&mut brotli_decoder(limit), data, limit)
 }
 
@@ -108,7 +236,7 @@ fn brotli_decoder(limit: usize) -> BrotliDecoder {
     BrotliState::new(bytes, StandardAlloc::default(), StandardAlloc::default())
 }
 
-fn brotli_with(state: &mut BrotliDecoder, data: &[u8], limit: usize) -> Decoded {
+fn brotli_with(state: &mut BrotliDecoder, data: &[u8], limit: usize) -> (Vec<u8>, End) {
     let mut out = vec![0; limit.min(data.len().saturating_mul(4).max(16 << 10))];
     let (mut available_in, mut read, mut written, mut total) = (data.len(), 0, 0, 0);
     loop {
@@ -123,28 +251,23 @@ fn brotli_with(state: &mut BrotliDecoder, data: &[u8], limit: usize) -> Decoded 
             &mut total,
             state,
         );
-        match result {
-            BrotliResult::ResultSuccess => {
-                out.truncate(written);
-                return Decoded::Whole(out);
-            }
+        let end = match result {
+            BrotliResult::ResultSuccess => End::Whole,
             BrotliResult::NeedsMoreOutput if out.len() < limit => {
                 out.resize(limit.min(out.len() * 2), 0);
+                continue;
             }
-            BrotliResult::NeedsMoreOutput => return Decoded::Truncated(out),
+            BrotliResult::NeedsMoreOutput => End::Limit,
             // The whole body was given: a stream that wants more is cut short.
-            BrotliResult::NeedsMoreInput => return Decoded::Corrupt,
-            BrotliResult::ResultFailure => {
-                return match state.error_code {
-                    BrotliDecoderErrorCode::BROTLI_DECODER_ERROR_ALLOC_RING_BUFFER_1
-                    | BrotliDecoderErrorCode::BROTLI_DECODER_ERROR_ALLOC_RING_BUFFER_2 => {
-                        out.truncate(written);
-                        Decoded::Truncated(out)
-                    }
-                    _ => Decoded::Corrupt,
-                };
-            }
-        }
+            BrotliResult::NeedsMoreInput => End::Corrupt,
+            BrotliResult::ResultFailure => match state.error_code {
+                BrotliDecoderErrorCode::BROTLI_DECODER_ERROR_ALLOC_RING_BUFFER_1
+                | BrotliDecoderErrorCode::BROTLI_DECODER_ERROR_ALLOC_RING_BUFFER_2 => End::Limit,
+                _ => End::Corrupt,
+            },
+        };
+        out.truncate(written);
+        return (out, end);
     }
 }
 
@@ -155,7 +278,7 @@ fn brotli_with(state: &mut BrotliDecoder, data: &[u8], limit: usize) -> Decoded 
 /// that much of the output to copy from, so a frame whose window is over
 /// [`window_cap`] is not decoded: it is past the limit. Output comes a block
 /// (at most 128 KiB) at a time, and decoding stops once it passes `limit`.
-fn zstd(mut data: &[u8], limit: usize) -> Decoded {
+fn zstd(mut data: &[u8], limit: usize) -> (Vec<u8>, End) {
     let mut decoder = FrameDecoder::new();
     decoder.set_max_window_size(window_cap(limit) as u64);
     let mut out = Vec::new();
@@ -165,28 +288,30 @@ fn zstd(mut data: &[u8], limit: usize) -> Decoded {
             Err(FrameDecoderError::ReadFrameHeaderError(ReadFrameHeaderError::SkipFrame { length, .. })) => {
                 match data.get(length as usize..) {
                     Some(rest) => data = rest,
-                    None => return Decoded::Corrupt,
+                    None => return (out, End::Corrupt),
                 }
                 continue;
             }
-            Err(FrameDecoderError::WindowSizeTooBig { .. }) => return Decoded::Truncated(out),
-            Err(_) => return Decoded::Corrupt,
+            Err(FrameDecoderError::WindowSizeTooBig { .. }) => return (out, End::Limit),
+            // Bytes after the last frame that do not start another, too.
+            Err(_) => return (out, End::Corrupt),
         }
         loop {
             let decoded = decoder.decode_blocks(&mut data, BlockDecodingStrategy::UptoBlocks(1));
             if decoded.is_err() || decoder.collect_to_writer(&mut out).is_err() {
-                return Decoded::Corrupt;
+                out.truncate(limit);
+                return (out, End::Corrupt);
             }
             if out.len() > limit {
                 out.truncate(limit);
-                return Decoded::Truncated(out);
+                return (out, End::Limit);
             }
             if decoder.is_finished() {
                 break;
             }
         }
     }
-    Decoded::Whole(out)
+    (out, End::Whole)
 }
 
 /// Brotli's allocator for bytes, refusing any block over `max`: the decoder
@@ -245,6 +370,15 @@ pub(crate) mod tests {
     use super::*;
     use miniz_oxide::deflate::{compress_to_vec, compress_to_vec_zlib};
 
+    const GZIP: Encoding = one(Coding::Gzip);
+    const DEFLATE: Encoding = one(Coding::Deflate);
+    const BROTLI: Encoding = one(Coding::Brotli);
+    const ZSTD: Encoding = one(Coding::Zstd);
+
+    const fn one(coding: Coding) -> Encoding {
+        Encoding { codings: [Some(coding), None, None] }
+    }
+
     /// A gzip member with a file name; the trailer's CRC is not checked by the decoder.
     pub(crate) fn gzip(data: &[u8]) -> Vec<u8> {
         let mut out = vec![0x1f, 0x8b, 8, 8, 0, 0, 0, 0, 0, 255];
@@ -258,9 +392,9 @@ pub(crate) mod tests {
     #[test]
     fn gzip_and_both_deflate_flavours_decode() {
         let text = b"card 4111 1111 1111 1111".repeat(10);
-        assert_eq!(decode(Encoding::Gzip, &gzip(&text), 1 << 20), Decoded::Whole(text.clone()));
-        assert_eq!(decode(Encoding::Deflate, &compress_to_vec_zlib(&text, 6), 1 << 20), Decoded::Whole(text.clone()));
-        assert_eq!(decode(Encoding::Deflate, &compress_to_vec(&text, 6), 1 << 20), Decoded::Whole(text));
+        assert_eq!(decode(GZIP, &gzip(&text), 1 << 20), Decoded::Whole(text.clone()));
+        assert_eq!(decode(DEFLATE, &compress_to_vec_zlib(&text, 6), 1 << 20), Decoded::Whole(text.clone()));
+        assert_eq!(decode(DEFLATE, &compress_to_vec(&text, 6), 1 << 20), Decoded::Whole(text));
     }
 
     #[test]
@@ -268,7 +402,7 @@ pub(crate) mod tests {
         let zeros = vec![0u8; 8 << 20];
         let bomb = gzip(&zeros);
         assert!(bomb.len() < 20_000, "{} bytes expand to 8 MiB", bomb.len());
-        match decode(Encoding::Gzip, &bomb, 64 << 10) {
+        match decode(GZIP, &bomb, 64 << 10) {
             Decoded::Truncated(out) => assert_eq!(out.len(), 64 << 10),
             other => panic!("{other:?}"),
         }
@@ -299,18 +433,14 @@ pub(crate) mod tests {
         let text = records(500);
         for (quality, window) in [(1, 10), (5, 22), (11, 24)] {
             let compressed = brotli(&text, quality, window);
-            assert_eq!(decode(Encoding::Brotli, &compressed, 1 << 20), Decoded::Whole(text.clone()));
-            assert_eq!(
-                decode(Encoding::Brotli, &compressed, text.len()),
-                Decoded::Whole(text.clone()),
-                "exactly the cap"
-            );
-            match decode(Encoding::Brotli, &compressed, 4096) {
+            assert_eq!(decode(BROTLI, &compressed, 1 << 20), Decoded::Whole(text.clone()));
+            assert_eq!(decode(BROTLI, &compressed, text.len()), Decoded::Whole(text.clone()), "exactly the cap");
+            match decode(BROTLI, &compressed, 4096) {
                 Decoded::Truncated(out) => assert_eq!(out, text[..4096]),
                 other => panic!("q{quality} w{window}: {other:?}"),
             }
         }
-        assert_eq!(Encoding::of(b"BR"), Ok(Encoding::Brotli));
+        assert_eq!(Encoding::of(b"BR"), Ok(BROTLI));
     }
 
     #[test]
@@ -322,7 +452,7 @@ pub(crate) mod tests {
         for limit in [64 << 10, 1 << 20] {
             let mut decoder = brotli_decoder(limit);
             match brotli_with(&mut decoder, &compressed, limit) {
-                Decoded::Truncated(out) => assert_eq!(out, text[..limit], "read up to the limit"),
+                (out, End::Limit) => assert_eq!(out, text[..limit], "read up to the limit"),
                 other => panic!("{limit}: {other:?}"),
             }
             let largest = decoder.alloc_u8.largest;
@@ -334,7 +464,7 @@ pub(crate) mod tests {
         for limit in [0, 1000, 1 << 20, 4 << 20] {
             let mut decoder = brotli_decoder(limit);
             match brotli_with(&mut decoder, &bomb, limit) {
-                Decoded::Truncated(out) => assert!(out.len() <= limit && out.iter().all(|&b| b == b'a')),
+                (out, End::Limit) => assert!(out.len() <= limit && out.iter().all(|&b| b == b'a')),
                 other => panic!("{limit}: {other:?}"),
             }
             let largest = decoder.alloc_u8.largest;
@@ -350,9 +480,9 @@ pub(crate) mod tests {
     fn zstd_frames_decode_whole_within_the_cap_and_stop_at_it() {
         let text = records(2000);
         let compressed = zstd(&text);
-        assert_eq!(decode(Encoding::Zstd, &compressed, 1 << 20), Decoded::Whole(text.clone()));
-        assert_eq!(decode(Encoding::Zstd, &compressed, text.len()), Decoded::Whole(text.clone()), "exactly the cap");
-        match decode(Encoding::Zstd, &compressed, 4096) {
+        assert_eq!(decode(ZSTD, &compressed, 1 << 20), Decoded::Whole(text.clone()));
+        assert_eq!(decode(ZSTD, &compressed, text.len()), Decoded::Whole(text.clone()), "exactly the cap");
+        match decode(ZSTD, &compressed, 4096) {
             Decoded::Truncated(out) => assert_eq!(out, text[..4096]),
             other => panic!("{other:?}"),
         }
@@ -360,25 +490,25 @@ pub(crate) mod tests {
         let mut frames = zstd(b"card 4111 ");
         frames.extend_from_slice(&[0x50, 0x2a, 0x4d, 0x18, 3, 0, 0, 0, 1, 2, 3]);
         frames.extend(zstd(b"1111 1111 1111"));
-        assert_eq!(decode(Encoding::Zstd, &frames, 1024), Decoded::Whole(b"card 4111 1111 1111 1111".to_vec()));
-        assert_eq!(Encoding::of(b"zstd"), Ok(Encoding::Zstd));
+        assert_eq!(decode(ZSTD, &frames, 1024), Decoded::Whole(b"card 4111 1111 1111 1111".to_vec()));
+        assert_eq!(Encoding::of(b"zstd"), Ok(ZSTD));
     }
 
     #[test]
     fn a_zstd_bomb_stops_at_the_cap_and_a_window_over_it_is_not_decoded() {
         let bomb = zstd(&vec![b'a'; 16 << 20]);
         assert!(bomb.len() < 64 << 10, "{} bytes expand to 16 MiB", bomb.len());
-        match decode(Encoding::Zstd, &bomb, 64 << 10) {
+        match decode(ZSTD, &bomb, 64 << 10) {
             Decoded::Truncated(out) => assert_eq!(out, vec![b'a'; 64 << 10]),
             other => panic!("{other:?}"),
         }
         // A frame header asking for a 16 MiB window (exponent 14), then a raw block of "abc".
         let wide = [0x28, 0xb5, 0x2f, 0xfd, 0x00, 14 << 3, 0x19, 0, 0, b'a', b'b', b'c'];
-        assert_eq!(decode(Encoding::Zstd, &wide, 1 << 20), Decoded::Truncated(Vec::new()), "past the limit");
+        assert_eq!(decode(ZSTD, &wide, 1 << 20), Decoded::Truncated(Vec::new()), "past the limit");
         // The same frame asking for 8 MiB (exponent 13), the most HTTP allows, or 1 KiB, decodes.
         for exponent in [13, 0] {
             let frame = [0x28, 0xb5, 0x2f, 0xfd, 0x00, exponent << 3, 0x19, 0, 0, b'a', b'b', b'c'];
-            assert_eq!(decode(Encoding::Zstd, &frame, 64 << 10), Decoded::Whole(b"abc".to_vec()), "{exponent}");
+            assert_eq!(decode(ZSTD, &frame, 64 << 10), Decoded::Whole(b"abc".to_vec()), "{exponent}");
         }
     }
 
@@ -389,10 +519,10 @@ pub(crate) mod tests {
         // decoders, so these show the formats as others write them.
         let body = br#"{"order": 7, "card": "4111 1111 1111 1111", "note": "thanks"}"#.repeat(3);
         let vectors = [
-            (Encoding::Brotli, "quality 11, window 22", "1bb600202c0a6c1ba537d176b13230f452f3ea181091bd29725356346ea5d3972c6f748e71e403d9b5cc93cdb6100e1ec376bbc52139af29d9403688bc04f63aebd43e"),
-            (Encoding::Brotli, "quality 4, window 16", "c2160080c07f37a7f57b73cb1171db968a88a2da525a1255845960a8c71fbec595822879575c443393599420e6ba0d17b7e7390e3f00"),
-            (Encoding::Zstd, "level 19, checksum", "28b52ffd24b7bd010012c30a11a0ab03a1b4f3623b551df7631a27ff7710eecd501aa7dddc34952e188b88e1e6650d728168be4c596a1702002d1052068ee204b890e52a"),
-            (Encoding::Zstd, "level 3", "28b52ffd20b7cd0100c4027b226f72646572223a20372c202263617264223a2022343131312031222c20226e6f74657468616e6b73227d03001708c9855a39388a13"),
+            (BROTLI, "quality 11, window 22", "1bb600202c0a6c1ba537d176b13230f452f3ea181091bd29725356346ea5d3972c6f748e71e403d9b5cc93cdb6100e1ec376bbc52139af29d9403688bc04f63aebd43e"),
+            (BROTLI, "quality 4, window 16", "c2160080c07f37a7f57b73cb1171db968a88a2da525a1255845960a8c71fbec595822879575c443393599420e6ba0d17b7e7390e3f00"),
+            (ZSTD, "level 19, checksum", "28b52ffd24b7bd010012c30a11a0ab03a1b4f3623b551df7631a27ff7710eecd501aa7dddc34952e188b88e1e6650d728168be4c596a1702002d1052068ee204b890e52a"),
+            (ZSTD, "level 3", "28b52ffd20b7cd0100c4027b226f72646572223a20372c202263617264223a2022343131312031222c20226e6f74657468616e6b73227d03001708c9855a39388a13"),
         ];
         for (encoding, how, hex) in vectors {
             let bytes: Vec<u8> =
@@ -405,10 +535,10 @@ pub(crate) mod tests {
     fn damaged_streams_of_every_encoding_decode_or_fail_without_a_panic() {
         let text = records(300);
         let streams: [(Encoding, Vec<u8>); 4] = [
-            (Encoding::Gzip, gzip(&text)),
-            (Encoding::Deflate, compress_to_vec_zlib(&text, 6)),
-            (Encoding::Brotli, brotli(&text, 5, 22)),
-            (Encoding::Zstd, zstd(&text)),
+            (GZIP, gzip(&text)),
+            (DEFLATE, compress_to_vec_zlib(&text, 6)),
+            (BROTLI, brotli(&text, 5, 22)),
+            (ZSTD, zstd(&text)),
         ];
         let mut next = crate::engine::xorshift(0x9e37_79b9_7f4a_7c15);
         for (encoding, stream) in streams {
@@ -428,19 +558,101 @@ pub(crate) mod tests {
 
     #[test]
     fn garbage_is_corrupt_not_a_panic() {
-        assert_eq!(decode(Encoding::Gzip, b"\x1f\x8b\x08\x00garbage", 1024), Decoded::Corrupt);
-        assert_eq!(decode(Encoding::Gzip, b"not gzip", 1024), Decoded::Corrupt);
-        assert_eq!(decode(Encoding::Deflate, b"\xff\xff\xff", 1024), Decoded::Corrupt);
+        let corrupt = |encoding, data: &[u8]| matches!(decode(encoding, data, 1024), Decoded::Corrupt(_));
+        assert!(corrupt(GZIP, b"\x1f\x8b\x08\x00garbage"));
+        assert!(corrupt(GZIP, b"not gzip"));
+        assert!(corrupt(DEFLATE, b"\xff\xff\xff"));
         let stream = brotli(b"card 4111 1111 1111 1111", 5, 22);
-        assert_eq!(decode(Encoding::Brotli, &stream[..stream.len() - 2], 1024), Decoded::Corrupt, "cut short");
-        assert_eq!(decode(Encoding::Brotli, b"\xff\xff\xff\xff garbage", 1024), Decoded::Corrupt);
-        assert_eq!(decode(Encoding::Zstd, b"\x28\xb5\x2f\xfd garbage", 1024), Decoded::Corrupt);
+        assert!(corrupt(BROTLI, &stream[..stream.len() - 2]), "cut short");
+        assert!(corrupt(BROTLI, b"\xff\xff\xff\xff garbage"));
+        assert!(corrupt(ZSTD, b"\x28\xb5\x2f\xfd garbage"));
         let frame = zstd(b"card 4111 1111 1111 1111");
-        assert_eq!(decode(Encoding::Zstd, &frame[..frame.len() - 3], 1024), Decoded::Corrupt, "cut short");
-        assert_eq!(Encoding::of(b"compress"), Err("unsupported content-encoding"));
-        for encoding in [Encoding::Gzip, Encoding::Deflate, Encoding::Brotli, Encoding::Zstd] {
+        assert!(corrupt(ZSTD, &frame[..frame.len() - 3]), "cut short");
+        for encoding in [GZIP, DEFLATE, BROTLI, ZSTD] {
             assert_eq!(decode(encoding, b"", 1024), Decoded::Whole(Vec::new()), "{encoding:?}: nothing to decode");
         }
-        assert_eq!(Encoding::of(b" GZIP "), Ok(Encoding::Gzip));
+    }
+
+    #[test]
+    fn what_decodes_before_the_damage_is_kept() {
+        let text = records(4000);
+        // Brotli writes out its ring buffer as it fills; ruzstd keeps a
+        // frame's last window (here the whole body) until the frame ends, so
+        // a damaged zstd frame gives up to a window less.
+        let streams = [
+            (GZIP, gzip(&text), true),
+            (DEFLATE, compress_to_vec_zlib(&text, 6), true),
+            (BROTLI, brotli(&text, 5, 22), true),
+            (ZSTD, zstd(&text), false),
+        ];
+        for (encoding, stream, some) in streams {
+            match decode(encoding, &stream[..stream.len() * 3 / 4], 1 << 20) {
+                Decoded::Corrupt(out) => {
+                    assert!(!out.is_empty() || !some, "{encoding:?}: nothing");
+                    assert!(text.starts_with(&out), "{encoding:?}");
+                }
+                other => panic!("{encoding:?}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn content_encoding_lists_name_the_codings_in_the_order_applied() {
+        let of = |value: &[u8]| Encoding::of(value).map(|e| e.codings().collect::<Vec<_>>());
+        assert_eq!(of(b""), Ok(vec![]));
+        assert_eq!(of(b"identity"), Ok(vec![]));
+        assert_eq!(of(b" GZIP "), Ok(vec![Coding::Gzip]));
+        assert_eq!(of(b"x-gzip"), Ok(vec![Coding::Gzip]));
+        assert_eq!(of(b"BR"), Ok(vec![Coding::Brotli]));
+        assert_eq!(of(b"deflate,Zstd"), Ok(vec![Coding::Deflate, Coding::Zstd]));
+        assert_eq!(of(b"gzip, identity, , br"), Ok(vec![Coding::Gzip, Coding::Brotli]));
+        assert_eq!(of(b"gzip, gzip, gzip"), Ok(vec![Coding::Gzip; 3]));
+        assert_eq!(of(b"gzip, gzip, gzip, gzip"), Err("too many content-codings"));
+        assert_eq!(of(b"compress"), Err("unsupported content-encoding"));
+        assert_eq!(of(b"gzip, aes128gcm"), Err("unsupported content-encoding"));
+        assert!(Encoding::of(b" ,identity").unwrap().is_identity());
+    }
+
+    #[test]
+    fn stacked_codings_are_undone_from_the_last_applied() {
+        let text = records(300);
+        let gzip_then_br = brotli(&gzip(&text), 5, 22);
+        let encoding = Encoding::of(b"gzip, br").unwrap();
+        assert_eq!(decode(encoding, &gzip_then_br, 1 << 20), Decoded::Whole(text.clone()));
+        assert!(matches!(decode(Encoding::of(b"br, gzip").unwrap(), &gzip_then_br, 1 << 20), Decoded::Corrupt(_)));
+        let three = zstd(&compress_to_vec_zlib(&gzip(&text), 6));
+        assert_eq!(
+            decode(Encoding::of(b"gzip, deflate, zstd").unwrap(), &three, 1 << 20),
+            Decoded::Whole(text.clone())
+        );
+        match decode(encoding, &gzip_then_br, 4096) {
+            Decoded::Truncated(out) => assert_eq!(out, text[..4096]),
+            other => panic!("{other:?}"),
+        }
+        // A bomb inside a bomb: 16 MiB of zeros gzipped twice, in a few hundred bytes.
+        let bomb = gzip(&gzip(&vec![0; 16 << 20]));
+        assert!(bomb.len() < 1024, "{} bytes", bomb.len());
+        match decode(Encoding::of(b"gzip, gzip").unwrap(), &bomb, 64 << 10) {
+            Decoded::Truncated(out) => assert_eq!(out, vec![0; 64 << 10]),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_gzip_member_is_decoded_and_trailing_bytes_are_ignored() {
+        let mut members = gzip(br#"{"note": "nothing here"}"#);
+        members.extend(gzip(br#"{"card": "4111 1111 1111 1111"}"#));
+        let both = br#"{"note": "nothing here"}{"card": "4111 1111 1111 1111"}"#.to_vec();
+        assert_eq!(decode(GZIP, &members, 1 << 20), Decoded::Whole(both.clone()));
+        match decode(GZIP, &members, 30) {
+            Decoded::Truncated(out) => assert_eq!(out, both[..30]),
+            other => panic!("{other:?}"),
+        }
+        let mut padded = members.clone();
+        padded.extend_from_slice(&[0; 16]);
+        assert_eq!(decode(GZIP, &padded, 1 << 20), Decoded::Whole(both.clone()), "padding after the last member");
+        let mut damaged = members;
+        damaged.extend_from_slice(b"\x1f\x8b\x08\x00 not a member");
+        assert_eq!(decode(GZIP, &damaged, 1 << 20), Decoded::Corrupt(both), "a member that does not decode");
     }
 }

@@ -61,8 +61,8 @@ pub enum BodyAction {
     Hold,
     /// Replace the whole body with this, then continue.
     Replace(Vec<u8>),
-    /// Requests: send this reply. Responses, whose headers are gone: replace
-    /// the body with the reply's body.
+    /// Send this reply (requests: a blocked response's headers are gone,
+    /// so the reply's body replaces its body instead).
     Block(LocalReply),
     /// Bytes that follow others already sent (a tunnel's, a response's
     /// records) held a blocking finding: drop this chunk and reset the stream.
@@ -316,6 +316,10 @@ impl Exchange {
                 Body::new(&self.inspector, direction, known, body_target, &mut self.outcome)
             }
         });
+        if body.as_ref().is_some_and(Body::refused) {
+            // Headers not yet sent: the reply replaces them.
+            return HeaderAction::Block(self.block_reply(direction));
+        }
         let remove_content_length = body.as_ref().is_some_and(Body::may_rewrite);
         match direction {
             Direction::Request => self.request = body,
@@ -346,7 +350,15 @@ impl Exchange {
                     self.denied = true;
                     return BodyAction::Replace(Vec::new());
                 }
-                BodyAction::Block(self.block_reply(direction))
+                let reply = self.block_reply(direction);
+                match (direction, &self.response) {
+                    // The headers went out, `content-encoding` with them: the
+                    // reply takes the body's place, in its encoding.
+                    (Direction::Response, Some(body)) => {
+                        BodyAction::Replace(body.in_its_encoding(reply.body.as_bytes()))
+                    }
+                    _ => BodyAction::Block(reply),
+                }
             }
         }
     }
@@ -465,7 +477,22 @@ impl Exchange {
     }
 
     fn grpc_message(&self) -> String {
-        format!("blocked by sieve: sensitive data ({})", self.record().categories().join(","))
+        match self.record().categories().join(",") {
+            categories if categories.is_empty() => format!("blocked by sieve: {}", self.cause()),
+            categories => format!("blocked by sieve: {} ({categories})", self.cause()),
+        }
+    }
+
+    /// Why the exchange is blocked: a finding, or a body the policy blocks
+    /// because it was past a limit or could not be read.
+    fn cause(&self) -> &'static str {
+        let record = self.record();
+        let found = record.findings.iter().any(|f| f.action == ActionKind::Block);
+        match () {
+            _ if !found && !record.truncated.is_empty() => "body past the scan limits",
+            _ if !found && !record.skipped.is_empty() => "unreadable body",
+            _ => "sensitive data",
+        }
     }
 
     fn block_reply(&self, direction: Direction) -> LocalReply {
@@ -476,7 +503,7 @@ impl Exchange {
             return LocalReply { status: 200, headers: vec![blocked], body, grpc: true };
         }
         let body = json!({
-            "error": "blocked by sieve: sensitive data",
+            "error": format!("blocked by sieve: {}", self.cause()),
             "direction": direction,
             "categories": record.categories(),
             "detectors": record.detectors(),

@@ -7,6 +7,7 @@
 mod body;
 mod clean_values;
 mod decode;
+mod encode;
 mod grpc;
 mod http;
 mod passing;
@@ -27,6 +28,7 @@ use crate::engine::bytes::eq_ignore_case;
 use crate::engine::{Engine, GlobSet};
 use crate::policy::{self, HttpSpec, PolicyError, Protocol, TcpSpec};
 use clean_values::CleanValues;
+use decode::Encoding;
 
 /// Header (or trailer) names and values as Envoy passes them, borrowed from
 /// the host's map: values need not be UTF-8.
@@ -42,7 +44,8 @@ struct Known<'h> {
     method: Option<&'h [u8]>,
     request_id: Option<&'h [u8]>,
     content_type: Option<&'h [u8]>,
-    content_encoding: Option<&'h [u8]>,
+    /// Every `content-encoding` line's codings, in order.
+    content_encoding: Option<Result<Encoding, &'static str>>,
     grpc_encoding: Option<&'h [u8]>,
     trailer: Option<&'h [u8]>,
     /// A request to switch protocols (a WebSocket, say).
@@ -73,7 +76,11 @@ impl<'h> Known<'h> {
                 12 if is(b"x-request-id") => &mut known.request_id,
                 12 if is(b"content-type") => &mut known.content_type,
                 13 if is(b"grpc-encoding") => &mut known.grpc_encoding,
-                16 if is(b"content-encoding") => &mut known.content_encoding,
+                16 if is(b"content-encoding") => {
+                    let before = known.content_encoding.unwrap_or(Ok(Encoding::IDENTITY));
+                    known.content_encoding = Some(before.and_then(|e| e.then(value)));
+                    continue;
+                }
                 17 if is(DETECTORS_TAG.as_bytes()) => &mut known.detectors_tag,
                 18 if is(CATEGORIES_TAG.as_bytes()) => &mut known.categories_tag,
                 _ => continue,
@@ -135,7 +142,7 @@ impl Inspector {
 
 #[cfg(test)]
 mod tests {
-    use super::Known;
+    use super::{Encoding, Known};
 
     #[test]
     fn known_headers_are_found_in_any_case_and_the_first_value_wins() {
@@ -158,5 +165,14 @@ mod tests {
         assert_eq!((known.path, known.method, known.content_encoding), (None, None, None));
         assert!(known.tagged(), "by either tag");
         assert!(Known::of(&headers[..6]).categories_tag.is_none() && !Known::of(&headers[..6]).tagged());
+    }
+
+    #[test]
+    fn a_content_encoding_list_may_span_lines() {
+        let lines: Vec<(&[u8], &[u8])> =
+            vec![(b"Content-Encoding", b"gzip"), (b"content-type", b"text/plain"), (b"content-encoding", b"br")];
+        assert_eq!(Known::of(&lines).content_encoding, Some(Encoding::of(b"gzip, br")));
+        let lines: Vec<(&[u8], &[u8])> = vec![(b"content-encoding", b"compress"), (b"content-encoding", b"gzip")];
+        assert_eq!(Known::of(&lines).content_encoding, Some(Err("unsupported content-encoding")));
     }
 }

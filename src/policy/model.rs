@@ -82,7 +82,12 @@ pub struct HttpSpec {
     /// `per_connection_buffer_limit_bytes`.
     pub max_buffer_bytes: usize,
     /// What happens to a body larger than the limits.
-    pub on_limit: LimitAction,
+    pub on_limit: Fallback,
+    /// What happens to a body sieve cannot read though its type says it
+    /// could: an unknown or damaged `content-encoding`, a UTF-16 or UTF-32
+    /// `charset`, a gRPC message compressed without a `grpc-encoding` or cut
+    /// short. Binary content types are `scan_binary`'s.
+    pub on_unreadable: Fallback,
     /// Status of the local reply that blocks a request.
     pub block_status: u16,
     /// Set `x-sieve-categories` and `x-sieve-detectors` on the request sent
@@ -169,7 +174,8 @@ impl Default for HttpSpec {
         HttpSpec {
             max_scan_bytes: 1 << 20,
             max_buffer_bytes: 1 << 20,
-            on_limit: LimitAction::Pass,
+            on_limit: Fallback::Pass,
+            on_unreadable: Fallback::Pass,
             block_status: 403,
             tag_request: true,
             tag_response: false,
@@ -184,8 +190,9 @@ impl Default for HttpSpec {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum LimitAction {
-    /// Let the rest through unscanned and tag the exchange `truncated`.
+pub enum Fallback {
+    /// Let the body through, recorded as truncated (past a limit) or
+    /// skipped (unreadable): what was scanned still acts.
     Pass,
     /// Block the exchange.
     Block,

@@ -209,10 +209,9 @@ fn serve(stream: TcpStream, received: Arc<Mutex<Vec<Received>>>, answer: Arc<Mut
         }
         let answer = answer.lock().unwrap().clone();
         if let Some((at, gate)) = &answer.pause {
-            let head = format!(
-                "HTTP/1.1 {} X\r\ncontent-type: {}\r\ntransfer-encoding: chunked\r\n\r\n",
-                answer.status, answer.content_type
-            );
+            let mut head = format!("HTTP/1.1 {} X\r\ncontent-type: {}\r\n", answer.status, answer.content_type);
+            answer.headers.iter().for_each(|(k, v)| head.push_str(&format!("{k}: {v}\r\n")));
+            head.push_str("transfer-encoding: chunked\r\n\r\n");
             let _ = writer.write_all(&[head.as_bytes(), &chunk(&answer.body[..*at])].concat());
             gate.wait();
             let _ = writer.write_all(&[&chunk(&answer.body[*at..])[..], b"0\r\n\r\n"].concat());

@@ -24,6 +24,45 @@ pub fn gzip(data: &[u8]) -> Vec<u8> {
     out
 }
 
+/// `data` in `encoding` (a `content-encoding` list), codings applied in order.
+pub fn encode(encoding: &str, data: &[u8]) -> Vec<u8> {
+    let apply = |data: Vec<u8>, coding: &str| match coding {
+        "identity" => data,
+        coding => ENCODINGS.iter().find(|(name, _)| *name == coding).expect("a coding sieve reads").1(&data),
+    };
+    encoding.split(',').map(str::trim).fold(data.to_vec(), apply)
+}
+
+/// What a client reads from a body in `encoding` (a `content-encoding`
+/// list), by the codings' reference decoders: miniz for gzip and deflate, the
+/// port of Google's decoder for brotli, ruzstd for zstd.
+pub fn decode(encoding: &str, body: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let undo = |coding: &str, data: Vec<u8>| -> Vec<u8> {
+        match coding {
+            "gzip" => {
+                assert!(data.len() >= 18 && data[..4] == [0x1f, 0x8b, 8, 0], "a gzip member without options");
+                miniz_oxide::inflate::decompress_to_vec(&data[10..data.len() - 8]).expect("deflate data")
+            }
+            "deflate" => miniz_oxide::inflate::decompress_to_vec_zlib(&data).expect("zlib data"),
+            "br" => {
+                let mut out = Vec::new();
+                brotli::Decompressor::new(&data[..], 4096).read_to_end(&mut out).expect("a brotli stream");
+                out
+            }
+            "zstd" => {
+                let mut out = Vec::new();
+                let mut frames = ruzstd::decoding::StreamingDecoder::new(&data[..]).expect("a zstd frame");
+                frames.read_to_end(&mut out).expect("zstd blocks");
+                out
+            }
+            "identity" => data,
+            other => panic!("no decoder for {other}"),
+        }
+    };
+    encoding.split(',').rev().map(str::trim).fold(body.to_vec(), |data, coding| undo(coding, data))
+}
+
 /// A brotli stream at `quality` (0 to 11) with a window of `1 << window` bytes.
 pub fn brotli(data: &[u8], quality: u32, window: u32) -> Vec<u8> {
     let mut writer = brotli::CompressorWriter::new(Vec::new(), 4096, quality, window);
