@@ -17,7 +17,7 @@ use std::io::{Read, Write};
 
 use bed::{Answer, Bed, Gate, Reply};
 use fixtures::{CARD_BODY, KEY, POLICY, REDACTED};
-use wire::{brotli, gzip, zstd};
+use wire::{brotli, gzip, zstd, ENCODINGS};
 
 /// POSTs `body` with this content type and, if given, content encoding.
 fn post(bed: &Bed, content_type: &str, encoding: Option<&str>, body: &[u8]) -> Reply {
@@ -198,6 +198,40 @@ fn stacked_codings_and_every_gzip_member_are_read_and_unreadable_bodies_are_bloc
     let reply = bed.send("GET", "/v1/orders/7", &[], b"");
     assert_eq!(reply.status, 403, "{}", reply.text());
     assert!(reply.text().contains("unreadable body") && reply.header("content-encoding").is_none());
+    bed.assert_clean_log();
+}
+
+#[test]
+fn behind_envoys_decompressors_compressed_requests_are_redacted_and_responses_compressed_after() {
+    let bed = Bed::start_from("envoy/http-decompress.yaml", POLICY);
+    for (encoding, encode) in ENCODINGS.into_iter().filter(|(name, _)| *name != "deflate") {
+        let reply = post(&bed, "application/json", Some(encoding), &encode(CARD_BODY));
+        assert_eq!(reply.status, 200, "{encoding}: {}", reply.text());
+        let got = bed.received().pop().unwrap();
+        assert_eq!(got.body, REDACTED, "{encoding}: the upstream gets the plain body, redacted");
+        assert_eq!(got.header("content-encoding"), None, "{encoding}");
+        assert_eq!(post(&bed, "text/plain", Some(encoding), &encode(KEY)).status, 403, "{encoding}");
+        // A stream of records ending in one still arriving when the decompressor's trailers come.
+        let lines = b"{\"id\": 1}\n{\"card\": \"4111 1111 1111 1111\"}\n{\"id\": 3}";
+        assert_eq!(post(&bed, "application/x-ndjson", Some(encoding), &encode(lines)).status, 200);
+        let lines_redacted = b"{\"id\": 1}\n{\"card\": \"**** **** **** 1111\"}\n{\"id\": 3}";
+        assert_eq!(last_body(&bed), lines_redacted, "{encoding}: nothing held back is lost");
+    }
+    // Responses: the upstream is not asked for a compressed one, so sieve reads it plain,
+    // and the client that accepts gzip gets it redacted, then compressed.
+    bed.answer_with(200, "application/json", CARD_BODY);
+    let reply = bed.send("GET", "/v1/orders/7", &[("accept-encoding", "gzip, br")], b"");
+    assert_eq!(bed.received().pop().unwrap().header("accept-encoding"), None, "the upstream answers plain");
+    assert_eq!((reply.status, reply.header("content-encoding")), (200, Some("gzip")));
+    assert_eq!(wire::decode("gzip", &reply.body), REDACTED, "redacted, then gzipped for the client");
+    let reply = bed.send("GET", "/v1/orders/7", &[], b"");
+    assert_eq!((reply.header("content-encoding"), &reply.body[..]), (None, REDACTED));
+    // Envoy has no deflate decompressor: such a body reaches sieve compressed, and passes as it came.
+    let deflated = miniz_oxide::deflate::compress_to_vec_zlib(CARD_BODY, 6);
+    assert_eq!(post(&bed, "application/json", Some("deflate"), &deflated).status, 200);
+    assert_eq!(last_body(&bed), deflated);
+    let unredacted = r#"sieve_skipped_total{direction="request",reason="redaction_of_a_compressed_body"}"#;
+    assert_eq!(bed.counter(unredacted, 1), Some(1));
     bed.assert_clean_log();
 }
 

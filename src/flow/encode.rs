@@ -109,9 +109,11 @@ mod tests {
     use crate::flow::decode::{decode, Decoded};
 
     #[test]
-    fn checksums_match_their_check_values() {
+    fn checksums_match_their_check_values_and_crc32fast() {
         assert_eq!(crc32(b"123456789"), 0xcbf4_3926);
         assert_eq!(adler32(b"Wikipedia"), 0x11e6_0398);
+        let data: Vec<u8> = (0..10_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        assert_eq!(crc32(&data), crc32fast::hash(&data));
     }
 
     #[test]

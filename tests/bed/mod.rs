@@ -211,7 +211,8 @@ fn serve(stream: TcpStream, received: Arc<Mutex<Vec<Received>>>, answer: Arc<Mut
         if let Some((at, gate)) = &answer.pause {
             let mut head = format!("HTTP/1.1 {} X\r\ncontent-type: {}\r\n", answer.status, answer.content_type);
             answer.headers.iter().for_each(|(k, v)| head.push_str(&format!("{k}: {v}\r\n")));
-            head.push_str("transfer-encoding: chunked\r\n\r\n");
+            // The connection ends with this answer: Envoy must not send the next request on it.
+            head.push_str("transfer-encoding: chunked\r\nconnection: close\r\n\r\n");
             let _ = writer.write_all(&[head.as_bytes(), &chunk(&answer.body[..*at])].concat());
             gate.wait();
             let _ = writer.write_all(&[&chunk(&answer.body[*at..])[..], b"0\r\n\r\n"].concat());
@@ -371,6 +372,13 @@ impl Bed {
     /// Starts Envoy with sieve as a network filter in front of an echo server.
     pub fn start_tcp(policy: &str) -> Bed {
         Bed::launch("envoy/tcp.yaml", policy, Shape::Static, Upstream::start_echo)
+            .unwrap_or_else(|log| panic!("Envoy did not become ready:\n{log}"))
+    }
+
+    /// Starts Envoy from another shipped HTTP configuration (a path from the
+    /// repository root) with `policy` as sieve's.
+    pub fn start_from(config: &str, policy: &str) -> Bed {
+        Bed::launch(config, policy, Shape::Static, Upstream::start)
             .unwrap_or_else(|log| panic!("Envoy did not become ready:\n{log}"))
     }
 

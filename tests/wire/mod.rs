@@ -15,11 +15,12 @@ pub const ENCODINGS: [(&str, Encoder); 4] = [
     ("zstd", zstd),
 ];
 
-/// A gzip member (the decoder does not check the trailer's CRC).
+/// A gzip member, its trailer's CRC-32 and length right (zlib, and so
+/// Envoy's decompressor, checks them).
 pub fn gzip(data: &[u8]) -> Vec<u8> {
     let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255];
     out.extend(miniz_oxide::deflate::compress_to_vec(data, 6));
-    out.extend_from_slice(&[0; 4]);
+    out.extend_from_slice(&crc32fast::hash(data).to_le_bytes());
     out.extend_from_slice(&(data.len() as u32).to_le_bytes());
     out
 }
@@ -34,7 +35,8 @@ pub fn encode(encoding: &str, data: &[u8]) -> Vec<u8> {
 }
 
 /// What a client reads from a body in `encoding` (a `content-encoding`
-/// list), by the codings' reference decoders: miniz for gzip and deflate, the
+/// list), by the codings' reference decoders: miniz for gzip (its CRC-32
+/// checked) and deflate, the
 /// port of Google's decoder for brotli, ruzstd for zstd.
 pub fn decode(encoding: &str, body: &[u8]) -> Vec<u8> {
     use std::io::Read;
@@ -42,7 +44,10 @@ pub fn decode(encoding: &str, body: &[u8]) -> Vec<u8> {
         match coding {
             "gzip" => {
                 assert!(data.len() >= 18 && data[..4] == [0x1f, 0x8b, 8, 0], "a gzip member without options");
-                miniz_oxide::inflate::decompress_to_vec(&data[10..data.len() - 8]).expect("deflate data")
+                let out = miniz_oxide::inflate::decompress_to_vec(&data[10..data.len() - 8]).expect("deflate data");
+                let trailer = [crc32fast::hash(&out).to_le_bytes(), (out.len() as u32).to_le_bytes()].concat();
+                assert_eq!(data[data.len() - 8..], trailer, "the member's CRC-32 and length");
+                out
             }
             "deflate" => miniz_oxide::inflate::decompress_to_vec_zlib(&data).expect("zlib data"),
             "br" => {
