@@ -284,6 +284,22 @@ fn a_body_over_the_hold_limit_passes_unredacted_and_tagged_truncated() {
 }
 
 #[test]
+fn the_part_of_a_body_within_the_hold_limit_is_redacted_or_blocked_before_the_rest_passes() {
+    let bed = Bed::start(&format!("{POLICY}http: {{max_buffer_bytes: 4096}}\n"));
+    let pad = "x".repeat(8000);
+    let body = format!(r#"{{"card": "4111 1111 1111 1111", "pad": "{pad}"}}"#);
+    let reply = bed.send("POST", "/v1/big", &[("content-type", "application/json")], body.as_bytes());
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let redacted = format!(r#"{{"card": "**** **** **** 1111", "pad": "{pad}"}}"#);
+    assert_eq!(String::from_utf8_lossy(&bed.received()[0].body), redacted, "redacted, and the rest as sent");
+    let body = [KEY, pad.as_bytes()].concat();
+    let reply = bed.send("POST", "/v1/big", &[("content-type", "text/plain")], &body);
+    assert_eq!(reply.status, 403, "a key within the limit blocks, though on_limit says pass");
+    assert_eq!(bed.counter(r#"sieve_truncated_total{direction="request"}"#, 2), Some(2));
+    bed.assert_clean_log();
+}
+
+#[test]
 fn a_body_over_the_hold_limit_is_blocked_when_the_policy_says_so() {
     let bed = Bed::start(&format!("{POLICY}http: {{max_buffer_bytes: 4096, on_limit: block}}\n"));
     let body = format!(r#"{{"pad": "{}"}}"#, "x".repeat(8000));

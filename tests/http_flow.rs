@@ -444,6 +444,48 @@ fn bodies_over_the_buffer_limit_pass_tagged_truncated_or_block() {
 }
 
 #[test]
+fn the_part_of_a_body_within_the_buffer_limit_is_acted_on_before_the_rest_passes() {
+    let policy = format!("{REDACT}http: {{max_buffer_bytes: 1000}}");
+    // A key within the limit blocks, whatever on_limit says.
+    assert!(KEY.len() < 4000);
+    let body = [KEY, &b" ".repeat(8000)[..]].concat();
+    let mut ex = Exchange::new(inspector(&format!("{REDACT}http: {{max_buffer_bytes: 4000}}")));
+    ex.request_headers(&post("text/plain"), false);
+    let actions = feed(&mut ex, &body, &[600, 5000]);
+    assert!(matches!(actions[..2], [BodyAction::Hold, BodyAction::Block(_)]), "{actions:?}");
+    // A card within it is redacted, and the rest goes on as it came, unscanned.
+    let tail = [&b"x".repeat(1500)[..], b" 5555 5555 5555 4444"].concat();
+    let body = [&b"card 4111 1111 1111 1111 "[..], &tail].concat();
+    let mut ex = Exchange::new(inspector(&policy));
+    ex.request_headers(&post("text/plain"), false);
+    let actions = feed(&mut ex, &body, &[1200]);
+    // The first chunk, 1,200 bytes, passes the limit: it goes on, redacted in its first 1,000.
+    let expected = [&b"card **** **** **** 1111 "[..], &tail[..1200 - 25]].concat();
+    assert_eq!(actions, vec![BodyAction::Replace(expected), BodyAction::Continue]);
+    assert_eq!((ex.record().findings.len(), &ex.record().truncated[..]), (1, &[Direction::Request][..]));
+    // A compressed body cut at the limit is past it, not damaged.
+    let noise: Vec<u8> = (0..20_000u32).flat_map(|i| (i.wrapping_mul(2_654_435_761) >> 7).to_le_bytes()).collect();
+    let mut ex = Exchange::new(inspector(&format!("{REDACT}http: {{max_buffer_bytes: 1000, on_unreadable: block}}")));
+    ex.request_headers(&post_encoded("text/plain", "gzip"), false);
+    assert_eq!(feed(&mut ex, &gzip(&noise), &[500]), vec![BodyAction::Hold, BodyAction::Continue]);
+    assert_eq!((&ex.record().truncated[..], &ex.record().skipped[..]), (&[Direction::Request][..], &[][..]));
+}
+
+#[test]
+fn a_copied_response_that_must_be_blocked_once_its_bytes_went_out_is_reset() {
+    // Monitor mode copies a compressed body as it passes; a bomb past the scan limit is blocked.
+    let mut ex = Exchange::new(inspector("http: {max_scan_bytes: 65536, on_limit: block}"));
+    ex.request_headers(&headers(&[(":path", "/"), (":method", "GET")]), true);
+    let response = headers(&[(":status", "200"), ("content-type", "text/plain"), ("content-encoding", "gzip")]);
+    ex.response_headers(&response, false);
+    let bomb = gzip(&vec![b'a'; 4 << 20]);
+    let (first, last) = bomb.split_at(bomb.len() / 2);
+    assert_eq!(ex.response_body(first, false), BodyAction::Continue, "copied as it passes");
+    assert_eq!(ex.response_body(last, true), BodyAction::Reset, "its first half reached the client");
+    assert!(ex.record().blocked);
+}
+
+#[test]
 fn responses_are_redacted_and_our_own_reply_is_not_inspected() {
     let mut ex = Exchange::new(inspector(REDACT));
     ex.request_headers(&headers(&[(":path", "/"), (":method", "GET")]), true);

@@ -199,8 +199,8 @@ impl Body {
         let scanner = || Box::new(engine.scanner(body.options.clone()));
         // A stream of records may never end: where a body would be held, it
         // goes on record by record instead (or, compressed, is copied).
-        let records = (blocks || redacts) && !trailers;
-        let records = records.then(|| Records::of(essence(content_type))).flatten();
+        let stream = Records::of(essence(content_type));
+        let records = stream.filter(|_| (blocks || redacts) && !trailers);
         let unreadable_blocks = inspector.http.on_unreadable == Fallback::Block;
         body.mode = match (encoding, kind, records) {
             // A message that may prove unreadable is held until it completes, too.
@@ -213,8 +213,9 @@ impl Body {
             _ if blocks || redacts || kind == Kind::Form => Mode::Hold(Vec::new()),
             (Encoding::IDENTITY, Kind::Multipart, _) => Mode::Copy(Vec::new()),
             (Encoding::IDENTITY, _, _) => Mode::Stream(scanner()),
-            // Nothing of a body that may prove unreadable goes on before it is decoded.
-            _ if unreadable_blocks => Mode::Hold(Vec::new()),
+            // Nothing of a body that may prove unreadable goes on before it
+            // is decoded, but a stream of records, which may never end.
+            _ if unreadable_blocks && stream.is_none() => Mode::Hold(Vec::new()),
             _ => Mode::Copy(Vec::new()),
         };
         body
@@ -350,25 +351,40 @@ impl Body {
                 append(held, chunk);
                 let limit = limits.max_buffer_bytes.min(limits.max_scan_bytes);
                 if held.len() > limit {
-                    // Too large to hold: what arrived is scanned for the record, the rest passes.
+                    // Too large to hold: the part within the limit is decided as a
+                    // body (a blocking value in it blocks), and the rest goes on
+                    // unscanned, as `on_limit` says.
                     let mut held = std::mem::take(held);
-                    held.truncate(limit);
+                    let rest = held.split_off(limit);
                     self.mode = Mode::Skip;
-                    self.decide(inspector, &held, 0, outcome);
-                    return self.over_limit(limits.on_limit, outcome);
+                    let within = self.decide(inspector, &held, 0, false, outcome);
+                    let step = match (within, self.over_limit(limits.on_limit, outcome)) {
+                        (Step::Block, _) | (_, Step::Block) => Step::Block,
+                        (Step::Replace(redacted), _) => Step::Replace([redacted, rest].concat()),
+                        _ => Step::Continue,
+                    };
+                    return self.copied(holding, step);
                 }
                 if !end {
                     return if holding { Step::Hold } else { Step::Continue };
                 }
                 let held = std::mem::take(held);
                 self.mode = Mode::Skip;
-                // A copied body went on as it came: it can still be blocked
-                // (past a limit), but not rewritten.
-                match self.decide(inspector, &held, 0, outcome) {
-                    Step::Replace(_) if !holding => Step::Continue,
-                    step => step,
-                }
+                let step = self.decide(inspector, &held, 0, true, outcome);
+                self.copied(holding, step)
             }
+        }
+    }
+
+    /// What a body's verdict becomes where the body was copied as it came,
+    /// not held: it went on, so it is not rewritten, and a response that
+    /// must be blocked, whose bytes reached the client, is reset.
+    fn copied(&self, holding: bool, step: Step) -> Step {
+        match step {
+            _ if holding => step,
+            Step::Replace(_) => Step::Continue,
+            Step::Block if self.direction == Direction::Response => Step::Close,
+            step => step,
         }
     }
 
@@ -444,7 +460,7 @@ impl Body {
         let rest = held.split_off(if end { held.len() } else { records.complete(&held) });
         // Where the held bytes start in the body, for the findings' offsets.
         let at = self.seen - (held.len() + rest.len()) as u64;
-        let step = if held.is_empty() { Step::Continue } else { self.decide(inspector, &held, at, outcome) };
+        let step = if held.is_empty() { Step::Continue } else { self.decide(inspector, &held, at, true, outcome) };
         let changed = matches!(step, Step::Replace(_));
         let out = match step {
             // A response's records went out before this one: the stream,
@@ -505,7 +521,7 @@ impl Body {
                 }
             }
             (true, encoding) => {
-                self.scan_compressed(inspector, encoding, frame.payload, outcome, |message, outcome| {
+                self.scan_compressed(inspector, encoding, frame.payload, true, outcome, |message, outcome| {
                     scan_protobuf(engine, message, options, &mut |f, v| found(outcome, f, v))
                 })?;
                 Ok(None)
@@ -515,12 +531,14 @@ impl Body {
 
     /// Decodes a compressed body or gRPC message (producing at most
     /// `max_scan_bytes`) and runs `scan` on it for the record. A compressed
-    /// payload can be blocked but is never rewritten.
+    /// payload can be blocked but is never rewritten. `data` not `complete`
+    /// was cut at a limit, so its stream ends early without being damaged.
     fn scan_compressed(
         &self,
         inspector: &Inspector,
         encoding: Encoding,
         data: &[u8],
+        complete: bool,
         outcome: &mut Outcome,
         scan: impl FnOnce(&[u8], &mut Outcome),
     ) -> Result<(), Blocked> {
@@ -528,6 +546,8 @@ impl Body {
         let (decoded, whole, corrupt) = match decode(encoding, data, inspector.http.max_scan_bytes) {
             Decoded::Whole(d) => (d, true, false),
             Decoded::Truncated(d) => (d, false, false),
+            // Data cut at a limit ends in the middle of its stream: past the limit, not damaged.
+            Decoded::Corrupt(d) if !complete => (d, false, false),
             Decoded::Corrupt(d) => (d, true, true),
         };
         // What decoded before any damage is scanned: a lenient reader upstream takes it.
@@ -563,12 +583,13 @@ impl Body {
     /// Scans a held body (or, at `at`, a run of its records) whole: block,
     /// rewrite or let it through. A compressed body is decoded (within
     /// `max_scan_bytes`) and can be blocked but is never rewritten.
-    fn decide(&self, inspector: &Inspector, held: &[u8], at: u64, outcome: &mut Outcome) -> Step {
+    /// `complete` is false for the part of a body within a limit.
+    fn decide(&self, inspector: &Inspector, held: &[u8], at: u64, complete: bool, outcome: &mut Outcome) -> Step {
         if !self.encoding.is_identity() {
             let scan = |decoded: &[u8], outcome: &mut Outcome| {
                 self.scan_held(inspector, decoded, 0, outcome);
             };
-            return match self.scan_compressed(inspector, self.encoding, held, outcome, scan) {
+            return match self.scan_compressed(inspector, self.encoding, held, complete, outcome, scan) {
                 Err(Blocked) => Step::Block,
                 Ok(()) => Step::Continue,
             };
