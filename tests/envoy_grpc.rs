@@ -1,6 +1,6 @@
 //! gRPC through sieve's `.wasm` in a real Envoy: h2c calls with framed
 //! protobuf messages, request and response trailers, and blocks that a gRPC
-//! client reads as PERMISSION_DENIED.
+//! client reads as PERMISSION_DENIED; gRPC-Web's text mode over HTTP/1.1.
 
 mod bed;
 mod fixtures;
@@ -9,7 +9,7 @@ mod wire;
 use bed::{Answer, Bed};
 use fixtures::{KEY, POLICY};
 use serde_json::Value;
-use wire::{field, frame, int_field, messages};
+use wire::{base64, field, frame, int_field, messages};
 
 const GRPC: &[(&str, &str)] = &[("content-type", "application/grpc"), ("te", "trailers")];
 
@@ -96,5 +96,24 @@ fn a_token_in_trailing_metadata_is_masked_and_the_call_denied() {
     let reply = call(&bed, &frame(0, &charge(b"none")), &[]);
     assert_eq!(reply["trailers"]["grpc-status"], "7", "{reply}");
     assert!(!reply.to_string().contains("ghp_"), "{reply}");
+    bed.assert_clean_log();
+}
+
+#[test]
+fn grpc_web_text_from_a_browser_is_read_and_a_key_in_it_denies_the_call() {
+    let bed = Bed::start(POLICY);
+    let headers = [("content-type", "application/grpc-web-text"), ("x-grpc-web", "1")];
+    // Two messages, each its own padded base64 segment.
+    let text = [base64(&frame(0, &charge(b"4111 1111 1111 1111"))), base64(&frame(0, &charge(b"none")))].concat();
+    let reply = bed.send("POST", "/pay.v1.Payments/Charge", &headers, &text);
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(bed.received()[0].body, text, "base64 text goes on as it came");
+    let card = r#"sieve_findings_total{detector="credit-card",category="pci",action="redact",direction="request"}"#;
+    assert_eq!(bed.counter(card, 1), Some(1), "the card inside the base64 frames is found");
+    let unredacted = r#"sieve_skipped_total{direction="request",reason="redaction_of_a_base64_gRPC-Web_body"}"#;
+    assert_eq!(bed.counter(unredacted, 1), Some(1));
+    let reply = bed.send("POST", "/pay.v1.Payments/Charge", &headers, &base64(&frame(0, &field(1, KEY))));
+    assert_eq!((reply.status, reply.header("grpc-status")), (200, Some("7")), "PERMISSION_DENIED: {:?}", reply.headers);
+    assert!(bed.received()[1..].iter().all(|r| !r.complete), "the key never reached the upstream whole");
     bed.assert_clean_log();
 }

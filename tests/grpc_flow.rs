@@ -10,7 +10,7 @@ use std::sync::Arc;
 use fixtures::KEY;
 use sieve::flow::{BodyAction, Exchange, HeaderAction, Inspector};
 use sieve::policy::Direction;
-use wire::{field, frame, gzip, int_field, messages, ENCODINGS};
+use wire::{base64, field, frame, gzip, int_field, messages, ENCODINGS};
 
 const POLICY: &str = "categories:\n  pci: {action: redact}\n  credentials: {action: block}\n";
 
@@ -171,6 +171,49 @@ fn compressed_messages_are_decoded_scanned_and_blocked_but_never_rewritten() {
     assert_eq!(ex.request_body(&message[..7], false), BodyAction::Hold);
     let BodyAction::Block(reply) = ex.request_body(&message[7..], false) else { panic!() };
     assert_eq!((reply.grpc, reply.body.as_str()), (true, "blocked by sieve: unreadable body"));
+}
+
+fn text_exchange(policy: &str) -> Exchange {
+    let mut ex = Exchange::new(inspector(policy));
+    let headers: Vec<(&[u8], &[u8])> = vec![
+        (b":method", b"POST"),
+        (b":path", b"/pay.v1.Payments/Charge"),
+        (b"content-type", b"application/grpc-web-text"),
+    ];
+    let HeaderAction::Continue { remove_content_length, .. } = ex.request_headers(&headers, false) else { panic!() };
+    assert!(!remove_content_length, "base64 text is never rewritten");
+    ex
+}
+
+#[test]
+fn grpc_web_text_is_decoded_and_scanned_at_every_split_and_goes_on_as_it_came() {
+    // Two messages, each its own padded base64 segment, as a sender encoding each write sends them.
+    let card = frame(0, &charge(b"4111 1111 1111 1111"));
+    let text = [base64(&card), base64(&frame(0, &field(3, b"thanks")))].concat();
+    assert!(text[..base64(&card).len()].ends_with(b"="), "the first segment is padded");
+    for split in 0..=text.len() {
+        let mut ex = text_exchange("");
+        assert_eq!(forwarded(&mut ex, &text, &[split]).unwrap(), text, "split at {split}");
+        assert_eq!(ex.record().detectors(), ["credit-card"], "split at {split}");
+        assert_eq!(ex.record().findings[0].key_path.as_deref(), Some("$.2.2"));
+    }
+    // A key blocks the call; a card to redact goes on as it came, and the record says why.
+    let mut ex = text_exchange(POLICY);
+    let Err(BodyAction::Block(reply)) = forwarded(&mut ex, &base64(&frame(0, &field(1, KEY))), &[7]) else { panic!() };
+    // A trailers-only answer, which gRPC-Web clients read (Envoy's gRPC replies are for application/grpc).
+    let header = |name: &str| reply.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    assert_eq!((reply.status, reply.grpc, reply.body.as_str()), (200, false, ""));
+    assert_eq!((header("grpc-status"), header("content-type")), (Some("7"), Some("application/grpc-web-text")));
+    assert_eq!(header("grpc-message"), Some("blocked by sieve: sensitive data (credentials)"));
+    let mut ex = text_exchange(POLICY);
+    assert_eq!(forwarded(&mut ex, &text, &[9]).unwrap(), text);
+    assert_eq!(ex.record().skipped, [(Direction::Request, "redaction of a base64 gRPC-Web body")]);
+    // Text that is not base64 cannot be read: it passes, or is blocked, as the policy says.
+    let mut ex = text_exchange(POLICY);
+    assert_eq!(forwarded(&mut ex, b"AAAA*not base64*", &[]).unwrap(), b"AAAA*not base64*");
+    assert_eq!(ex.record().skipped, [(Direction::Request, "undecodable body")]);
+    let mut ex = text_exchange(&format!("{POLICY}http: {{on_unreadable: block}}"));
+    assert!(matches!(forwarded(&mut ex, b"AAAA*not base64*", &[]), Err(BodyAction::Block(_))));
 }
 
 #[test]

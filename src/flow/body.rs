@@ -10,7 +10,7 @@ use crate::policy::{ActionKind, BodyRedaction, Direction, Fallback, Part};
 
 use super::decode::{decode, Decoded, Encoding};
 use super::encode::encode;
-use super::grpc::{put_frame, Deframer, Frame, Next};
+use super::grpc::{decode_text, put_frame, Deframer, Frame, Next};
 use super::passing::{Passing, TcpAction};
 use super::record::Outcome;
 use super::records::Records;
@@ -50,8 +50,6 @@ impl Kind {
             || Records::of(essence) == Some(Records::Lines)
         {
             Ok(Kind::Json)
-        } else if starts(b"application/grpc-web-text") {
-            Err("base64 gRPC-Web body")
         } else if starts(b"application/grpc") {
             Ok(Kind::Grpc)
         } else if is(b"multipart/form-data") {
@@ -204,7 +202,10 @@ impl Body {
         let unreadable_blocks = inspector.http.on_unreadable == Fallback::Block;
         body.mode = match (encoding, kind, records) {
             // A message that may prove unreadable is held until it completes, too.
-            (_, Kind::Grpc, _) => Mode::Grpc(Box::new(Grpc::new(blocks || redacts || unreadable_blocks))),
+            (_, Kind::Grpc, _) => {
+                let text = starts_with_ignore_case(essence(content_type), b"application/grpc-web-text");
+                Mode::Grpc(Box::new(Grpc::new(blocks || redacts || unreadable_blocks, text)))
+            }
             (Encoding::IDENTITY, _, Some(records)) => Mode::Records(records, Vec::new()),
             (_, _, Some(_)) => Mode::Copy(Vec::new()),
             (Encoding::IDENTITY, Kind::Json | Kind::Text, _) if redacts && streams && !blocks => {
@@ -283,7 +284,17 @@ impl Body {
                 let Mode::Grpc(mut grpc) = std::mem::replace(&mut self.mode, Mode::Skip) else {
                     return Step::Continue;
                 };
-                grpc.frames.push(&chunk);
+                match grpc.text.as_mut().map(|rest| decode_text(rest, &chunk)) {
+                    None => grpc.frames.push(&chunk),
+                    Some(Some(bytes)) => grpc.frames.push(&bytes),
+                    Some(None) => {
+                        let step = self.unreadable(inspector, "undecodable body", outcome);
+                        if step == Step::Block {
+                            self.mode = Mode::Drop;
+                        }
+                        return step;
+                    }
+                }
                 self.frames(inspector, *grpc, end, outcome)
             }
             Mode::Tunnel(passing) => {
@@ -407,7 +418,11 @@ impl Body {
                     return grpc.release();
                 }
             };
+            let before = outcome.len();
             match self.message(inspector, &frame, grpc.rewrite, outcome) {
+                Ok(None) if grpc.text.is_some() && outcome.acted_since(before, ActionKind::Redact) => {
+                    outcome.skipped(self.direction, "redaction of a base64 gRPC-Web body");
+                }
                 Err(Blocked) => {
                     self.mode = Mode::Drop;
                     return Step::Block;
@@ -422,14 +437,15 @@ impl Body {
         }
         if end {
             let rest = grpc.frames.take_rest();
-            if !rest.is_empty() && self.unreadable(inspector, "truncated gRPC message", outcome) == Step::Block {
+            let cut = !rest.is_empty() || grpc.text.as_ref().is_some_and(|t| !t.is_empty());
+            if cut && self.unreadable(inspector, "truncated gRPC message", outcome) == Step::Block {
                 self.mode = Mode::Drop;
                 return Step::Block;
             }
             grpc.out.extend(rest);
             return grpc.release();
         }
-        let step = if grpc.rewrite && grpc.frames.partial() { Step::Hold } else { grpc.release() };
+        let step = if grpc.hold && grpc.frames.partial() { Step::Hold } else { grpc.release() };
         self.mode = Mode::Grpc(Box::new(grpc));
         step
     }
@@ -640,10 +656,15 @@ fn fall_back(fallback: Fallback) -> Step {
 #[derive(Debug)]
 struct Grpc {
     frames: Deframer,
-    /// Redact or block: messages go on rewritten, and a chunk that ends
-    /// inside a message is held (by Envoy, within its buffer limit) until the
-    /// message completes. Otherwise chunks go on as they come.
+    /// Redact or block: a chunk that ends inside a message is held (by Envoy,
+    /// within its buffer limit) until the message completes. Otherwise chunks
+    /// go on as they come.
+    hold: bool,
+    /// Messages go on rewritten (held, and not base64 text).
     rewrite: bool,
+    /// gRPC-Web text: the base64 characters of a group still incomplete.
+    /// The text is scanned, and goes on as it came.
+    text: Option<Vec<u8>>,
     /// What goes on in place of the bytes held so far.
     out: Vec<u8>,
     /// `out` differs from the bytes held.
@@ -651,8 +672,9 @@ struct Grpc {
 }
 
 impl Grpc {
-    fn new(rewrite: bool) -> Grpc {
-        Grpc { frames: Deframer::default(), rewrite, out: Vec::new(), changed: false }
+    fn new(hold: bool, text: bool) -> Grpc {
+        let (rewrite, text) = (hold && !text, text.then(Vec::new));
+        Grpc { frames: Deframer::default(), hold, rewrite, text, out: Vec::new(), changed: false }
     }
 
     /// Lets the held bytes go on, rewritten if they changed.
@@ -690,7 +712,7 @@ mod tests {
             ("application/vnd.api+JSON", Ok(Kind::Json)),
             ("application/x-NDJSON", Ok(Kind::Json)),
             ("application/grpc+proto", Ok(Kind::Grpc)),
-            ("application/grpc-web-text", Err("base64 gRPC-Web body")),
+            ("application/grpc-web-text", Ok(Kind::Grpc)),
             ("Multipart/Form-Data; boundary=x", Ok(Kind::Multipart)),
             ("application/x-www-form-urlencoded", Ok(Kind::Form)),
             ("TEXT/html", Ok(Kind::Text)),

@@ -84,6 +84,23 @@ impl Deframer {
     }
 }
 
+/// gRPC-Web's text mode (`application/grpc-web-text`) sends the frames in
+/// base64, in one or several padded segments (a sender may encode each
+/// write on its own). Decodes the complete 4-character groups of `rest` and
+/// `chunk`, keeping an incomplete group in `rest` for the next chunk; `None`
+/// for text that is not base64.
+pub(super) fn decode_text(rest: &mut Vec<u8>, chunk: &[u8]) -> Option<Vec<u8>> {
+    rest.extend_from_slice(chunk);
+    let whole = rest.len() - rest.len() % 4;
+    let mut out = Vec::with_capacity(whole / 4 * 3);
+    // A group with padding ends a segment.
+    for segment in rest[..whole].split_inclusive(|&b| b == b'=').filter(|s| s != b"=") {
+        out.extend(crate::engine::validate::base64_decode(segment)?);
+    }
+    rest.drain(..whole);
+    Some(out)
+}
+
 /// Appends a frame with this payload.
 pub(super) fn put_frame(out: &mut Vec<u8>, flags: u8, payload: &[u8]) {
     out.push(flags);
@@ -118,6 +135,23 @@ mod tests {
         for split in 0..=body.len() {
             assert_eq!(frames(&body, split), expected, "split at {split}");
         }
+    }
+
+    #[test]
+    fn base64_text_decodes_group_by_group_across_chunks_and_padded_segments() {
+        // "ABCD" padded, then "EF" padded: two segments, as two writes encoded on their own.
+        let text = b"QUJDRA==RUY=";
+        for split in 0..=text.len() {
+            let mut rest = Vec::new();
+            let mut out = decode_text(&mut rest, &text[..split]).unwrap();
+            out.extend(decode_text(&mut rest, &text[split..]).unwrap());
+            assert_eq!((out.as_slice(), rest.as_slice()), (&b"ABCDEF"[..], &b""[..]), "split at {split}");
+        }
+        let mut rest = Vec::new();
+        assert_eq!(decode_text(&mut rest, b"QUJDR").unwrap(), b"ABC");
+        assert_eq!(rest, b"R", "an incomplete group waits for the next chunk");
+        assert_eq!(decode_text(&mut Vec::new(), b"QU*D"), None, "not base64");
+        assert_eq!(decode_text(&mut Vec::new(), b"QQ=A"), None, "padding inside a group");
     }
 
     #[test]

@@ -120,6 +120,8 @@ pub struct Exchange {
     passive: bool,
     /// A gRPC call (by the request's content type).
     grpc: bool,
+    /// A gRPC-Web call's content type (binary or text).
+    grpc_web: Option<String>,
     /// A gRPC response was blocked mid-stream: its trailers must say so.
     denied: bool,
     /// The request asks to switch protocols (`upgrade`), or is a CONNECT:
@@ -138,6 +140,7 @@ impl Exchange {
             response: None,
             passive: false,
             grpc: false,
+            grpc_web: None,
             denied: false,
             tunnel: None,
             path: String::new(),
@@ -169,6 +172,8 @@ impl Exchange {
         }
         self.outcome.plan = plan;
         self.grpc = known.content_type.is_some_and(|ct| starts_with_ignore_case(ct, b"application/grpc"));
+        let web = known.content_type.filter(|ct| starts_with_ignore_case(ct, b"application/grpc-web"));
+        self.grpc_web = web.map(|ct| String::from_utf8_lossy(ct).into_owned());
         self.tunnel = Tunnel::of(&known);
         let target = |part, header| Target {
             direction: Direction::Request,
@@ -498,6 +503,17 @@ impl Exchange {
     fn block_reply(&self, direction: Direction) -> LocalReply {
         let record = self.record();
         let blocked = ("x-sieve-blocked".to_string(), record.categories().join(","));
+        if let Some(content_type) = &self.grpc_web {
+            // Envoy gives its gRPC status replies to `application/grpc` calls
+            // only: a gRPC-Web client reads it from a trailers-only answer.
+            let headers = vec![
+                ("content-type".to_string(), content_type.clone()),
+                ("grpc-status".to_string(), "7".to_string()),
+                ("grpc-message".to_string(), self.grpc_message()),
+                blocked,
+            ];
+            return LocalReply { status: 200, headers, body: String::new(), grpc: false };
+        }
         if self.grpc {
             let body = self.grpc_message();
             return LocalReply { status: 200, headers: vec![blocked], body, grpc: true };

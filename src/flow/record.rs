@@ -108,8 +108,11 @@ impl Outcome {
         });
     }
 
+    /// Once per direction and reason, however many messages it held.
     pub(super) fn skipped(&mut self, direction: Direction, why: &'static str) {
-        self.record.skipped.push((direction, why));
+        if !self.record.skipped.contains(&(direction, why)) {
+            self.record.skipped.push((direction, why));
+        }
     }
 
     /// Once per direction, however many limits its body passed.

@@ -118,6 +118,20 @@ pub fn frame(flags: u8, message: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Base64 with padding (RFC 4648 §4), as gRPC-Web's text mode sends frames.
+pub fn base64(data: &[u8]) -> Vec<u8> {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = Vec::new();
+    for group in data.chunks(3) {
+        let bits = group.iter().enumerate().fold(0u32, |acc, (i, &b)| acc | u32::from(b) << (16 - 8 * i));
+        for i in 0..4 {
+            let sextet = (bits >> (18 - 6 * i)) & 63;
+            out.push(if i <= group.len() { ALPHABET[sextet as usize] } else { b'=' });
+        }
+    }
+    out
+}
+
 /// The messages of a gRPC body, or `None` if its framing is broken.
 pub fn messages(mut body: &[u8]) -> Option<Vec<Vec<u8>>> {
     let mut out = Vec::new();
