@@ -115,5 +115,12 @@ fn grpc_web_text_from_a_browser_is_read_and_a_key_in_it_denies_the_call() {
     let reply = bed.send("POST", "/pay.v1.Payments/Charge", &headers, &base64(&frame(0, &field(1, KEY))));
     assert_eq!((reply.status, reply.header("grpc-status")), (200, Some("7")), "PERMISSION_DENIED: {:?}", reply.headers);
     assert!(bed.received()[1..].iter().all(|r| !r.complete), "the key never reached the upstream whole");
+    // A key in the response: the client reads the status frame in its place, in base64.
+    let answer = [base64(&frame(0, &field(1, b"ok"))), base64(&frame(0, &field(1, KEY)))].concat();
+    bed.answer(Answer::new(200, "application/grpc-web-text", &answer));
+    let reply = bed.send("POST", "/pay.v1.Payments/Get", &headers, &base64(&frame(0, &field(1, b"7"))));
+    let status = frame(0x80, b"grpc-status:7\r\ngrpc-message:blocked by sieve: sensitive data (credentials)\r\n");
+    let expected = [base64(&frame(0, &field(1, b"ok"))), base64(&status)].concat();
+    assert_eq!(String::from_utf8_lossy(&reply.body), String::from_utf8_lossy(&expected));
     bed.assert_clean_log();
 }

@@ -138,6 +138,39 @@ fn a_blocked_response_stops_its_messages_and_its_trailers_say_permission_denied(
 }
 
 #[test]
+fn a_blocked_grpc_web_response_ends_in_its_own_status_frame() {
+    let status = frame(0x80, b"grpc-status:7\r\ngrpc-message:blocked by sieve: sensitive data (credentials)\r\n");
+    let (clean, key) = (frame(0, &field(1, b"ok")), frame(0, &field(1, KEY)));
+    for content_type in ["application/grpc-web+proto", "application/grpc-web-text"] {
+        let text = content_type.ends_with("text");
+        let form = |bytes: &[u8]| if text { base64(bytes) } else { bytes.to_vec() };
+        let mut ex = Exchange::new(inspector(POLICY));
+        ex.request_headers(&[(b":method", b"POST"), (b"content-type", content_type.as_bytes())], true);
+        ex.response_headers(&[(b":status", b"200"), (b"content-type", content_type.as_bytes())], false);
+        assert_eq!(ex.response_body(form(&clean), false), BodyAction::Continue);
+        // The status frame takes the blocked message's place, and nothing after it goes on.
+        assert_eq!(ex.response_body(form(&key), false), BodyAction::Replace(form(&status)), "{content_type}");
+        assert_eq!(ex.response_body(form(&status), true), BodyAction::Replace(Vec::new()));
+        // Messages before the blocked one in the same chunk still go on, then the status.
+        let mut ex = Exchange::new(inspector(POLICY));
+        ex.request_headers(&[(b":method", b"POST"), (b"content-type", content_type.as_bytes())], true);
+        ex.response_headers(&[(b":status", b"200"), (b"content-type", content_type.as_bytes())], false);
+        let chunk = [form(&clean), form(&key), form(&clean)].concat();
+        let expected = [form(&clean), form(&status)].concat();
+        assert_eq!(ex.response_body(chunk, false), BodyAction::Replace(expected), "{content_type}");
+    }
+    // Base64 text that went out mid-group (one segment over both messages) cannot take a new segment.
+    let mut ex = Exchange::new(inspector(POLICY));
+    let text_type: &[u8] = b"application/grpc-web-text";
+    ex.request_headers(&[(b":method", b"POST"), (b"content-type", text_type)], true);
+    ex.response_headers(&[(b":status", b"200"), (b"content-type", text_type)], false);
+    let both = base64(&[clean.clone(), key].concat());
+    let split = clean.len() / 3 * 4 + 2;
+    assert_eq!(ex.response_body(&both[..split], false), BodyAction::Continue);
+    assert_eq!(ex.response_body(&both[split..], false), BodyAction::Replace(Vec::new()));
+}
+
+#[test]
 fn compressed_messages_are_decoded_scanned_and_blocked_but_never_rewritten() {
     for (encoding, encode) in ENCODINGS {
         let mut ex = Exchange::new(inspector(POLICY));

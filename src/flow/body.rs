@@ -10,7 +10,7 @@ use crate::policy::{ActionKind, BodyRedaction, Direction, Fallback, Part};
 
 use super::decode::{decode, Decoded, Encoding};
 use super::encode::encode;
-use super::grpc::{decode_text, put_frame, Deframer, Frame, Next};
+use super::grpc::{decode_text, encode_text, put_frame, status_frame, Deframer, Frame, Next};
 use super::passing::{Passing, TcpAction};
 use super::record::Outcome;
 use super::records::Records;
@@ -131,6 +131,20 @@ pub(super) struct Body {
     boundary: Vec<u8>,
     mode: Mode,
     seen: u64,
+    /// A gRPC-Web body, whose status travels in a frame at its end: in
+    /// which form a blocked response's status frame can still follow
+    /// what went out (`None` where it cannot, or for gRPC).
+    web: Option<WebForm>,
+    /// A blocked gRPC body's messages held before the blocked one, in the body's form.
+    kept: Vec<u8>,
+}
+
+/// How a gRPC-Web body is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WebForm {
+    Binary,
+    /// Base64, in padded segments.
+    Text,
 }
 
 impl Body {
@@ -167,6 +181,8 @@ impl Body {
             boundary: Vec::new(),
             mode: Mode::Skip,
             seen: 0,
+            web: None,
+            kept: Vec::new(),
         };
         if options.detectors.is_empty() {
             return skip(options);
@@ -188,7 +204,17 @@ impl Body {
             _ => Vec::new(),
         };
         let kind = if kind == Kind::Multipart && boundary.is_empty() { Kind::Text } else { kind };
-        let mut body = Body { direction, kind, encoding, options, boundary, mode: Mode::Skip, seen: 0 };
+        let mut body = Body {
+            direction,
+            kind,
+            encoding,
+            options,
+            boundary,
+            mode: Mode::Skip,
+            seen: 0,
+            web: None,
+            kept: Vec::new(),
+        };
         body.options.json = kind == Kind::Json;
         // Bytes a streaming redaction still holds cannot go on from a trailers
         // callback: bodies that announce trailers are held instead.
@@ -203,7 +229,10 @@ impl Body {
         body.mode = match (encoding, kind, records) {
             // A message that may prove unreadable is held until it completes, too.
             (_, Kind::Grpc, _) => {
-                let text = starts_with_ignore_case(essence(content_type), b"application/grpc-web-text");
+                let essence = essence(content_type);
+                let text = starts_with_ignore_case(essence, b"application/grpc-web-text");
+                let web = starts_with_ignore_case(essence, b"application/grpc-web");
+                body.web = web.then_some(if text { WebForm::Text } else { WebForm::Binary });
                 Mode::Grpc(Box::new(Grpc::new(blocks || redacts || unreadable_blocks, text)))
             }
             (Encoding::IDENTITY, _, Some(records)) => Mode::Records(records, Vec::new()),
@@ -228,6 +257,19 @@ impl Body {
         matches!(self.mode, Mode::Drop)
     }
 
+    /// What takes the place of a blocked gRPC response's held bytes: the
+    /// messages before the blocked one, then for gRPC-Web the status frame
+    /// with `message`, in the body's form (gRPC's trailers carry the status).
+    pub(super) fn denied(&mut self, message: &str) -> Vec<u8> {
+        let mut out = std::mem::take(&mut self.kept);
+        match self.web {
+            Some(WebForm::Binary) => out.extend(status_frame(message)),
+            Some(WebForm::Text) => out.extend(encode_text(&status_frame(message))),
+            None => {}
+        }
+        out
+    }
+
     /// `reply` in this body's encoding, to take its place: the headers that
     /// went out name the encoding.
     pub(super) fn in_its_encoding(&self, reply: &[u8]) -> Vec<u8> {
@@ -244,7 +286,9 @@ impl Body {
         } else {
             Mode::Tunnel(Box::new(Passing::new(direction, options.clone())))
         };
-        Body { direction, kind: Kind::Text, encoding: Encoding::IDENTITY, options, boundary: Vec::new(), mode, seen: 0 }
+        let boundary = Vec::new();
+        let (web, kept) = (None, Vec::new());
+        Body { direction, kind: Kind::Text, encoding: Encoding::IDENTITY, options, boundary, mode, seen: 0, web, kept }
     }
 
     /// Whether the next chunks are read at all: a skipped body's bytes need
@@ -288,6 +332,8 @@ impl Body {
                     None => grpc.frames.push(&chunk),
                     Some(Some(bytes)) => grpc.frames.push(&bytes),
                     Some(None) => {
+                        // Not text a status segment could follow.
+                        self.web = None;
                         let step = self.unreadable(inspector, "undecodable body", outcome);
                         if step == Step::Block {
                             self.mode = Mode::Drop;
@@ -409,12 +455,11 @@ impl Body {
                 Next::Frame(f) => f,
                 Next::Partial => break,
                 Next::OverLimit => {
+                    if self.over_limit(limits.on_limit, outcome) == Step::Block {
+                        return self.deny(grpc);
+                    }
                     let rest = grpc.frames.take_rest();
                     grpc.out.extend(rest);
-                    if self.over_limit(limits.on_limit, outcome) == Step::Block {
-                        self.mode = Mode::Drop;
-                        return Step::Block;
-                    }
                     return grpc.release();
                 }
             };
@@ -423,15 +468,13 @@ impl Body {
                 Ok(None) if grpc.text.is_some() && outcome.acted_since(before, ActionKind::Redact) => {
                     outcome.skipped(self.direction, "redaction of a base64 gRPC-Web body");
                 }
-                Err(Blocked) => {
-                    self.mode = Mode::Drop;
-                    return Step::Block;
-                }
+                Err(Blocked) => return self.deny(grpc),
                 Ok(Some(payload)) => {
                     put_frame(&mut grpc.out, frame.flags, &payload);
                     grpc.changed = true;
                 }
-                Ok(None) if grpc.rewrite => put_frame(&mut grpc.out, frame.flags, frame.payload),
+                // Held text keeps its frames too, should a block need to put them back.
+                Ok(None) if grpc.hold => put_frame(&mut grpc.out, frame.flags, frame.payload),
                 Ok(None) => {}
             }
         }
@@ -439,15 +482,32 @@ impl Body {
             let rest = grpc.frames.take_rest();
             let cut = !rest.is_empty() || grpc.text.as_ref().is_some_and(|t| !t.is_empty());
             if cut && self.unreadable(inspector, "truncated gRPC message", outcome) == Step::Block {
-                self.mode = Mode::Drop;
-                return Step::Block;
+                return self.deny(grpc);
             }
             grpc.out.extend(rest);
             return grpc.release();
         }
         let step = if grpc.hold && grpc.frames.partial() { Step::Hold } else { grpc.release() };
+        if step != Step::Hold {
+            // What went out ends with the text's incomplete group, if any.
+            grpc.aligned = grpc.text.as_ref().is_none_or(Vec::is_empty);
+        }
         self.mode = Mode::Grpc(Box::new(grpc));
         step
+    }
+
+    /// Blocks a gRPC body: the messages held before the blocked one are
+    /// kept, to go on in place of what is held, and nothing after it goes on.
+    /// gRPC-Web text that went out mid-group can take no new segment: there,
+    /// nothing more goes on.
+    fn deny(&mut self, grpc: Grpc) -> Step {
+        match (self.web, grpc.aligned) {
+            (Some(WebForm::Text), false) => self.web = None,
+            (Some(WebForm::Text), true) => self.kept = encode_text(&grpc.out),
+            _ => self.kept = grpc.out,
+        }
+        self.mode = Mode::Drop;
+        Step::Block
     }
 
     /// Scans the records `chunk` completes (with those `held` back) as a
@@ -665,6 +725,8 @@ struct Grpc {
     /// gRPC-Web text: the base64 characters of a group still incomplete.
     /// The text is scanned, and goes on as it came.
     text: Option<Vec<u8>>,
+    /// The text that went on ends on a whole group, where a new segment can follow.
+    aligned: bool,
     /// What goes on in place of the bytes held so far.
     out: Vec<u8>,
     /// `out` differs from the bytes held.
@@ -674,7 +736,7 @@ struct Grpc {
 impl Grpc {
     fn new(hold: bool, text: bool) -> Grpc {
         let (rewrite, text) = (hold && !text, text.then(Vec::new));
-        Grpc { frames: Deframer::default(), hold, rewrite, text, out: Vec::new(), changed: false }
+        Grpc { frames: Deframer::default(), hold, rewrite, text, aligned: true, out: Vec::new(), changed: false }
     }
 
     /// Lets the held bytes go on, rewritten if they changed.

@@ -101,6 +101,26 @@ pub(super) fn decode_text(rest: &mut Vec<u8>, chunk: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// `bytes` as one padded base64 segment of gRPC-Web text.
+pub(super) fn encode_text(bytes: &[u8]) -> Vec<u8> {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = Vec::with_capacity(bytes.len().div_ceil(3) * 4);
+    for group in bytes.chunks(3) {
+        let bits = group.iter().enumerate().fold(0u32, |acc, (i, &b)| acc | u32::from(b) << (16 - 8 * i));
+        for i in 0..4 {
+            out.push(if i <= group.len() { ALPHABET[(bits >> (18 - 6 * i)) as usize & 63] } else { b'=' });
+        }
+    }
+    out
+}
+
+/// gRPC-Web's status frame (flags 0x80): trailers in the body.
+pub(super) fn status_frame(message: &str) -> Vec<u8> {
+    let mut frame = Vec::new();
+    put_frame(&mut frame, 0x80, format!("grpc-status:7\r\ngrpc-message:{message}\r\n").as_bytes());
+    frame
+}
+
 /// Appends a frame with this payload.
 pub(super) fn put_frame(out: &mut Vec<u8>, flags: u8, payload: &[u8]) {
     out.push(flags);
@@ -152,6 +172,17 @@ mod tests {
         assert_eq!(rest, b"R", "an incomplete group waits for the next chunk");
         assert_eq!(decode_text(&mut Vec::new(), b"QU*D"), None, "not base64");
         assert_eq!(decode_text(&mut Vec::new(), b"QQ=A"), None, "padding inside a group");
+    }
+
+    #[test]
+    fn encoded_text_decodes_back() {
+        for len in 0..10 {
+            let bytes: Vec<u8> = (0..len).map(|i| (i * 37 + 200) as u8).collect();
+            let text = encode_text(&bytes);
+            assert_eq!(text.len() % 4, 0);
+            assert_eq!(decode_text(&mut Vec::new(), &text), Some(bytes), "{len} bytes");
+        }
+        assert_eq!(encode_text(b"ABCD"), b"QUJDRA==");
     }
 
     #[test]

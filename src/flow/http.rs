@@ -351,9 +351,10 @@ impl Exchange {
             Step::Block => {
                 self.outcome.record.blocked = true;
                 if self.grpc && direction == Direction::Response {
-                    // The trailers carry the verdict; no more messages go out.
+                    // The trailers (gRPC-Web: a status frame) carry the verdict; no more messages go out.
                     self.denied = true;
-                    return BodyAction::Replace(Vec::new());
+                    let message = self.grpc_message();
+                    return BodyAction::Replace(self.response.as_mut().map(|b| b.denied(&message)).unwrap_or_default());
                 }
                 let reply = self.block_reply(direction);
                 match (direction, &self.response) {
