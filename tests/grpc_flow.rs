@@ -139,7 +139,11 @@ fn a_blocked_response_stops_its_messages_and_its_trailers_say_permission_denied(
 
 #[test]
 fn a_blocked_grpc_web_response_ends_in_its_own_status_frame() {
-    let status = frame(0x80, b"grpc-status:7\r\ngrpc-message:blocked by sieve: sensitive data (credentials)\r\n");
+    let status_of = |categories: &str| {
+        let trailers = format!("grpc-status:7\r\ngrpc-message:blocked by sieve: sensitive data ({categories})\r\n");
+        frame(0x80, trailers.as_bytes())
+    };
+    let status = status_of("credentials");
     let (clean, key) = (frame(0, &field(1, b"ok")), frame(0, &field(1, KEY)));
     for content_type in ["application/grpc-web+proto", "application/grpc-web-text"] {
         let text = content_type.ends_with("text");
@@ -155,8 +159,11 @@ fn a_blocked_grpc_web_response_ends_in_its_own_status_frame() {
         let mut ex = Exchange::new(inspector(POLICY));
         ex.request_headers(&[(b":method", b"POST"), (b"content-type", content_type.as_bytes())], true);
         ex.response_headers(&[(b":status", b"200"), (b"content-type", content_type.as_bytes())], false);
-        let chunk = [form(&clean), form(&key), form(&clean)].concat();
-        let expected = [form(&clean), form(&status)].concat();
+        let card = frame(0, &charge(b"4111 1111 1111 1111"));
+        let chunk = [form(&card), form(&key), form(&clean)].concat();
+        // Binary is redacted; base64 text is never rewritten, so its card goes on as it came.
+        let kept = if text { base64(&card) } else { frame(0, &charge(b"**** **** **** 1111")) };
+        let expected = [kept, form(&status_of("credentials,pci"))].concat();
         assert_eq!(ex.response_body(chunk, false), BodyAction::Replace(expected), "{content_type}");
     }
     // Base64 text that went out mid-group (one segment over both messages) cannot take a new segment.

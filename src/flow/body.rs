@@ -464,10 +464,11 @@ impl Body {
                 }
             };
             let before = outcome.len();
-            match self.message(inspector, &frame, grpc.rewrite, outcome) {
-                Ok(None) if grpc.text.is_some() && outcome.acted_since(before, ActionKind::Redact) => {
-                    outcome.skipped(self.direction, "redaction of a base64 gRPC-Web body");
-                }
+            let verdict = self.message(inspector, &frame, grpc.rewrite, outcome);
+            if grpc.text.is_some() && outcome.acted_since(before, ActionKind::Redact) {
+                outcome.skipped(self.direction, "redaction of a base64 gRPC-Web body");
+            }
+            match verdict {
                 Err(Blocked) => return self.deny(grpc),
                 Ok(Some(payload)) => {
                     put_frame(&mut grpc.out, frame.flags, &payload);
