@@ -472,7 +472,7 @@ fn the_part_of_a_body_within_the_buffer_limit_is_acted_on_before_the_rest_passes
 }
 
 #[test]
-fn a_copied_response_that_must_be_blocked_once_its_bytes_went_out_is_reset() {
+fn a_response_copied_or_streamed_that_must_be_blocked_once_its_bytes_went_out_is_reset() {
     // Monitor mode copies a compressed body as it passes; a bomb past the scan limit is blocked.
     let mut ex = Exchange::new(inspector("http: {max_scan_bytes: 65536, on_limit: block}"));
     ex.request_headers(&headers(&[(":path", "/"), (":method", "GET")]), true);
@@ -483,6 +483,12 @@ fn a_copied_response_that_must_be_blocked_once_its_bytes_went_out_is_reset() {
     assert_eq!(ex.response_body(first, false), BodyAction::Continue, "copied as it passes");
     assert_eq!(ex.response_body(last, true), BodyAction::Reset, "its first half reached the client");
     assert!(ex.record().blocked);
+    // So does a monitored response streamed past the scan limit.
+    let mut ex = Exchange::new(inspector("http: {max_scan_bytes: 1000, on_limit: block}"));
+    ex.request_headers(&headers(&[(":path", "/"), (":method", "GET")]), true);
+    ex.response_headers(&headers(&[(":status", "200"), ("content-type", "text/plain")]), false);
+    assert_eq!(ex.response_body(vec![b'a'; 800], false), BodyAction::Continue);
+    assert_eq!(ex.response_body(vec![b'a'; 800], false), BodyAction::Reset);
 }
 
 #[test]

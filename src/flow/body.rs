@@ -381,7 +381,8 @@ impl Body {
                 }
                 if over {
                     self.mode = Mode::Skip;
-                    return self.over_limit(limits.on_limit, outcome);
+                    let step = self.over_limit(limits.on_limit, outcome);
+                    return self.passed(step);
                 }
                 Step::Continue
             }
@@ -399,7 +400,7 @@ impl Body {
                 if over {
                     self.mode = Mode::Skip;
                     if self.over_limit(limits.on_limit, outcome) == Step::Block {
-                        return Step::Block;
+                        return self.passed(Step::Block);
                     }
                 }
                 Step::Replace(out)
@@ -434,12 +435,20 @@ impl Body {
     }
 
     /// What a body's verdict becomes where the body was copied as it came,
-    /// not held: it went on, so it is not rewritten, and a response that
-    /// must be blocked, whose bytes reached the client, is reset.
+    /// not held: it went on, so it is not rewritten, nor replaced by a reply.
     fn copied(&self, holding: bool, step: Step) -> Step {
         match step {
             _ if holding => step,
             Step::Replace(_) => Step::Continue,
+            step => self.passed(step),
+        }
+    }
+
+    /// A response whose bytes went on as they came, and which must be
+    /// blocked, is reset: a reply in place of the rest would reach the
+    /// client glued to what it already has.
+    fn passed(&self, step: Step) -> Step {
+        match step {
             Step::Block if self.direction == Direction::Response => Step::Close,
             step => step,
         }

@@ -61,8 +61,9 @@ pub enum BodyAction {
     Hold,
     /// Replace the whole body with this, then continue.
     Replace(Vec<u8>),
-    /// Send this reply (requests: a blocked response's headers are gone,
-    /// so the reply's body replaces its body instead).
+    /// Send this reply. A body gives it for requests only: a blocked
+    /// response's headers are gone, so its reply comes as `Replace`, in the
+    /// body's encoding.
     Block(LocalReply),
     /// Bytes that follow others already sent (a tunnel's, a response's
     /// records) held a blocking finding: drop this chunk and reset the stream.
