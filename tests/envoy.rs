@@ -395,6 +395,7 @@ fn random_traffic_never_breaks_the_filter() {
         "application/octet-stream",
         "application/grpc",
         "multipart/form-data; boundary=x",
+        "application/grpc-web-text",
     ];
     for _ in 0..40 {
         let mut body = Vec::new();
@@ -409,11 +410,13 @@ fn random_traffic_never_breaks_the_filter() {
         let encoding = (next() % 3 == 0).then(|| wire::ENCODINGS[next() as usize % wire::ENCODINGS.len()]);
         let body = match encoding {
             Some((_, encode)) if next() % 2 == 0 => encode(&body),
+            // A quarter of the rest are base64, as gRPC-Web's text mode sends them.
+            _ if next() % 4 == 0 => wire::base64(&body),
             _ => body,
         };
-        let mut headers = vec![("content-type", types[(next() % 6) as usize])];
+        let mut headers = vec![("content-type", types[(next() % 7) as usize])];
         headers.extend(encoding.map(|(name, _)| ("content-encoding", name)));
-        let answer = Answer::new(200, types[(next() % 6) as usize], &body);
+        let answer = Answer::new(200, types[(next() % 7) as usize], &body);
         let encoded = encoding.map(|(name, _)| ("content-encoding".to_string(), name.to_string()));
         bed.answer(Answer { headers: encoded.into_iter().collect(), ..answer });
         let reply = bed.send("POST", "/v1/fuzz", &headers, &body);
