@@ -223,8 +223,8 @@ impl Body {
         let scanner = || Box::new(engine.scanner(body.options.clone()));
         // A stream of records may never end: where a body would be held, it
         // goes on record by record instead (or, compressed, is copied).
-        let stream = Records::of(essence(content_type));
-        let records = stream.filter(|_| (blocks || redacts) && !trailers);
+        let stream = || Records::of(essence(content_type));
+        let records = ((blocks || redacts) && !trailers).then(stream).flatten();
         let unreadable_blocks = inspector.http.on_unreadable == Fallback::Block;
         body.mode = match (encoding, kind, records) {
             // A message that may prove unreadable is held until it completes, too.
@@ -245,7 +245,7 @@ impl Body {
             (Encoding::IDENTITY, _, _) => Mode::Stream(scanner()),
             // Nothing of a body that may prove unreadable goes on before it
             // is decoded, but a stream of records, which may never end.
-            _ if unreadable_blocks && stream.is_none() => Mode::Hold(Vec::new()),
+            _ if unreadable_blocks && stream().is_none() => Mode::Hold(Vec::new()),
             _ => Mode::Copy(Vec::new()),
         };
         body
