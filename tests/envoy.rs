@@ -300,6 +300,25 @@ fn the_part_of_a_body_within_the_hold_limit_is_redacted_or_blocked_before_the_re
 }
 
 #[test]
+fn the_fail_closed_example_blocks_what_it_finds_and_what_it_cannot_read() {
+    let policy = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/policies/fail-closed.yaml"));
+    let bed = Bed::start(&policy.unwrap());
+    let send = |content_type: &str, encoding: Option<&str>, body: &[u8]| {
+        let mut headers = vec![("content-type", content_type)];
+        headers.extend(encoding.map(|e| ("content-encoding", e)));
+        bed.send("POST", "/v1/out", &headers, body).status
+    };
+    let card = br#"{"card": "4539 1488 0343 6467"}"#;
+    assert_eq!(send("application/json", None, br#"{"order": 7}"#), 200);
+    assert_eq!(send("application/json", None, card), 451, "a card");
+    assert_eq!(send("application/json", None, br#"{"card": "4111 1111 1111 1111"}"#), 200, "a test card");
+    assert_eq!(send("application/octet-stream", None, card), 451, "a card labelled binary");
+    assert_eq!(send("application/json", Some("compress"), card), 451, "an encoding sieve cannot read");
+    assert_eq!(send("text/plain", Some("gzip"), &wire::gzip(KEY)[..40]), 451, "a damaged gzip body");
+    bed.assert_clean_log();
+}
+
+#[test]
 fn a_body_over_the_hold_limit_is_blocked_when_the_policy_says_so() {
     let bed = Bed::start(&format!("{POLICY}http: {{max_buffer_bytes: 4096, on_limit: block}}\n"));
     let body = format!(r#"{{"pad": "{}"}}"#, "x".repeat(8000));
