@@ -173,29 +173,15 @@ impl Body {
             Ok(Kind::Grpc) => Encoding::of(known.grpc_encoding.unwrap_or_default()),
             _ => content_encoding,
         };
-        let skip = |options| Body {
-            direction,
-            kind: Kind::Text,
-            encoding: Encoding::IDENTITY,
-            options,
-            boundary: Vec::new(),
-            mode: Mode::Skip,
-            seen: 0,
-            web: None,
-            kept: Vec::new(),
-        };
         if options.detectors.is_empty() {
-            return skip(options);
+            return Body::plain(direction, options, Mode::Skip);
         }
         let (kind, encoding) = match (kind, encoding) {
             (Ok(k), Ok(e)) => (k, e),
             (Err(why), _) | (_, Err(why)) => {
                 outcome.skipped(direction, why);
-                let mut body = skip(options);
-                if why != BINARY && inspector.http.on_unreadable == Fallback::Block {
-                    body.mode = Mode::Drop;
-                }
-                return body;
+                let refused = why != BINARY && inspector.http.on_unreadable == Fallback::Block;
+                return Body::plain(direction, options, if refused { Mode::Drop } else { Mode::Skip });
             }
         };
         // Without a boundary, a multipart body can only be read as text.
@@ -204,17 +190,7 @@ impl Body {
             _ => Vec::new(),
         };
         let kind = if kind == Kind::Multipart && boundary.is_empty() { Kind::Text } else { kind };
-        let mut body = Body {
-            direction,
-            kind,
-            encoding,
-            options,
-            boundary,
-            mode: Mode::Skip,
-            seen: 0,
-            web: None,
-            kept: Vec::new(),
-        };
+        let mut body = Body { kind, encoding, boundary, ..Body::plain(direction, options, Mode::Skip) };
         body.options.json = kind == Kind::Json;
         // Bytes a streaming redaction still holds cannot go on from a trailers
         // callback: bodies that announce trailers are held instead.
@@ -286,9 +262,13 @@ impl Body {
         } else {
             Mode::Tunnel(Box::new(Passing::new(direction, options.clone())))
         };
-        let boundary = Vec::new();
-        let (web, kept) = (None, Vec::new());
-        Body { direction, kind: Kind::Text, encoding: Encoding::IDENTITY, options, boundary, mode, seen: 0, web, kept }
+        Body::plain(direction, options, mode)
+    }
+
+    /// A body read (if at all) as plain text, nothing of it seen yet.
+    fn plain(direction: Direction, options: ScanOptions, mode: Mode) -> Body {
+        let (kind, encoding, boundary) = (Kind::Text, Encoding::IDENTITY, Vec::new());
+        Body { direction, kind, encoding, options, boundary, mode, seen: 0, web: None, kept: Vec::new() }
     }
 
     /// Whether the next chunks are read at all: a skipped body's bytes need
@@ -490,7 +470,7 @@ impl Body {
         }
         if end {
             let rest = grpc.frames.take_rest();
-            let cut = !rest.is_empty() || grpc.text.as_ref().is_some_and(|t| !t.is_empty());
+            let cut = !rest.is_empty() || grpc.mid_group();
             if cut && self.unreadable(inspector, "truncated gRPC message", outcome) == Step::Block {
                 return self.deny(grpc);
             }
@@ -500,7 +480,7 @@ impl Body {
         let step = if grpc.hold && grpc.frames.partial() { Step::Hold } else { grpc.release() };
         if step != Step::Hold {
             // What went out ends with the text's incomplete group, if any.
-            grpc.aligned = grpc.text.as_ref().is_none_or(Vec::is_empty);
+            grpc.aligned = !grpc.mid_group();
         }
         self.mode = Mode::Grpc(Box::new(grpc));
         step
@@ -747,6 +727,11 @@ impl Grpc {
     fn new(hold: bool, text: bool) -> Grpc {
         let (rewrite, text) = (hold && !text, text.then(Vec::new));
         Grpc { frames: Deframer::default(), hold, rewrite, text, aligned: true, out: Vec::new(), changed: false }
+    }
+
+    /// Whether gRPC-Web text has read part of a base64 group.
+    fn mid_group(&self) -> bool {
+        self.text.as_ref().is_some_and(|rest| !rest.is_empty())
     }
 
     /// Lets the held bytes go on, rewritten if they changed.

@@ -209,11 +209,10 @@ fn serve(stream: TcpStream, received: Arc<Mutex<Vec<Received>>>, answer: Arc<Mut
         }
         let answer = answer.lock().unwrap().clone();
         if let Some((at, gate)) = &answer.pause {
-            let mut head = format!("HTTP/1.1 {} X\r\ncontent-type: {}\r\n", answer.status, answer.content_type);
-            answer.headers.iter().for_each(|(k, v)| head.push_str(&format!("{k}: {v}\r\n")));
+            let mut head = head(&answer);
             // The connection ends with this answer: Envoy must not send the next request on it.
-            head.push_str("transfer-encoding: chunked\r\nconnection: close\r\n\r\n");
-            let _ = writer.write_all(&[head.as_bytes(), &chunk(&answer.body[..*at])].concat());
+            head.extend_from_slice(b"transfer-encoding: chunked\r\nconnection: close\r\n\r\n");
+            let _ = writer.write_all(&[head, chunk(&answer.body[..*at])].concat());
             gate.wait();
             let _ = writer.write_all(&[&chunk(&answer.body[*at..])[..], b"0\r\n\r\n"].concat());
             return;
@@ -244,11 +243,17 @@ fn chunk(bytes: &[u8]) -> Vec<u8> {
     [format!("{:x}\r\n", bytes.len()).as_bytes(), bytes, b"\r\n"].concat()
 }
 
+/// An answer's status line, content type and headers, before its framing.
+fn head(answer: &Answer) -> Vec<u8> {
+    let mut out = format!("HTTP/1.1 {} X\r\ncontent-type: {}\r\n", answer.status, answer.content_type).into_bytes();
+    answer.headers.iter().for_each(|(k, v)| out.extend(format!("{k}: {v}\r\n").bytes()));
+    out
+}
+
 /// An answer on the wire.
 fn response(answer: &Answer, head_request: bool) -> Vec<u8> {
-    let Answer { status, content_type, body, headers, trailers, .. } = answer;
-    let mut out = format!("HTTP/1.1 {status} X\r\ncontent-type: {content_type}\r\n").into_bytes();
-    headers.iter().for_each(|(k, v)| out.extend(format!("{k}: {v}\r\n").bytes()));
+    let Answer { status, body, trailers, .. } = answer;
+    let mut out = head(answer);
     // 204 and 304 carry no body; a HEAD response announces one it does not send.
     if *status == 204 || *status == 304 {
         out.extend_from_slice(b"\r\n");
