@@ -532,7 +532,7 @@ fn routes_match_the_host_without_its_port_and_the_method() {
     for (method, host) in [("POST", "payments.internal"), ("PUT", "shop.internal")] {
         assert_eq!(send(method, host), 200, "{method} {host}: the policy elsewhere");
         assert_eq!(
-            String::from_utf8_lossy(&bed.received().pop().unwrap().body),
+            String::from_utf8_lossy(&bed.last_whole().body),
             String::from_utf8_lossy(REDACTED),
             "{method} {host}"
         );

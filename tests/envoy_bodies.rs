@@ -28,14 +28,7 @@ fn post(bed: &Bed, content_type: &str, encoding: Option<&str>, body: &[u8]) -> R
 
 /// The body of the last request the upstream received.
 fn last_body(bed: &Bed) -> Vec<u8> {
-    last_whole(bed).body
-}
-
-/// The last request the upstream received whole. A blocked request whose
-/// headers went upstream is recorded, incomplete, once Envoy resets it, which
-/// may be after a later request is answered.
-fn last_whole(bed: &Bed) -> bed::Received {
-    bed.received().into_iter().rfind(|r| r.complete).expect("a request reached the upstream whole")
+    bed.last_whole().body
 }
 
 #[test]
@@ -110,7 +103,7 @@ fn compressed_bodies_are_scanned_and_can_be_blocked_but_are_never_rewritten() {
     let bed = Bed::start(POLICY);
     let compressed = gzip(CARD_BODY);
     assert_eq!(post(&bed, "application/json", Some("gzip"), &compressed).status, 200);
-    let got = last_whole(&bed);
+    let got = bed.last_whole();
     assert_eq!(got.body, compressed, "the compressed bytes go on as they came");
     assert_eq!(got.header("content-encoding"), Some("gzip"));
     let card = r#"sieve_findings_total{detector="credit-card",category="pci",action="redact",direction="request"}"#;
@@ -218,7 +211,7 @@ fn behind_envoys_decompressors_compressed_requests_are_redacted_and_responses_co
     for (encoding, encode) in ENCODINGS.into_iter().filter(|(name, _)| *name != "deflate") {
         let reply = post(&bed, "application/json", Some(encoding), &encode(CARD_BODY));
         assert_eq!(reply.status, 200, "{encoding}: {}", reply.text());
-        let got = last_whole(&bed);
+        let got = bed.last_whole();
         assert_eq!(got.body, REDACTED, "{encoding}: the upstream gets the plain body, redacted");
         assert_eq!(got.header("content-encoding"), None, "{encoding}");
         assert_eq!(post(&bed, "text/plain", Some(encoding), &encode(KEY)).status, 403, "{encoding}");
@@ -232,7 +225,7 @@ fn behind_envoys_decompressors_compressed_requests_are_redacted_and_responses_co
     // and the client that accepts gzip gets it redacted, then compressed.
     bed.answer_with(200, "application/json", CARD_BODY);
     let reply = bed.send("GET", "/v1/orders/7", &[("accept-encoding", "gzip, br")], b"");
-    assert_eq!(last_whole(&bed).header("accept-encoding"), None, "the upstream answers plain");
+    assert_eq!(bed.last_whole().header("accept-encoding"), None, "the upstream answers plain");
     assert_eq!((reply.status, reply.header("content-encoding")), (200, Some("gzip")));
     assert_eq!(wire::decode("gzip", &reply.body), REDACTED, "redacted, then gzipped for the client");
     let reply = bed.send("GET", "/v1/orders/7", &[], b"");

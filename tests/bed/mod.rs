@@ -677,6 +677,13 @@ impl Bed {
         self.upstream.raw.lock().unwrap().clone()
     }
 
+    /// The last request the upstream received whole. A blocked request whose
+    /// headers went upstream is recorded, incomplete, once Envoy resets it,
+    /// which may be after a later request is answered.
+    pub fn last_whole(&self) -> Received {
+        self.received().into_iter().rfind(|r| r.complete).expect("a request reached the upstream whole")
+    }
+
     /// What the upstream received so far.
     pub fn received(&self) -> Vec<Received> {
         self.upstream.received.lock().unwrap().clone()
