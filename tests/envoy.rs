@@ -242,6 +242,7 @@ fn findings_are_counted_in_prometheus_stats_and_logged_without_values() {
     let log = bed.log();
     assert!(log.contains(r#""detector":"credit-card""#), "one JSON line per flow with findings");
     assert!(log.contains(r#""path":"/v1/orders""#), "{log}");
+    assert!(log.contains(r#""fingerprint":""#), "keyed fingerprints where the line is kept: {log}");
     assert!(!log.contains("4111 1111") && !log.contains("5555 5555") && !log.contains("MIIE"), "no values in the log");
 
     // Envoy's `wasm` logger above info: no line (sieve asks, and does not build it); counters go on.

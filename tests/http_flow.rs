@@ -10,7 +10,7 @@ mod wire;
 use std::sync::Arc;
 
 use fixtures::{CARD_BODY, KEY, REDACTED};
-use sieve::flow::{BodyAction, Exchange, HeaderAction, Inspector};
+use sieve::flow::{BodyAction, Exchange, Fingerprints, HeaderAction, Inspector};
 use sieve::policy::{ActionKind, Direction, Part};
 use wire::{brotli, gzip, zstd, ENCODINGS};
 
@@ -63,6 +63,35 @@ fn monitor_mode_streams_and_records_without_changing_anything() {
     assert_eq!((f.direction, f.part, f.action), (Direction::Request, Part::Body, ActionKind::Monitor));
     assert_eq!(f.key_path.as_deref(), Some("$.card"));
     assert!(!r.to_json().contains("4111"), "the record never holds the value");
+}
+
+/// Two cards in one body, recorded with the fingerprints `fingerprints` makes.
+fn fingerprinted(insp: &Arc<Inspector>, fingerprints: Fingerprints) -> Vec<Option<String>> {
+    let mut ex = Exchange::new(Arc::clone(insp)).fingerprints(fingerprints);
+    ex.request_headers(&post("application/json"), false);
+    feed(&mut ex, br#"{"cards": ["4111 1111 1111 1111", "5555 5555 5555 4444"]}"#, &[]);
+    assert_eq!(ex.record().findings.len(), 2);
+    assert!(!ex.record().to_json().contains("4111"));
+    ex.record().findings.iter().map(|f| f.fingerprint.clone()).collect()
+}
+
+#[test]
+fn fingerprints_are_made_only_where_the_log_line_is_kept() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static ASKED: AtomicUsize = AtomicUsize::new(0);
+    fn dropped() -> bool {
+        ASKED.fetch_add(1, Ordering::SeqCst);
+        false
+    }
+    // One inspector: without a configured key, each has a random one.
+    let insp = inspector("");
+    let always = fingerprinted(&insp, Fingerprints::Always);
+    assert!(always.iter().all(|f| f.as_ref().is_some_and(|f| f.len() == 12)), "{always:?}");
+    assert_ne!(always[0], always[1], "one fingerprint per value");
+    assert_eq!(fingerprinted(&insp, Fingerprints::Ask(|| true)), always, "the same keyed hash when the line is kept");
+    assert_eq!(fingerprinted(&insp, Fingerprints::Ask(dropped)), [None, None]);
+    assert_eq!(ASKED.load(Ordering::SeqCst), 1, "asked once, at the first finding");
+    assert_eq!(fingerprinted(&insp, Fingerprints::Never), [None, None]);
 }
 
 #[test]

@@ -20,7 +20,9 @@ use log::{error, info, warn};
 use proxy_wasm::traits::{Context, HttpContext, RootContext, StreamContext};
 use proxy_wasm::types::{Action, ContextType, GrpcStatusCode, LogLevel, MapType, Status, StreamType};
 
-use crate::flow::{BodyAction, Connection, Exchange, HeaderAction, Inspector, LocalReply, TcpAction, TrailersAction};
+use crate::flow::{
+    BodyAction, Connection, Exchange, Fingerprints, HeaderAction, Inspector, LocalReply, TcpAction, TrailersAction,
+};
 use crate::policy::{Direction, Protocol};
 use header_map::HeaderMap;
 use metrics::Metrics;
@@ -92,14 +94,14 @@ impl RootContext for Root {
 
     fn create_stream_context(&self, _context_id: u32) -> Option<Box<dyn StreamContext>> {
         Some(Box::new(Tcp {
-            connection: self.inspector.clone().map(Connection::new),
+            connection: self.inspector.clone().map(|i| Connection::new(i).fingerprints(LOGGED)),
             metrics: Rc::clone(&self.metrics),
         }))
     }
 
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
         Some(Box::new(Http {
-            exchange: self.inspector.clone().map(Exchange::new),
+            exchange: self.inspector.clone().map(|i| Exchange::new(i).fingerprints(LOGGED)),
             metrics: Rc::clone(&self.metrics),
             held: 0,
             published: 0,
@@ -227,6 +229,10 @@ fn reset_stream(request: bool) {
         warn!("cannot reset the stream: {status:?}");
     }
 }
+
+/// Fingerprints only show in the log line: none are made for a flow whose
+/// line Envoy would drop (asked at its first finding).
+const LOGGED: Fingerprints = Fingerprints::Ask(host_logs_info);
 
 /// Whether Envoy keeps info lines of Wasm code (its `wasm` log level, which
 /// an operator may change at any time): a line it would drop is not built.

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use serde_json::json;
 
 use super::body::{Body, Step};
-use super::record::{Outcome, Record};
+use super::record::{Fingerprints, Outcome, Record};
 use super::{Headers, Inspector, Known, CATEGORIES_TAG, DETECTORS_TAG};
 use crate::engine::bytes::starts_with_ignore_case;
 use crate::engine::{redact_url, DetectorSet, ScanOptions, Scanner, Target};
@@ -146,6 +146,12 @@ impl Exchange {
             tunnel: None,
             path: String::new(),
         }
+    }
+
+    /// Which findings get keyed fingerprints (by default, all).
+    pub fn fingerprints(mut self, fingerprints: Fingerprints) -> Exchange {
+        self.outcome.fingerprints = fingerprints;
+        self
     }
 
     /// What was found, for the log record and metrics.

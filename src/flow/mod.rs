@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 pub use http::{BodyAction, Exchange, HeaderAction, LocalReply, TrailersAction};
 pub use passing::TcpAction;
-pub use record::{Record, Recorded};
+pub use record::{Fingerprints, Record, Recorded};
 pub use route::{Plan, Routes};
 pub use tcp::Connection;
 

@@ -26,7 +26,22 @@ pub struct Recorded {
     pub key_path: Option<String>,
     pub start: u64,
     pub end: u64,
-    pub fingerprint: String,
+    /// A keyed hash of the value (see [`Fingerprints`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
+}
+
+/// Whether findings carry keyed fingerprints. Only the log line shows them,
+/// and each costs an HMAC-SHA-256 (about what scanning a kilobyte does), so
+/// the filter has them made only where Envoy would keep that line.
+#[derive(Debug, Clone, Copy)]
+pub enum Fingerprints {
+    /// For every finding: offline tools, and where the line is kept.
+    Always,
+    /// For none: the line would be dropped.
+    Never,
+    /// Asked at the first finding, and the answer kept for the rest.
+    Ask(fn() -> bool),
 }
 
 /// The log record of an exchange with findings: one JSON line.
@@ -76,11 +91,12 @@ impl Record {
 pub(super) struct Outcome {
     pub(super) record: Record,
     pub(super) plan: Arc<Plan>,
+    pub(super) fingerprints: Fingerprints,
 }
 
 impl Outcome {
     pub(super) fn new(plan: &Arc<Plan>) -> Outcome {
-        Outcome { record: Record::default(), plan: Arc::clone(plan) }
+        Outcome { record: Record::default(), plan: Arc::clone(plan), fingerprints: Fingerprints::Always }
     }
 
     pub(super) fn found(
@@ -92,6 +108,11 @@ impl Outcome {
         f: Finding,
         value: &[u8],
     ) {
+        if let Fingerprints::Ask(wanted) = self.fingerprints {
+            self.fingerprints = if wanted() { Fingerprints::Always } else { Fingerprints::Never };
+        }
+        let fingerprint =
+            matches!(self.fingerprints, Fingerprints::Always).then(|| engine.hash_key().fingerprint(value));
         let d = engine.detector(f.detector);
         self.record.findings.push(Recorded {
             detector: d.id.clone(),
@@ -104,7 +125,7 @@ impl Outcome {
             key_path: f.path,
             start: f.start,
             end: f.end,
-            fingerprint: engine.hash_key().fingerprint(value),
+            fingerprint,
         });
     }
 

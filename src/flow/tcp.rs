@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use super::passing::{Passing, TcpAction};
-use super::record::{Outcome, Record};
+use super::record::{Fingerprints, Outcome, Record};
 use super::Inspector;
 use crate::engine::{DetectorSet, ScanOptions, Target};
 use crate::policy::{Direction, Part};
@@ -36,6 +36,12 @@ impl Connection {
         let sides = [side(Direction::Request), side(Direction::Response)];
         let outcome = Outcome::new(inspector.routes.default_plan());
         Connection { inspector, outcome, sides }
+    }
+
+    /// Which findings get keyed fingerprints (by default, all).
+    pub fn fingerprints(mut self, fingerprints: Fingerprints) -> Connection {
+        self.outcome.fingerprints = fingerprints;
+        self
     }
 
     pub fn record(&self) -> &Record {

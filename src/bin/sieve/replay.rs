@@ -122,7 +122,7 @@ pub fn report(r: &Replayed, index: usize, format: Format) -> Option<String> {
                     f.category,
                     f.severity,
                     f.action.as_str(),
-                    f.fingerprint
+                    f.fingerprint.as_deref().unwrap_or_default()
                 ));
             }
             for (direction, why) in &r.record.skipped {
