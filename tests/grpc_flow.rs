@@ -143,22 +143,25 @@ fn a_blocked_grpc_web_response_ends_in_its_own_status_frame() {
         let trailers = format!("grpc-status:7\r\ngrpc-message:blocked by sieve: sensitive data ({categories})\r\n");
         frame(0x80, trailers.as_bytes())
     };
+    // A call of this content type, its response's body still to come.
+    let answering = |content_type: &[u8]| {
+        let mut ex = Exchange::new(inspector(POLICY));
+        ex.request_headers(&[(b":method", b"POST"), (b"content-type", content_type)], true);
+        ex.response_headers(&[(b":status", b"200"), (b"content-type", content_type)], false);
+        ex
+    };
     let status = status_of("credentials");
     let (clean, key) = (frame(0, &field(1, b"ok")), frame(0, &field(1, KEY)));
     for content_type in ["application/grpc-web+proto", "application/grpc-web-text"] {
         let text = content_type.ends_with("text");
         let form = |bytes: &[u8]| if text { base64(bytes) } else { bytes.to_vec() };
-        let mut ex = Exchange::new(inspector(POLICY));
-        ex.request_headers(&[(b":method", b"POST"), (b"content-type", content_type.as_bytes())], true);
-        ex.response_headers(&[(b":status", b"200"), (b"content-type", content_type.as_bytes())], false);
+        let mut ex = answering(content_type.as_bytes());
         assert_eq!(ex.response_body(form(&clean), false), BodyAction::Continue);
         // The status frame takes the blocked message's place, and nothing after it goes on.
         assert_eq!(ex.response_body(form(&key), false), BodyAction::Replace(form(&status)), "{content_type}");
         assert_eq!(ex.response_body(form(&status), true), BodyAction::Replace(Vec::new()));
         // Messages before the blocked one in the same chunk still go on, then the status.
-        let mut ex = Exchange::new(inspector(POLICY));
-        ex.request_headers(&[(b":method", b"POST"), (b"content-type", content_type.as_bytes())], true);
-        ex.response_headers(&[(b":status", b"200"), (b"content-type", content_type.as_bytes())], false);
+        let mut ex = answering(content_type.as_bytes());
         let card = frame(0, &charge(b"4111 1111 1111 1111"));
         let chunk = [form(&card), form(&key), form(&clean)].concat();
         // Binary is redacted; base64 text is never rewritten, so its card goes on as it came.
@@ -167,10 +170,7 @@ fn a_blocked_grpc_web_response_ends_in_its_own_status_frame() {
         assert_eq!(ex.response_body(chunk, false), BodyAction::Replace(expected), "{content_type}");
     }
     // Base64 text that went out mid-group (one segment over both messages) cannot take a new segment.
-    let mut ex = Exchange::new(inspector(POLICY));
-    let text_type: &[u8] = b"application/grpc-web-text";
-    ex.request_headers(&[(b":method", b"POST"), (b"content-type", text_type)], true);
-    ex.response_headers(&[(b":status", b"200"), (b"content-type", text_type)], false);
+    let mut ex = answering(b"application/grpc-web-text");
     let both = base64(&[clean.clone(), key].concat());
     let split = clean.len() / 3 * 4 + 2;
     assert_eq!(ex.response_body(&both[..split], false), BodyAction::Continue);
