@@ -83,7 +83,7 @@ impl JsonTracker {
             match self.state {
                 State::KeyStr | State::ValueStr => {
                     let key = self.state == State::KeyStr;
-                    let end = i + string_run(&bytes[i..]);
+                    let end = string_end(bytes, i);
                     if key {
                         self.push_key_bytes(&bytes[i..end]);
                     }
@@ -99,7 +99,7 @@ impl JsonTracker {
                     }
                 }
                 State::Scalar => {
-                    i += scalar_run(&bytes[i..]);
+                    i = scalar_end(bytes, i);
                     if let Some(&b) = bytes.get(i) {
                         self.state = self.after_value(b);
                         i += 1;
@@ -110,6 +110,7 @@ impl JsonTracker {
                     }
                 }
                 State::Failed => return,
+                State::Value | State::AfterValue | State::Colon if is_space(bytes[i]) => i = skip_space(bytes, i + 1),
                 State::Key => match self.members(bytes, i, base) {
                     // Nothing for the fast path here: `}`, or not JSON.
                     at if at == i => {
@@ -134,58 +135,95 @@ impl JsonTracker {
     /// the common kind, `"key": value,` with a plain key and a scalar or
     /// plain string value, and returns where it stopped: at the end of the
     /// bytes, or at anything else (an escape, a nested value, the object's
-    /// end, a fault), in the state the byte-by-byte walk continues from.
+    /// end unless another object follows in its array, a fault), in the
+    /// state the byte-by-byte walk continues from.
     /// Each place in the grammar has a branch of its own here, which the CPU
-    /// predicts, where one dispatch per token mostly it does not.
-    fn members(&mut self, bytes: &[u8], mut i: usize, base: u64) -> usize {
+    /// predicts, where one dispatch per token mostly it does not. Only the
+    /// last key read is copied into the frame, on the way out.
+    fn members(&mut self, bytes: &[u8], i: usize, base: u64) -> usize {
+        let mut key = None;
+        let at = self.members_from(bytes, i, base, &mut key);
+        if let Some((start, end)) = key {
+            self.start_key();
+            self.push_key_bytes(&bytes[start..end]);
+        }
+        at
+    }
+
+    /// [`Self::members`]' walk; `key` is the span of the last key read. The
+    /// state is set where the walk stops (it is `Key` between members).
+    fn members_from(&mut self, bytes: &[u8], mut i: usize, base: u64, key: &mut Option<(usize, usize)>) -> usize {
         loop {
             i = skip_space(bytes, i);
             if bytes.get(i) != Some(&b'"') {
                 return i;
             }
-            i += 1;
-            self.start_key();
-            self.state = State::KeyStr;
-            let end = i + string_run(&bytes[i..]);
-            self.push_key_bytes(&bytes[i..end]);
+            let end = string_end(bytes, i + 1);
+            *key = Some((i + 1, end));
             if bytes.get(end) != Some(&b'"') {
+                self.state = State::KeyStr;
                 return end;
             }
-            self.state = State::Colon;
             i = skip_space(bytes, end + 1);
             if bytes.get(i) != Some(&b':') {
+                self.state = State::Colon;
                 return i;
             }
-            self.state = State::Value;
             i = skip_space(bytes, i + 1);
             match bytes.get(i) {
                 Some(b'"') => {
                     i += 1;
                     self.string_start = base + i as u64;
-                    self.state = State::ValueStr;
-                    i += string_run(&bytes[i..]);
+                    i = string_end(bytes, i);
                     if bytes.get(i) != Some(&b'"') {
+                        self.state = State::ValueStr;
                         return i;
                     }
                     i += 1;
                 }
                 Some(&b) if starts_scalar(b) => {
-                    self.state = State::Scalar;
-                    i += 1 + scalar_run(&bytes[i + 1..]);
+                    i = scalar_end(bytes, i + 1);
                     if i == bytes.len() {
+                        self.state = State::Scalar;
                         return i;
                     }
                 }
-                _ => return i,
+                _ => {
+                    self.state = State::Value;
+                    return i;
+                }
             }
-            self.state = State::AfterValue;
             i = skip_space(bytes, i);
-            if bytes.get(i) != Some(&b',') {
+            let next = match bytes.get(i) {
+                Some(b',') => Some(i + 1),
+                // The key read belonged to the object closed.
+                Some(b'}') => self.next_in_array(bytes, i).inspect(|_| *key = None),
+                _ => None,
+            };
+            let Some(next) = next else {
+                self.state = State::AfterValue;
                 return i;
-            }
-            i += 1;
-            self.state = State::Key;
+            };
+            i = next;
         }
+    }
+
+    /// At an object's `}` (`i`): if another object follows it in the same
+    /// array (`}, {`, the rows of most API answers), starts that one in the
+    /// frame of the one closed and returns where its members begin.
+    fn next_in_array(&mut self, bytes: &[u8], i: usize) -> Option<usize> {
+        let comma = skip_space(bytes, i + 1);
+        let open = skip_space(bytes, comma + 1);
+        if bytes.get(comma) != Some(&b',') || bytes.get(open) != Some(&b'{') {
+            return None;
+        }
+        let [.., Frame::Array { index }, Frame::Object { key, has_key }] = self.stack.as_mut_slice() else {
+            return None;
+        };
+        *index += 1;
+        key.clear();
+        *has_key = false;
+        Some(open + 1)
     }
 
     /// The extent of the value at the current position.
@@ -337,45 +375,75 @@ impl JsonTracker {
     }
 }
 
+const SPACE: u8 = 1;
+const SCALAR: u8 = 2;
+const SCALAR_START: u8 = 4;
+
+/// Each byte's classes, one lookup where a chain of comparisons would be.
+static CLASSES: [u8; 256] = {
+    let mut classes = [0; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        if matches!(c, b' ' | b'\t' | b'\r' | b'\n') {
+            classes[b] |= SPACE;
+        }
+        // Bytes of a number or of `true`, `false` and `null`.
+        if matches!(c, b'0'..=b'9' | b'a'..=b'z' | b'.' | b'+' | b'-' | b'E') {
+            classes[b] |= SCALAR;
+        }
+        // The first byte of one.
+        if matches!(c, b'-' | b'0'..=b'9' | b't' | b'f' | b'n') {
+            classes[b] |= SCALAR_START;
+        }
+        b += 1;
+    }
+    classes
+};
+
 fn is_space(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+    CLASSES[usize::from(b)] & SPACE != 0
 }
 
-/// The first byte of a number or of `true`, `false` and `null`.
 fn starts_scalar(b: u8) -> bool {
-    matches!(b, b'-' | b'0'..=b'9' | b't' | b'f' | b'n')
+    CLASSES[usize::from(b)] & SCALAR_START != 0
 }
 
-/// Bytes of a number or of `true`, `false` and `null`.
 fn is_scalar(b: u8) -> bool {
-    matches!(b, b'0'..=b'9' | b'a'..=b'z' | b'.' | b'+' | b'-' | b'E')
+    CLASSES[usize::from(b)] & SCALAR != 0
 }
 
-/// How many bytes at the start of `bytes` belong to a number or literal.
-fn scalar_run(bytes: &[u8]) -> usize {
-    bytes.iter().position(|&b| !is_scalar(b)).unwrap_or(bytes.len())
+/// Where the number or literal that goes on at `i` ends.
+fn scalar_end(bytes: &[u8], mut i: usize) -> usize {
+    while bytes.get(i).is_some_and(|&b| is_scalar(b)) {
+        i += 1;
+    }
+    i
 }
 
 /// Where the white space from `i` ends.
-fn skip_space(bytes: &[u8], i: usize) -> usize {
-    bytes[i..].iter().position(|&b| !is_space(b)).map_or(bytes.len(), |n| i + n)
+fn skip_space(bytes: &[u8], mut i: usize) -> usize {
+    while bytes.get(i).is_some_and(|&b| is_space(b)) {
+        i += 1;
+    }
+    i
 }
 
-/// How many bytes at the start of a string's content come before its
-/// closing quote or next escape. Most strings are short: a word of eight
+/// Where the string content from `i` reaches its closing quote or next
+/// escape (or the end of the bytes). Most strings are short: a word of eight
 /// bytes at a time finds their end sooner than a byte loop or a SIMD search.
-fn string_run(bytes: &[u8]) -> usize {
-    let mut i = 0;
+fn string_end(bytes: &[u8], mut i: usize) -> usize {
     for _ in 0..2 {
-        let Some(word) = bytes.get(i..i + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()) else { break };
-        let word = u64::from_le_bytes(word);
+        let Some(word) = bytes.get(i..).and_then(<[u8]>::first_chunk::<8>) else { break };
+        let word = u64::from_le_bytes(*word);
         let found = zero_bytes(word ^ QUOTES) | zero_bytes(word ^ BACKSLASHES);
         if found != 0 {
             return i + (found.trailing_zeros() / 8) as usize;
         }
         i += 8;
     }
-    i + memchr::memchr2(b'"', b'\\', &bytes[i..]).unwrap_or(bytes.len() - i)
+    let rest = bytes.get(i..).unwrap_or_default();
+    i + memchr::memchr2(b'"', b'\\', rest).unwrap_or(rest.len())
 }
 
 const ONES: u64 = u64::from_le_bytes([1; 8]);
@@ -567,7 +635,7 @@ mod tests {
     }
 
     #[test]
-    fn a_string_run_ends_at_the_first_quote_or_backslash() {
+    fn a_string_ends_at_the_first_quote_or_backslash() {
         let mut next = crate::engine::xorshift(0x51ed_270b_2740_1f2d);
         for _ in 0..20_000 {
             let len = (next() % 40) as usize;
@@ -576,7 +644,7 @@ mod tests {
                 .map(|_| b"ab!#[]\xa2\xdc\"\\"[(next() % if next() % 8 == 0 { 10 } else { 8 }) as usize])
                 .collect();
             let expected = bytes.iter().position(|&b| b == b'"' || b == b'\\').unwrap_or(len);
-            assert_eq!(string_run(&bytes), expected, "{bytes:?}");
+            assert_eq!(string_end(&bytes, 0), expected, "{bytes:?}");
         }
     }
 
