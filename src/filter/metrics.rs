@@ -13,10 +13,22 @@ use proxy_wasm::hostcalls::{define_metric, increment_metric};
 use proxy_wasm::types::MetricType;
 
 use crate::flow::{Record, Recorded};
+use crate::policy::{ActionKind, Direction};
 
 #[derive(Default)]
 pub struct Metrics {
     ids: HashMap<String, u32>,
+    /// Findings counters by detector, then by category, action and
+    /// direction: a finding is counted without its counter's name being
+    /// formatted and hashed, which is done once, when it is defined.
+    findings: HashMap<String, Vec<(Series, u32)>>,
+}
+
+/// A findings counter's labels other than the detector.
+struct Series {
+    category: String,
+    action: ActionKind,
+    direction: Direction,
 }
 
 impl Metrics {
@@ -24,16 +36,9 @@ impl Metrics {
     pub fn count(&mut self, record: &Record) {
         self.increment("sieve_exchanges_total", 1);
         for (f, n) in series(&record.findings) {
-            self.increment(
-                &format!(
-                    "sieve_findings_total.detector.{}.category.{}.action.{}.direction.{}",
-                    f.detector,
-                    f.category,
-                    f.action.as_str(),
-                    f.direction.as_str()
-                ),
-                n,
-            );
+            if let Some(id) = self.findings_counter(f) {
+                add(id, n);
+            }
         }
         if record.blocked {
             self.increment("sieve_blocked_total", 1);
@@ -53,18 +58,44 @@ impl Metrics {
     /// The name is copied only when the counter is first defined.
     fn increment(&mut self, name: &str, by: i64) {
         let id = match self.ids.get(name) {
-            Some(&id) => id,
-            None => match define_metric(MetricType::Counter, name) {
-                Ok(id) => *self.ids.entry(name.to_string()).or_insert(id),
-                Err(status) => {
-                    warn!("cannot define metric {name}: {status:?}");
-                    return;
-                }
-            },
+            Some(&id) => Some(id),
+            None => define(name).map(|id| *self.ids.entry(name.to_string()).or_insert(id)),
         };
-        if let Err(status) = increment_metric(id, by) {
-            warn!("cannot increment a metric: {status:?}");
+        if let Some(id) = id {
+            add(id, by);
         }
+    }
+
+    /// The counter of a finding's series, defined on first use.
+    fn findings_counter(&mut self, f: &Recorded) -> Option<u32> {
+        let known = match self.findings.get_mut(f.detector.as_str()) {
+            Some(known) => known,
+            None => self.findings.entry(f.detector.clone()).or_default(),
+        };
+        let same = |s: &Series| s.category == f.category && s.action == f.action && s.direction == f.direction;
+        if let Some((_, id)) = known.iter().find(|(s, _)| same(s)) {
+            return Some(*id);
+        }
+        let name = format!(
+            "sieve_findings_total.detector.{}.category.{}.action.{}.direction.{}",
+            f.detector,
+            f.category,
+            f.action.as_str(),
+            f.direction.as_str()
+        );
+        let id = define(&name)?;
+        known.push((Series { category: f.category.clone(), action: f.action, direction: f.direction }, id));
+        Some(id)
+    }
+}
+
+fn define(name: &str) -> Option<u32> {
+    define_metric(MetricType::Counter, name).map_err(|status| warn!("cannot define metric {name}: {status:?}")).ok()
+}
+
+fn add(id: u32, by: i64) {
+    if let Err(status) = increment_metric(id, by) {
+        warn!("cannot increment a metric: {status:?}");
     }
 }
 
