@@ -576,5 +576,13 @@ fn the_access_log_names_what_was_found_in_both_directions_never_the_values() {
     assert_eq!(lines[0]["sieve_detectors"], "credit-card,email", "{}", lines[0]);
     assert_eq!(lines[0]["path"], "/v1/orders", "the query string, which held an email, is not logged");
     assert!(!lines[0].to_string().contains("4111") && !lines[0].to_string().contains("hopper"));
+
+    // The response finds what its request did not: the properties grow.
+    bed.answer_with(200, "application/json", br#"{"contact": "grace.hopper@example.com"}"#);
+    assert_eq!(bed.send("POST", "/v1/orders", &[("content-type", "application/json")], CARD_BODY).status, 200);
+    let lines = bed.access_log(2);
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(lines[1]["sieve_categories"], "contact,pci", "{}", lines[1]);
+    assert_eq!(lines[1]["sieve_detectors"], "credit-card,email", "{}", lines[1]);
     bed.assert_clean_log();
 }

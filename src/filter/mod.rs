@@ -104,7 +104,7 @@ impl RootContext for Root {
             exchange: self.inspector.clone().map(|i| Exchange::new(i).fingerprints(LOGGED)),
             metrics: Rc::clone(&self.metrics),
             held: 0,
-            published: 0,
+            published: Published::default(),
         }))
     }
 }
@@ -116,8 +116,16 @@ struct Http {
     metrics: Rc<RefCell<Metrics>>,
     /// Bytes of the current body Envoy holds for us (after a `Pause`).
     held: usize,
-    /// Findings already published as properties.
-    published: usize,
+    /// What the properties were last set to.
+    published: Published,
+}
+
+/// The findings published as properties, and the values set.
+#[derive(Default)]
+struct Published {
+    findings: usize,
+    categories: String,
+    detectors: String,
 }
 
 impl Context for Http {}
@@ -256,13 +264,21 @@ impl Http {
     /// and later filters. Only ids and names, never values.
     fn publish(&mut self) {
         let Some(record) = self.exchange.as_ref().map(Exchange::record) else { return };
-        if record.findings.len() == self.published {
+        if record.findings.len() == self.published.findings {
             return;
         }
-        self.published = record.findings.len();
+        self.published.findings = record.findings.len();
         let (categories, detectors) = (record.categories().join(","), record.detectors().join(","));
-        self.set_property(vec!["sieve_categories"], Some(categories.as_bytes()));
-        self.set_property(vec!["sieve_detectors"], Some(detectors.as_bytes()));
+        // A response mostly finds what its request did: a write that would
+        // change nothing is a host call (and a filter-state update) saved.
+        if categories != self.published.categories {
+            self.set_property(vec!["sieve_categories"], Some(categories.as_bytes()));
+            self.published.categories = categories;
+        }
+        if detectors != self.published.detectors {
+            self.set_property(vec!["sieve_detectors"], Some(detectors.as_bytes()));
+            self.published.detectors = detectors;
+        }
     }
 
     /// The bytes of this callback that the flow has not seen: Envoy's body
