@@ -8,6 +8,11 @@
 //! - a local reply is sent, then `Pause` returned; the reply's own response
 //!   callbacks are not inspected;
 //! - nothing here unwraps: a failed host call is logged and traffic flows.
+//!   The SDK's own host calls panic on a status they do not expect; Envoy
+//!   gives those only to calls made out of place (a header map after its
+//!   callback, a body replaced at an offset), so each call here is made
+//!   where it belongs, and the stream reset, whose status varies, goes to
+//!   the ABI directly.
 
 mod header_map;
 mod metrics;
@@ -120,12 +125,14 @@ struct Http {
     published: Published,
 }
 
-/// The findings published as properties, and the values set.
+/// The properties sieve sets: the categories and the detectors found.
+const PROPERTIES: [&str; 2] = ["sieve_categories", "sieve_detectors"];
+
+/// How many findings the properties show, and their values as last set.
 #[derive(Default)]
 struct Published {
     findings: usize,
-    categories: String,
-    detectors: String,
+    values: [String; 2],
 }
 
 impl Context for Http {}
@@ -268,16 +275,16 @@ impl Http {
             return;
         }
         self.published.findings = record.findings.len();
-        let (categories, detectors) = (record.categories().join(","), record.detectors().join(","));
-        // A response mostly finds what its request did: a write that would
-        // change nothing is a host call (and a filter-state update) saved.
-        if categories != self.published.categories {
-            self.set_property(vec!["sieve_categories"], Some(categories.as_bytes()));
-            self.published.categories = categories;
-        }
-        if detectors != self.published.detectors {
-            self.set_property(vec!["sieve_detectors"], Some(detectors.as_bytes()));
-            self.published.detectors = detectors;
+        let values = [record.categories().join(","), record.detectors().join(",")];
+        for ((name, value), set) in PROPERTIES.into_iter().zip(values).zip(&mut self.published.values) {
+            // A response mostly finds what its request did: a write that would
+            // change nothing is a host call (and a filter-state update) saved.
+            if value != *set {
+                if let Err(status) = proxy_wasm::hostcalls::set_property(vec![name], Some(value.as_bytes())) {
+                    warn!("cannot set the property {name}: {status:?}");
+                }
+                *set = value;
+            }
         }
     }
 
