@@ -35,10 +35,17 @@ impl Metrics {
     /// Counts one finished exchange.
     pub fn count(&mut self, record: &Record) {
         self.increment("sieve_exchanges_total", 1);
-        for (f, n) in series(&record.findings) {
-            if let Some(id) = self.findings_counter(f) {
-                add(id, n);
+        // Findings summed by counter first: a body full of emails costs one
+        // host call, not one per email.
+        let mut counts: Vec<(u32, i64)> = Vec::new();
+        for id in record.findings.iter().filter_map(|f| self.findings_counter(f)) {
+            match counts.iter_mut().find(|(counter, _)| *counter == id) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((id, 1)),
             }
+        }
+        for (id, n) in counts {
+            add(id, n);
         }
         if record.blocked {
             self.increment("sieve_blocked_total", 1);
@@ -97,21 +104,4 @@ fn add(id: u32, by: i64) {
     if let Err(status) = increment_metric(id, by) {
         warn!("cannot increment a metric: {status:?}");
     }
-}
-
-/// The findings by counter series (detector, category, action, direction),
-/// in order of first appearance, with how many each has: a body full of
-/// emails costs one name and one host call, not one per email.
-fn series(findings: &[Recorded]) -> Vec<(&Recorded, i64)> {
-    let same = |a: &Recorded, b: &Recorded| {
-        (a.action, a.direction) == (b.action, b.direction) && a.detector == b.detector && a.category == b.category
-    };
-    let mut series: Vec<(&Recorded, i64)> = Vec::new();
-    for f in findings {
-        match series.iter_mut().find(|(g, _)| same(g, f)) {
-            Some((_, n)) => *n += 1,
-            None => series.push((f, 1)),
-        }
-    }
-    series
 }
