@@ -1,5 +1,9 @@
 //! Counters in Envoy's stats, defined on first use.
 //!
+//! Counts are kept here and added to Envoy's counters on the root context's
+//! tick ([`Metrics::flush`]): an increment is a host call, and one per
+//! counter per second costs less than one per counter per exchange.
+//!
 //! Names carry their tags as `.tag.value` segments
 //! (`sieve_findings_total.detector.credit-card.category.pci...`). The Envoy
 //! configurations we ship extract them with `stats_config.stats_tags`, so
@@ -22,6 +26,8 @@ pub struct Metrics {
     /// direction: a finding is counted without its counter's name being
     /// formatted and hashed, which is done once, when it is defined.
     findings: HashMap<String, Vec<(Series, u32)>>,
+    /// Counts not yet added to Envoy's counters, by counter id.
+    pending: Vec<(u32, i64)>,
 }
 
 /// A findings counter's labels other than the detector.
@@ -35,17 +41,10 @@ impl Metrics {
     /// Counts one finished exchange.
     pub fn count(&mut self, record: &Record) {
         self.increment("sieve_exchanges_total", 1);
-        // Findings summed by counter first: a body full of emails costs one
-        // host call, not one per email.
-        let mut counts: Vec<(u32, i64)> = Vec::new();
-        for id in record.findings.iter().filter_map(|f| self.findings_counter(f)) {
-            match counts.iter_mut().find(|(counter, _)| *counter == id) {
-                Some((_, n)) => *n += 1,
-                None => counts.push((id, 1)),
+        for f in &record.findings {
+            if let Some(id) = self.findings_counter(f) {
+                self.add(id, 1);
             }
-        }
-        for (id, n) in counts {
-            add(id, n);
         }
         if record.blocked {
             self.increment("sieve_blocked_total", 1);
@@ -62,6 +61,16 @@ impl Metrics {
         }
     }
 
+    /// Adds the counts kept since the last flush to Envoy's counters: one
+    /// host call per counter that moved.
+    pub fn flush(&mut self) {
+        for (id, n) in self.pending.drain(..) {
+            if let Err(status) = increment_metric(id, n) {
+                warn!("cannot increment a metric: {status:?}");
+            }
+        }
+    }
+
     /// The name is copied only when the counter is first defined.
     fn increment(&mut self, name: &str, by: i64) {
         let id = match self.ids.get(name) {
@@ -69,7 +78,16 @@ impl Metrics {
             None => define(name).map(|id| *self.ids.entry(name.to_string()).or_insert(id)),
         };
         if let Some(id) = id {
-            add(id, by);
+            self.add(id, by);
+        }
+    }
+
+    /// Keeps `by` for counter `id` until the next flush. A few counters move
+    /// at all, so a list is searched.
+    fn add(&mut self, id: u32, by: i64) {
+        match self.pending.iter_mut().find(|(counter, _)| *counter == id) {
+            Some((_, n)) => *n += by,
+            None => self.pending.push((id, by)),
         }
     }
 
@@ -98,10 +116,4 @@ impl Metrics {
 
 fn define(name: &str) -> Option<u32> {
     define_metric(MetricType::Counter, name).map_err(|status| warn!("cannot define metric {name}: {status:?}")).ok()
-}
-
-fn add(id: u32, by: i64) {
-    if let Err(status) = increment_metric(id, by) {
-        warn!("cannot increment a metric: {status:?}");
-    }
 }

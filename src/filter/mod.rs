@@ -20,6 +20,7 @@ mod metrics;
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
+use std::time::Duration;
 
 use log::{error, info, warn};
 use proxy_wasm::traits::{Context, HttpContext, RootContext, StreamContext};
@@ -37,6 +38,10 @@ proxy_wasm::main! {{
     proxy_wasm::set_root_context(|_| Box::new(Root::default()));
 }}
 
+/// How often counts reach Envoy's counters: stats readers (Prometheus
+/// scrapes) see them at most this late.
+const COUNTS_FLUSHED_EVERY: Duration = Duration::from_secs(1);
+
 /// One per filter instance and worker: holds the compiled policy.
 #[derive(Default)]
 struct Root {
@@ -46,10 +51,19 @@ struct Root {
     metrics: Rc<RefCell<Metrics>>,
 }
 
-impl Context for Root {}
+impl Context for Root {
+    /// Envoy is done with this plugin: what was counted since the last tick
+    /// is added now.
+    fn on_done(&mut self) -> bool {
+        self.metrics.borrow_mut().flush();
+        true
+    }
+}
 
 impl RootContext for Root {
     fn on_vm_start(&mut self, _size: usize) -> bool {
+        // Envoy answers Ok to this call always (the SDK would panic otherwise).
+        self.set_tick_period(COUNTS_FLUSHED_EVERY);
         let config = self.get_vm_configuration().unwrap_or_default();
         match String::from_utf8(config) {
             Ok(text) => {
@@ -86,6 +100,10 @@ impl RootContext for Root {
                 false
             }
         }
+    }
+
+    fn on_tick(&mut self) {
+        self.metrics.borrow_mut().flush();
     }
 
     /// From the policy's `protocol`: the SDK asks before each stream, and a
