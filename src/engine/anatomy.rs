@@ -155,6 +155,42 @@ fn class_bytes(class: &Class) -> ByteSet {
     set
 }
 
+/// The bytes a match holds past a lead of at most one byte: `(lead, set)`,
+/// where every byte of a match but its first `lead` is in `set`. A pattern
+/// that opens with a byte of context, as the email rule's
+/// `(?:^|[^A-Za-z0-9._%+\-])` does, has that byte as its lead, so the set
+/// leaves out all the context allows.
+pub fn held_past_lead(hir: &Hir) -> (usize, ByteSet) {
+    match hir.kind() {
+        HirKind::Concat(items) if items.len() > 1 && items[0].properties().maximum_len() == Some(1) => {
+            let mut set = ByteSet::default();
+            items[1..].iter().for_each(|item| set.union(&held_bytes(item)));
+            (1, set)
+        }
+        _ => (0, held_bytes(hir)),
+    }
+}
+
+/// Every byte a match can hold, anywhere in it.
+fn held_bytes(hir: &Hir) -> ByteSet {
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => ByteSet::default(),
+        HirKind::Literal(lit) => {
+            let mut set = ByteSet::default();
+            lit.0.iter().for_each(|&b| set.insert_range(b, b));
+            set
+        }
+        HirKind::Class(c) => class_bytes(c),
+        HirKind::Repetition(r) => held_bytes(&r.sub),
+        HirKind::Capture(c) => held_bytes(&c.sub),
+        HirKind::Concat(items) | HirKind::Alternation(items) => {
+            let mut set = ByteSet::default();
+            items.iter().for_each(|item| set.union(&held_bytes(item)));
+            set
+        }
+    }
+}
+
 /// The bytes a match can begin with, and whether `hir` can match empty.
 fn first_bytes(hir: &Hir) -> (ByteSet, bool) {
     match hir.kind() {
@@ -265,6 +301,27 @@ mod tests {
         assert!(anatomy(r"\b\d{3}(?:-\d{2}|\d{3})\b").ends_at_boundary);
         assert!(!anatomy(r"\d{3}(?:-\d{2}\b|x)").ends_at_boundary);
         assert!(!anatomy(r"(?u:\b\d\b)").ends_at_boundary, "a Unicode boundary is not an ASCII one");
+    }
+
+    #[test]
+    fn held_bytes_are_every_byte_of_every_match_past_its_lead() {
+        let cfg = syntax::Config::new().unicode(false).utf8(false);
+        let held = |p: &str| held_past_lead(&syntax::parse_with(p, &cfg).unwrap());
+        let (lead, email) = held(r"\b[a-z0-9._%+-]{1,64}@(?:[a-z0-9-]{1,63}\.){1,8}[a-z]{2,63}\b");
+        assert_eq!(lead, 0, "an assertion holds no byte");
+        assert!(b"grace.hopper+1@example.com".iter().all(|&b| email.contains(b)));
+        assert!(!email.contains(b'"') && !email.contains(b' ') && !email.contains(b'A'));
+        let (lead, context) = held(r"(?:^|[^a-z@])[a-z]+@[a-z]+\.com");
+        assert_eq!(lead, 1, "one byte of context opens the match");
+        assert!(!context.contains(b'"') && context.contains(b'@') && context.contains(b'.'));
+        let (lead, token) = held(r"ghp_[0-9a-z]{36}");
+        assert_eq!(lead, 0, "the literal is longer than a byte");
+        assert!(token.contains(b'g') && token.contains(b'_') && !token.contains(b'G') && !token.contains(b'-'));
+        let (lead, token) = held(r"(?i)ghp_[0-9a-z]{36}");
+        assert_eq!(lead, 1, "`(?i)` makes the literal a class per byte: the first is the lead");
+        assert!(token.contains(b'H') && token.contains(b'_') && !token.contains(b'-'));
+        let (_, unicode) = held_past_lead(&syntax::parse_with(r"\w+", &syntax::Config::new()).unwrap());
+        assert!(unicode.contains(b'x') && (0x80..=0xff).all(|b| unicode.contains(b)), "multi-byte letters");
     }
 
     #[test]

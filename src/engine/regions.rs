@@ -8,8 +8,9 @@
 //! `MatchKind::All` lazy DFA of the family's patterns over a group's
 //! stretches in step. That DFA reports every
 //! position where some pattern's match ends, and which patterns end there;
-//! with each pattern's longest match, that bounds where the match starts.
-//! The leftmost-first search then runs only over those regions.
+//! each pattern's longest match, and the bytes its matches can hold, bound
+//! where the match starts (see [`Reach`]). The leftmost-first search then
+//! runs only over those regions.
 //!
 //! A stretch's walk starts fresh, so it misses matches that began in the
 //! stretch before. The walk of the stretch before therefore goes on past its
@@ -36,6 +37,7 @@ use regex_automata::util::start;
 use regex_automata::util::syntax;
 use regex_automata::MatchKind;
 
+use super::anatomy::{self, ByteSet};
 use pairs::{any_missing, PairClasses, Pairs, Row};
 
 mod pairs;
@@ -79,11 +81,35 @@ struct Tables {
 #[derive(Debug)]
 pub struct RegionFinder {
     dfa: DFA,
-    /// Per pattern, its longest match: one ending at `e` starts at or after `e - longest`.
-    longest: Vec<usize>,
+    /// Per pattern, how far back from its end a match can start.
+    reach: Vec<Reach>,
     /// `None` where the pairs' rows would be too large to hold enough of them.
     pairs: Option<PairClasses>,
     tables: Pool<Tables, TablesFn>,
+}
+
+/// How far back from its end a pattern's match can start.
+#[derive(Debug)]
+struct Reach {
+    /// The pattern's longest match.
+    longest: usize,
+    /// Bytes at the start of a match that `bytes` need not hold.
+    lead: usize,
+    /// Every byte its matches can hold past the lead.
+    bytes: ByteSet,
+}
+
+impl Reach {
+    /// Where a match ending at `end` starts at the earliest: `longest` bytes
+    /// back, or `lead` bytes before the run of bytes that `bytes` holds up
+    /// to `end`. An email's region then starts at the quote or space before
+    /// it, not hundreds of bytes back, and the search over it is that much
+    /// shorter.
+    fn start(&self, haystack: &[u8], end: usize) -> usize {
+        let floor = end.saturating_sub(self.longest);
+        let run = haystack[floor..end].iter().rposition(|&b| !self.bytes.contains(b)).map_or(floor, |i| floor + i + 1);
+        run.saturating_sub(self.lead).max(floor)
+    }
 }
 
 /// Why a walk stopped early: the whole haystack is then one region.
@@ -93,10 +119,14 @@ impl RegionFinder {
     /// Compiles `patterns` (already checked: each has a bounded length).
     /// `None` where the lazy DFA cannot be built; searches then cover everything.
     pub fn new(patterns: &[&str], syntax: syntax::Config, nfa_limit: usize) -> Option<RegionFinder> {
-        let longest = patterns
+        let reach = patterns
             .iter()
-            .map(|p| syntax::parse_with(p, &syntax).ok()?.properties().maximum_len())
-            .collect::<Option<Vec<usize>>>()?;
+            .map(|p| {
+                let hir = syntax::parse_with(p, &syntax).ok()?;
+                let (lead, bytes) = anatomy::held_past_lead(&hir);
+                Some(Reach { longest: hir.properties().maximum_len()?, lead, bytes })
+            })
+            .collect::<Option<Vec<Reach>>>()?;
         let dfa = DFA::builder()
             .syntax(syntax)
             .thompson(thompson::Config::new().nfa_size_limit(Some(nfa_limit)))
@@ -107,7 +137,7 @@ impl RegionFinder {
         let tables: Pool<Tables, TablesFn> =
             Pool::new(Box::new(move || Tables { cache: for_pool.create_cache(), pairs: Pairs::default() }));
         let pairs = PairClasses::new(&dfa, pairs::MAX_BYTES);
-        Some(RegionFinder { dfa, longest, pairs, tables })
+        Some(RegionFinder { dfa, reach, pairs, tables })
     }
 
     /// Sorted, disjoint ranges of `haystack[from..]` that together hold every
@@ -491,11 +521,11 @@ impl<'a> Walk<'a> {
             return;
         }
         let dfa = &self.finder.dfa;
-        let longest = (0..dfa.match_len(self.cache, state))
-            .map(|i| self.finder.longest[dfa.match_pattern(self.cache, state, i).as_usize()])
-            .max()
-            .unwrap_or(0);
-        self.regions.push(at.saturating_sub(longest)..at);
+        let start = (0..dfa.match_len(self.cache, state))
+            .map(|i| self.finder.reach[dfa.match_pattern(self.cache, state, i).as_usize()].start(self.haystack, at))
+            .min()
+            .unwrap_or(at);
+        self.regions.push(start..at);
     }
 
     /// Continues a stretch's walk from `state` past its end at `at`, beside
@@ -690,7 +720,8 @@ mod tests {
             narrowed += usize::from(covered < text.len());
         }
         // About half: where sensitive values are close together, the regions
-        // before their ends (up to each pattern's longest match) cover all.
+        // before their ends (up to each pattern's longest match, over bytes
+        // its matches can hold) cover all.
         assert!(narrowed >= 100, "the regions were all of the text in {} of 300 inputs", 300 - narrowed);
     }
 
@@ -759,6 +790,19 @@ mod tests {
             assert_eq!(found.len(), 1, "at {at}");
             assert_eq!((found[0].start, found[0].end), (at as u64, (at + value.len()) as u64));
         }
+    }
+
+    #[test]
+    fn a_region_reaches_back_only_over_bytes_a_match_can_hold() {
+        let engine = Engine::from_policy_text("").unwrap();
+        let finder = engine.regions.as_ref().unwrap();
+        let email = "grace.hopper@example.com";
+        let text = format!("{}\"contact\": \"{email}\"{}", CLEAN_RECORD.repeat(20), CLEAN_RECORD.repeat(20));
+        let at = text.find(email).unwrap();
+        finder.find(text.as_bytes(), 0); // Warms the cache.
+                                         // The email rule's longest match is hundreds of bytes, but the quote
+                                         // before the address is only the byte of context its pattern opens with.
+        assert_eq!(finder.find(text.as_bytes(), 0), vec![at - 1..at + email.len()]);
     }
 
     #[test]
