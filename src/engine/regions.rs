@@ -105,9 +105,20 @@ impl Reach {
     /// to `end`. An email's region then starts at the quote or space before
     /// it, not hundreds of bytes back, and the search over it is that much
     /// shorter.
-    fn start(&self, haystack: &[u8], end: usize) -> usize {
+    ///
+    /// `last` is the end this pattern's region was last found for, and the
+    /// run found there: where the bytes since then are held too, the run
+    /// goes on, and is not looked for again. A long token reports a match
+    /// end at nearly every byte; looking back from each would cost the
+    /// square of its length.
+    fn start(&self, haystack: &[u8], end: usize, last: &mut Option<(usize, usize)>) -> usize {
         let floor = end.saturating_sub(self.longest);
-        let run = haystack[floor..end].iter().rposition(|&b| !self.bytes.contains(b)).map_or(floor, |i| floor + i + 1);
+        let held = |b: &u8| self.bytes.contains(*b);
+        let run = match *last {
+            Some((before, run)) if (floor..=end).contains(&before) && haystack[before..end].iter().all(held) => run,
+            _ => haystack[floor..end].iter().rposition(|b| !held(b)).map_or(floor, |i| floor + i + 1),
+        };
+        *last = Some((end, run));
         run.saturating_sub(self.lead).max(floor)
     }
 }
@@ -169,6 +180,9 @@ struct Walk<'a> {
     budget: usize,
     /// Per reported match end, the range its matches lie in.
     regions: Vec<Range<usize>>,
+    /// Per pattern, the last match end recorded and where the run of bytes
+    /// its matches hold began (see [`Reach::start`]); empty until a match.
+    runs: Vec<Option<(usize, usize)>>,
 }
 
 /// [`STREAMS`] stretches of `len` bytes, walked side by side.
@@ -190,7 +204,7 @@ impl<'a> Walk<'a> {
     ) -> Walk<'a> {
         let clears = cache.clear_count();
         let budget = MIN_BUDGET + (haystack.len() - from) / BYTES_PER_TRANSITION;
-        Walk { finder, cache, pairs, haystack, clears, budget, regions: Vec::new() }
+        Walk { finder, cache, pairs, haystack, clears, budget, regions: Vec::new(), runs: Vec::new() }
     }
 
     /// Cuts the haystack into groups of stretches, each as long as fits,
@@ -520,11 +534,13 @@ impl<'a> Walk<'a> {
         if !state.is_match() {
             return;
         }
-        let dfa = &self.finder.dfa;
-        let start = (0..dfa.match_len(self.cache, state))
-            .map(|i| self.finder.reach[dfa.match_pattern(self.cache, state, i).as_usize()].start(self.haystack, at))
-            .min()
-            .unwrap_or(at);
+        let (dfa, reach) = (&self.finder.dfa, &self.finder.reach);
+        self.runs.resize(reach.len(), None);
+        let mut start = at;
+        for i in 0..dfa.match_len(self.cache, state) {
+            let pid = dfa.match_pattern(self.cache, state, i).as_usize();
+            start = start.min(reach[pid].start(self.haystack, at, &mut self.runs[pid]));
+        }
         self.regions.push(start..at);
     }
 
