@@ -3,7 +3,7 @@
 //! of its first positions can hold. The compiler uses this to split patterns into
 //! families that a single lazy DFA can run without its states multiplying.
 
-use regex_syntax::hir::{Class, Hir, HirKind, Look};
+use regex_syntax::hir::{self, Class, Hir, HirKind, Look};
 
 /// A set of bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -252,6 +252,49 @@ fn ends_with_ascii_boundary(hir: &Hir) -> bool {
         HirKind::Capture(c) => ends_with_ascii_boundary(&c.sub),
         HirKind::Alternation(items) => !items.is_empty() && items.iter().all(ends_with_ascii_boundary),
         _ => false,
+    }
+}
+
+/// Repetition bounds above this are lifted by [`lift_bounds`]: below it, a
+/// repetition adds few states.
+pub const LIFT_ABOVE: u32 = 64;
+
+/// `hir` with every repetition bound above [`LIFT_ABOVE`] lifted, and the
+/// smallest bound lifted (`None` if none was). The lifted pattern matches
+/// all the pattern does and more; over a match no longer than the smallest
+/// bound lifted, no repetition can reach its bound, and the two match alike. A bound of
+/// thousands (`{16,4096}`) makes an NFA of thousands of states, and a DFA
+/// that meets a long match makes a new state at nearly every byte of it.
+pub fn lift_bounds(hir: &Hir) -> (Hir, Option<u32>) {
+    let mut smallest = None;
+    let lifted = lift_into(hir, &mut smallest);
+    (lifted, smallest)
+}
+
+fn lift_into(hir: &Hir, smallest: &mut Option<u32>) -> Hir {
+    let all = |items: &[Hir], smallest: &mut Option<u32>| items.iter().map(|h| lift_into(h, smallest)).collect();
+    match hir.kind() {
+        HirKind::Repetition(r) => {
+            // Only where each turn takes a byte: a match then takes at least
+            // as many turns as it has bytes.
+            let nonempty = r.sub.properties().minimum_len().is_some_and(|n| n > 0);
+            let max = match r.max {
+                Some(max) if max > LIFT_ABOVE && nonempty => {
+                    *smallest = Some(smallest.map_or(max, |s: u32| s.min(max)));
+                    None
+                }
+                max => max,
+            };
+            let sub = Box::new(lift_into(&r.sub, smallest));
+            Hir::repetition(hir::Repetition { min: r.min, max, greedy: r.greedy, sub })
+        }
+        HirKind::Capture(c) => {
+            let sub = Box::new(lift_into(&c.sub, smallest));
+            Hir::capture(hir::Capture { index: c.index, name: c.name.clone(), sub })
+        }
+        HirKind::Concat(items) => Hir::concat(all(items, smallest)),
+        HirKind::Alternation(items) => Hir::alternation(all(items, smallest)),
+        _ => hir.clone(),
     }
 }
 

@@ -12,6 +12,7 @@ use super::redact::HashKey;
 use super::regions::RegionFinder;
 use super::scope::{Scope, Targeting};
 use super::validate::UUID_LEN;
+use super::value_group::ValueGroup;
 use super::{Allowlist, Category, Detector, Engine, Family, PatternInfo};
 use crate::policy::{
     ActionKind, CategorySpec, DetectorSpec, PatternSpec, PolicyError, PolicySpec, RedactSpec, Severity,
@@ -359,12 +360,28 @@ impl Family {
     fn build(patterns: Vec<(String, Option<PatternInfo>)>, trigger: Option<PatternID>) -> Result<Family, PolicyError> {
         let sources: Vec<&str> = patterns.iter().map(|(s, _)| s.as_str()).collect();
         let config = meta::Config::new().utf8_empty(false).nfa_size_limit(Some(NFA_SIZE_LIMIT));
-        let build =
-            |config: meta::Config, sources: &[&str]| {
-                meta::Regex::builder().syntax(syntax_config()).configure(config).build_many(sources).map_err(|e| {
-                    PolicyError::new("detectors", format!("the combined pattern set does not compile: {e}"))
-                })
-            };
+        let refused = |e: meta::BuildError| {
+            PolicyError::new("detectors", format!("the combined pattern set does not compile: {e}"))
+        };
+        let build = |config: meta::Config, sources: &[&str]| {
+            meta::Regex::builder().syntax(syntax_config()).configure(config).build_many(sources).map_err(refused)
+        };
+        let hirs = sources
+            .iter()
+            .map(|s| syntax::parse_with(s, &syntax_config()).map_err(|e| e.to_string()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| PolicyError::new("detectors", format!("a pattern does not parse: {e}")))?;
+        let (lifted, upto): (Vec<_>, Vec<_>) = hirs.iter().map(anatomy::lift_bounds).unzip();
+        let build_lifted = |config: meta::Config| {
+            meta::Regex::builder().configure(config).build_many_from_hir(&lifted).map_err(refused)
+        };
+        let lifted_first = match upto.iter().any(Option::is_some) {
+            true => {
+                let upto = upto.iter().map(|u| u.map_or(usize::MAX, |u| u as usize)).collect();
+                Some((build_lifted(config.clone().match_kind(MatchKind::LeftmostFirst))?, upto))
+            }
+            false => None,
+        };
         // Only ever asked for captures over a known match: no DFA needed. The
         // bounded backtracker takes matches short enough for its visited set
         // (in V8, fewer instructions than the PikeVM), the PikeVM the rest.
@@ -372,13 +389,16 @@ impl Family {
         let values = patterns
             .iter()
             .map(|(source, info)| match info {
-                Some(i) if i.has_value_group => build(captures.clone(), &[source.as_str()]).map(Some),
+                Some(i) if i.has_value_group => ValueGroup::new(source, syntax_config(), captures.clone())
+                    .map(Some)
+                    .map_err(|e| PolicyError::new("detectors", format!("a value group does not compile: {e}"))),
                 _ => Ok(None),
             })
             .collect::<Result<_, _>>()?;
         Ok(Family {
             regex: build(config.clone().match_kind(MatchKind::LeftmostFirst), &sources)?,
-            regex_all: build(config.match_kind(MatchKind::All), &sources)?,
+            lifted: lifted_first,
+            regex_all: build_lifted(config.match_kind(MatchKind::All))?,
             info: patterns.into_iter().map(|(_, info)| info).collect(),
             values,
             trigger,
@@ -494,8 +514,8 @@ mod tests {
         let values: Vec<_> = e.main.values.iter().flatten().collect();
         assert!(values.len() >= 2, "email and the generic secret have value groups");
         let whole = e.main.regex.create_cache().memory_usage();
-        for regex in values {
-            let own = regex.create_cache().memory_usage();
+        for group in values {
+            let own = group.exact().create_cache().memory_usage();
             assert!(own < 1 << 20 && own * 20 < whole, "{own} bytes against {whole} for the whole family");
         }
     }

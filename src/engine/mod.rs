@@ -32,6 +32,7 @@ mod regions;
 mod scan;
 mod scope;
 pub mod validate;
+mod value_group;
 
 use std::sync::Arc;
 
@@ -106,15 +107,18 @@ pub struct Category {
 struct Family {
     /// Leftmost-first: the search.
     regex: meta::Regex,
-    /// The same patterns with `MatchKind::All`, used only to ask which other
-    /// patterns also match where a candidate was rejected.
+    /// The same with large repetition bounds lifted (see
+    /// `anatomy::lift_bounds`), and per pattern the longest match it stands
+    /// in for; `None` where no bound was lifted. See [`Family::find`].
+    lifted: Option<(meta::Regex, Vec<usize>)>,
+    /// The patterns, bounds lifted, with `MatchKind::All`, used only to ask
+    /// which other patterns may also match where a candidate was rejected
+    /// (each is then searched for as written).
     regex_all: meta::Regex,
     /// Per pattern id; `None` for the trigger.
     info: Vec<Option<PatternInfo>>,
-    /// Per pattern id, the pattern alone when it has a `value` group: its
-    /// captures come from its own small automaton, since a capture search
-    /// over the whole family needs tens of MiB of PikeVM state.
-    values: Vec<Option<meta::Regex>>,
+    /// Per pattern id, the pattern alone when it has a `value` group.
+    values: Vec<Option<value_group::ValueGroup>>,
     /// The pattern that hands over to the numeric family.
     trigger: Option<regex_automata::PatternID>,
 }

@@ -129,20 +129,30 @@ struct GiveUp;
 impl RegionFinder {
     /// Compiles `patterns` (already checked: each has a bounded length).
     /// `None` where the lazy DFA cannot be built; searches then cover everything.
+    ///
+    /// The DFA runs the patterns with their large repetition bounds lifted
+    /// (see [`anatomy::lift_bounds`]): it then reports every match end the
+    /// patterns have and a few more, and keeps to a few states over a long
+    /// token, where the bounds made it compute a new one at nearly every
+    /// byte. The regions still reach back only as far as the patterns as
+    /// written match.
     pub fn new(patterns: &[&str], syntax: syntax::Config, nfa_limit: usize) -> Option<RegionFinder> {
-        let reach = patterns
+        let hirs = patterns.iter().map(|p| syntax::parse_with(p, &syntax).ok()).collect::<Option<Vec<_>>>()?;
+        let reach = hirs
             .iter()
-            .map(|p| {
-                let hir = syntax::parse_with(p, &syntax).ok()?;
-                let (lead, bytes) = anatomy::held_past_lead(&hir);
+            .map(|hir| {
+                let (lead, bytes) = anatomy::held_past_lead(hir);
                 Some(Reach { longest: hir.properties().maximum_len()?, lead, bytes })
             })
             .collect::<Option<Vec<Reach>>>()?;
+        let lifted: Vec<_> = hirs.iter().map(|hir| anatomy::lift_bounds(hir).0).collect();
+        let nfa = thompson::Compiler::new()
+            .configure(thompson::Config::new().nfa_size_limit(Some(nfa_limit)))
+            .build_many_from_hir(&lifted)
+            .ok()?;
         let dfa = DFA::builder()
-            .syntax(syntax)
-            .thompson(thompson::Config::new().nfa_size_limit(Some(nfa_limit)))
             .configure(DFA::config().match_kind(MatchKind::All).unicode_word_boundary(true))
-            .build_many(patterns)
+            .build_from_nfa(nfa)
             .ok()?;
         let for_pool = dfa.clone();
         let tables: Pool<Tables, TablesFn> =
@@ -541,7 +551,11 @@ impl<'a> Walk<'a> {
             let pid = dfa.match_pattern(self.cache, state, i).as_usize();
             start = start.min(reach[pid].start(self.haystack, at, &mut self.runs[pid]));
         }
-        self.regions.push(start..at);
+        match self.regions.last_mut() {
+            // A long token's match ends come one a byte: one region grows.
+            Some(last) if last.start <= start && start <= last.end && last.end <= at => last.end = at,
+            _ => self.regions.push(start..at),
+        }
     }
 
     /// Continues a stretch's walk from `state` past its end at `at`, beside
@@ -754,9 +768,9 @@ mod tests {
         let bytewise = finder_with_pairs(None);
         let width = finder_with_pairs(Some(pairs::MAX_BYTES)).pairs.unwrap().width();
         // The default table; one that holds every state this traffic visits
-        // (up to about 1,200: the cache is cleared now and then); and one of
+        // (up to about 2,300: the cache is cleared now and then); and one of
         // ten rows, which retires.
-        let tables = [pairs::MAX_BYTES, 64 << 20, 10 * width * 4];
+        let tables = [pairs::MAX_BYTES, 128 << 20, 10 * width * 4];
         let finders = tables.map(|max| finder_with_pairs(Some(max)));
         let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
         for round in 0..200 {

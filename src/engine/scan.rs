@@ -18,7 +18,7 @@
 use std::ops::Range;
 use std::sync::Arc;
 
-use regex_automata::{Anchored, Input, PatternID, PatternSet};
+use regex_automata::{Anchored, Input, Match, PatternID, PatternSet};
 
 use super::json::ValueExtent;
 use super::redact::{apply, is_same_length};
@@ -253,7 +253,7 @@ impl State {
         let (mut at, end) = (span.start, span.end);
         while at < end.min(lim) {
             let input = Input::new(&self.buf).span(at..end);
-            let Some(m) = engine.main.regex.search(&input) else { break };
+            let Some(m) = engine.main.find(&input) else { break };
             if m.start() >= lim {
                 break;
             }
@@ -396,10 +396,10 @@ impl State {
 
     /// The span of the pattern's `value` group, or the whole match.
     fn value_span(&self, family: &Family, start: usize, end: usize, pid: PatternID) -> (usize, usize) {
-        let Some(regex) = &family.values[pid.as_usize()] else { return (start, end) };
-        let mut caps = regex.create_captures();
-        regex.search_captures(&Input::new(&self.buf).range(start..end).anchored(Anchored::Yes), &mut caps);
-        caps.get_group_by_name("value").map_or((start, end), |s| (s.start, s.end))
+        match &family.values[pid.as_usize()] {
+            Some(group) => group.span(&self.buf, start, end),
+            None => (start, end),
+        }
     }
 
     /// Whether a context word of the detector is near the value or in the
@@ -463,6 +463,23 @@ impl State {
         }
         self.buf.drain(..(keep_from - self.base) as usize);
         self.base = keep_from;
+    }
+}
+
+impl Family {
+    /// The leftmost-first match in `input`, as `regex` finds it. The lifted
+    /// patterns find it first, keeping to a few DFA states over a long token:
+    /// every match of the patterns as written is one of theirs, so theirs
+    /// starts no later; and where it is no longer than its pattern's smallest
+    /// bound lifted, no bound could bind, so it is the patterns' own. Else
+    /// the patterns as written search on from where it starts.
+    fn find(&self, input: &Input) -> Option<Match> {
+        let Some((lifted, upto)) = &self.lifted else { return self.regex.search(input) };
+        let m = lifted.search(input)?;
+        if m.len() <= upto[m.pattern().as_usize()] {
+            return Some(m);
+        }
+        self.regex.search(&input.clone().span(m.start()..input.end()))
     }
 }
 

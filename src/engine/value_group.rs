@@ -1,0 +1,104 @@
+//! A pattern's `value` group, captured over a match already found.
+//!
+//! Captures come from the pattern alone, not the family (a capture search
+//! over the whole family needs tens of MiB of PikeVM state). A counted
+//! repetition with a large bound (`bearer`'s `{16,4096}`) still makes an
+//! NFA of thousands of states, more than the bounded backtracker takes for
+//! any but short matches, so the PikeVM ran it: about 300k instructions for
+//! a 424-byte bearer token. Over a match no longer than a repetition's
+//! bound, that bound cannot bind, so there the pattern may as well repeat
+//! without one: with its large bounds lifted, its NFA has tens of states,
+//! and the backtracker runs it. Longer matches go to the pattern as written.
+
+use regex_automata::meta;
+use regex_automata::util::captures::Captures;
+use regex_automata::util::syntax;
+use regex_automata::{Anchored, Input};
+
+use super::anatomy::lift_bounds;
+
+#[derive(Debug)]
+pub(super) struct ValueGroup {
+    /// The pattern as written.
+    exact: meta::Regex,
+    /// The pattern with its large bounds lifted (see [`lift_bounds`]), and the
+    /// longest match it stands in for (the smallest bound it lifted).
+    lifted: Option<(meta::Regex, usize)>,
+}
+
+impl ValueGroup {
+    /// Compiles `source` (which has a `value` group).
+    pub(super) fn new(source: &str, syntax: syntax::Config, config: meta::Config) -> Result<ValueGroup, String> {
+        let mut builder = meta::Regex::builder();
+        builder.syntax(syntax).configure(config);
+        let exact = builder.build(source).map_err(|e| e.to_string())?;
+        let lifted = match syntax::parse_with(source, &syntax).ok().map(|hir| lift_bounds(&hir)) {
+            Some((hir, Some(upto))) => Some((builder.build_from_hir(&hir).map_err(|e| e.to_string())?, upto as usize)),
+            _ => None,
+        };
+        Ok(ValueGroup { exact, lifted })
+    }
+
+    /// The span of the `value` group in the match `start..end` of
+    /// `haystack`, or the whole match if the group did not take part.
+    pub(super) fn span(&self, haystack: &[u8], start: usize, end: usize) -> (usize, usize) {
+        let regex = match &self.lifted {
+            Some((lifted, upto)) if end - start <= *upto => lifted,
+            _ => &self.exact,
+        };
+        let mut caps: Captures = regex.create_captures();
+        regex.search_captures(&Input::new(haystack).range(start..end).anchored(Anchored::Yes), &mut caps);
+        caps.get_group_by_name("value").map_or((start, end), |s| (s.start, s.end))
+    }
+
+    /// The pattern as written (for tests of its size).
+    #[cfg(test)]
+    pub(super) fn exact(&self) -> &meta::Regex {
+        &self.exact
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn group(source: &str) -> ValueGroup {
+        let syntax = syntax::Config::new().unicode(false).utf8(false);
+        ValueGroup::new(source, syntax, meta::Config::new().hybrid(false).dfa(false)).unwrap()
+    }
+
+    #[test]
+    fn large_bounds_are_lifted_and_small_ones_kept() {
+        let bearer = group(r"\b(?i:bearer)\s{1,4}(?P<value>[A-Za-z0-9\-._~+/]{16,4096}={0,2})");
+        let (lifted, upto) = bearer.lifted.as_ref().unwrap();
+        assert_eq!(*upto, 4096);
+        assert!(
+            lifted.memory_usage() * 10 < bearer.exact.memory_usage(),
+            "{} against {} bytes",
+            lifted.memory_usage(),
+            bearer.exact.memory_usage()
+        );
+        assert!(group(r"(?P<value>[a-z]{1,64})@x").lifted.is_none(), "nothing above the threshold");
+        let two = group(r"(?P<value>a{1,100}b{2,300})");
+        assert_eq!(two.lifted.as_ref().unwrap().1, 100, "the smallest bound lifted");
+    }
+
+    #[test]
+    fn the_lifted_pattern_captures_what_the_exact_one_does() {
+        // `a{1,70}` then an optional `a`: over a match of up to 70 bytes the
+        // bound cannot bind, and both read it alike.
+        let g = group(r"x(?P<value>a{1,70})(a?)y");
+        let exact = |text: &[u8]| {
+            let mut caps = g.exact.create_captures();
+            g.exact.search_captures(&Input::new(text).anchored(Anchored::Yes), &mut caps);
+            caps.get_group_by_name("value").map(|s| (s.start, s.end))
+        };
+        for n in 1..=69 {
+            let text = [b"x".as_slice(), &vec![b'a'; n], b"y"].concat();
+            assert_eq!(Some(g.span(&text, 0, text.len())), exact(&text), "{n} a's");
+        }
+        // Past the bound the pattern as written decides: 71 a's leave one for `a?`.
+        let text = [b"x".as_slice(), &[b'a'; 71], b"y"].concat();
+        assert_eq!(g.span(&text, 0, text.len()), (1, 71));
+    }
+}
