@@ -517,3 +517,50 @@ pub(super) fn method<'e>(engine: &'e Engine, options: &ScanOptions, detector: us
         spec
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::engine::{xorshift, Engine, ScanOptions};
+
+    /// Random runs of token bytes after the prefixes of the rules with large
+    /// repetition bounds, shorter and longer than those bounds, amid text.
+    fn tokens(next: &mut impl FnMut() -> u64) -> Vec<u8> {
+        const PREFIXES: &[&str] = &[
+            "Bearer ",
+            "Authorization: bearer ",
+            "password=",
+            "\"api_key\": \"",
+            "eyJhbGciOiJIUzI1NiJ9.eyJ",
+            " ",
+            "\n",
+        ];
+        const BYTES: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.~+/=";
+        let mut out = Vec::new();
+        while out.len() < 12_000 {
+            out.extend_from_slice(PREFIXES[(next() % PREFIXES.len() as u64) as usize].as_bytes());
+            let len = [8, 60, 250, 300, 700, 3_100, 4_200][(next() % 7) as usize] + (next() % 9) as usize;
+            out.extend((0..len).map(|_| BYTES[(next() % BYTES.len() as u64) as usize]));
+            if next() % 3 == 0 {
+                out.extend_from_slice(b"\", ");
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn the_lifted_first_pass_finds_what_the_patterns_as_written_find() {
+        let engine = Engine::from_policy_text("").unwrap();
+        assert!(engine.main.lifted.is_some(), "the default rules have bounds above the threshold");
+        let mut exact = Engine::from_policy_text("").unwrap();
+        exact.main.lifted = None;
+        let mut next = xorshift(0x5eed_1ea5_70ce_2026);
+        for _ in 0..12 {
+            let text = tokens(&mut next);
+            for options in [ScanOptions::text(&engine), ScanOptions::json(&engine)] {
+                let expected = exact.scan(&text, &options);
+                assert!(!expected.is_empty());
+                assert_eq!(engine.scan(&text, &options), expected, "{:?}", String::from_utf8_lossy(&text));
+            }
+        }
+    }
+}
