@@ -255,9 +255,11 @@ fn ends_with_ascii_boundary(hir: &Hir) -> bool {
     }
 }
 
-/// Repetition bounds above this are lifted by [`lift_bounds`]: below it, a
-/// repetition adds few states.
-pub const LIFT_ABOVE: u32 = 64;
+/// Repetition bounds above this are lifted by [`lift_bounds`]. With 64, the
+/// generic secret's `{8,256}` was lifted too: over a JWT assigned to a key
+/// its lifted match ran past 256 bytes, and the patterns as written searched
+/// again (a 683-byte JSON JWT took 25 µs to scan natively, 19 µs before).
+pub const LIFT_ABOVE: u32 = 256;
 
 /// `hir` with every repetition bound above [`LIFT_ABOVE`] lifted, and the
 /// smallest bound lifted (`None` if none was). The lifted pattern matches

@@ -534,12 +534,21 @@ mod tests {
             " ",
             "\n",
         ];
-        const BYTES: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.~+/=";
+        // Base64url: no byte of it ends a bearer token or a JWT's segment.
+        const BYTES: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_";
         let mut out = Vec::new();
-        while out.len() < 12_000 {
-            out.extend_from_slice(PREFIXES[(next() % PREFIXES.len() as u64) as usize].as_bytes());
+        let run = |out: &mut Vec<u8>, next: &mut dyn FnMut() -> u64| {
             let len = [8, 60, 250, 300, 700, 3_100, 4_200][(next() % 7) as usize] + (next() % 9) as usize;
             out.extend((0..len).map(|_| BYTES[(next() % BYTES.len() as u64) as usize]));
+        };
+        while out.len() < 24_000 {
+            out.extend_from_slice(PREFIXES[(next() % PREFIXES.len() as u64) as usize].as_bytes());
+            run(&mut out, next);
+            // A JWT's next segments, now and then.
+            while next() % 2 == 0 {
+                out.push(b'.');
+                run(&mut out, next);
+            }
             if next() % 3 == 0 {
                 out.extend_from_slice(b"\", ");
             }
