@@ -133,22 +133,36 @@ struct PatternInfo {
 
 /// Values never reported, compared after [`Allowlist::normalize`].
 #[derive(Debug, Default, Clone)]
-struct Allowlist(std::collections::HashSet<Vec<u8>>);
+struct Allowlist {
+    values: std::collections::HashSet<Vec<u8>>,
+    /// The longest value, normalized: a candidate longer than that, once
+    /// normalized, is none of them, and is not copied and hashed (a bearer
+    /// token of hundreds of bytes was, for every candidate in it).
+    longest: usize,
+}
 
 impl Allowlist {
+    /// Whether normalizing drops `b`.
+    fn dropped(b: &u8) -> bool {
+        matches!(b, b' ' | b'-' | b'\t')
+    }
+
     fn normalize(value: &[u8]) -> Vec<u8> {
         // Sized up front: checked for every candidate, it is on the hot path.
         let mut out = Vec::with_capacity(value.len());
-        out.extend(value.iter().filter(|b| !matches!(b, b' ' | b'-' | b'\t')).map(u8::to_ascii_lowercase));
+        out.extend(value.iter().filter(|b| !Self::dropped(b)).map(u8::to_ascii_lowercase));
         out
     }
 
     fn insert(&mut self, value: &str) {
-        self.0.insert(Self::normalize(value.as_bytes()));
+        let normal = Self::normalize(value.as_bytes());
+        self.longest = self.longest.max(normal.len());
+        self.values.insert(normal);
     }
 
     fn contains(&self, value: &[u8]) -> bool {
-        !self.0.is_empty() && self.0.contains(&Self::normalize(value))
+        let short = || value.iter().filter(|b| !Self::dropped(b)).count() <= self.longest;
+        !self.values.is_empty() && short() && self.values.contains(&Self::normalize(value))
     }
 }
 
