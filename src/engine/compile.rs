@@ -17,6 +17,7 @@ use super::{Allowlist, Category, Detector, Engine, Family, PatternInfo};
 use crate::policy::{
     ActionKind, CategorySpec, DetectorSpec, PatternSpec, PolicyError, PolicySpec, RedactSpec, Severity,
 };
+use regex_syntax::hir::Hir;
 
 /// Longest match a pattern may have: the streaming window grows with it.
 pub const MAX_PATTERN_LEN: usize = 8192;
@@ -358,27 +359,23 @@ fn trigger_shape(source: &str, ends_at_boundary: bool) -> String {
 
 impl Family {
     fn build(patterns: Vec<(String, Option<PatternInfo>)>, trigger: Option<PatternID>) -> Result<Family, PolicyError> {
-        let sources: Vec<&str> = patterns.iter().map(|(s, _)| s.as_str()).collect();
         let config = meta::Config::new().utf8_empty(false).nfa_size_limit(Some(NFA_SIZE_LIMIT));
-        let refused = |e: meta::BuildError| {
-            PolicyError::new("detectors", format!("the combined pattern set does not compile: {e}"))
+        let refused =
+            |e: String| PolicyError::new("detectors", format!("the combined pattern set does not compile: {e}"));
+        let build = |config: meta::Config, hirs: &[Hir]| {
+            meta::Regex::builder().configure(config).build_many_from_hir(hirs).map_err(|e| e.to_string())
         };
-        let build = |config: meta::Config, sources: &[&str]| {
-            meta::Regex::builder().syntax(syntax_config()).configure(config).build_many(sources).map_err(refused)
-        };
-        let hirs = sources
+        // Each pattern parsed once, and its bounds lifted once, for every regex below.
+        let hirs = patterns
             .iter()
-            .map(|s| syntax::parse_with(s, &syntax_config()).map_err(|e| e.to_string()))
+            .map(|(s, _)| syntax::parse_with(s, &syntax_config()).map_err(|e| e.to_string()))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| PolicyError::new("detectors", format!("a pattern does not parse: {e}")))?;
         let (lifted, upto): (Vec<_>, Vec<_>) = hirs.iter().map(anatomy::lift_bounds).unzip();
-        let build_lifted = |config: meta::Config| {
-            meta::Regex::builder().configure(config).build_many_from_hir(&lifted).map_err(refused)
-        };
         let lifted_first = match upto.iter().any(Option::is_some) {
             true => {
                 let upto = upto.iter().map(|u| u.map_or(usize::MAX, |u| u as usize)).collect();
-                Some((build_lifted(config.clone().match_kind(MatchKind::LeftmostFirst))?, upto))
+                Some((build(config.clone().match_kind(MatchKind::LeftmostFirst), &lifted).map_err(refused)?, upto))
             }
             false => None,
         };
@@ -386,19 +383,23 @@ impl Family {
         // bounded backtracker takes matches short enough for its visited set
         // (in V8, fewer instructions than the PikeVM), the PikeVM the rest.
         let captures = config.clone().hybrid(false).dfa(false);
+        let value_group = |k: usize| {
+            let lifted = upto[k].map(|u| (&lifted[k], u as usize));
+            ValueGroup::new(&hirs[k], lifted, |hir| build(captures.clone(), std::slice::from_ref(hir)))
+                .map_err(|e| PolicyError::new("detectors", format!("a value group does not compile: {e}")))
+        };
         let values = patterns
             .iter()
-            .map(|(source, info)| match info {
-                Some(i) if i.has_value_group => ValueGroup::new(source, syntax_config(), captures.clone())
-                    .map(Some)
-                    .map_err(|e| PolicyError::new("detectors", format!("a value group does not compile: {e}"))),
+            .enumerate()
+            .map(|(k, (_, info))| match info {
+                Some(i) if i.has_value_group => value_group(k).map(Some),
                 _ => Ok(None),
             })
             .collect::<Result<_, _>>()?;
         Ok(Family {
-            regex: build(config.clone().match_kind(MatchKind::LeftmostFirst), &sources)?,
+            regex: build(config.clone().match_kind(MatchKind::LeftmostFirst), &hirs).map_err(refused)?,
             lifted: lifted_first,
-            regex_all: build_lifted(config.match_kind(MatchKind::All))?,
+            regex_all: build(config.match_kind(MatchKind::All), &lifted).map_err(refused)?,
             info: patterns.into_iter().map(|(_, info)| info).collect(),
             values,
             trigger,

@@ -829,9 +829,10 @@ mod tests {
         let email = "grace.hopper@example.com";
         let text = format!("{}\"contact\": \"{email}\"{}", CLEAN_RECORD.repeat(20), CLEAN_RECORD.repeat(20));
         let at = text.find(email).unwrap();
-        finder.find(text.as_bytes(), 0); // Warms the cache.
-                                         // The email rule's longest match is hundreds of bytes, but the quote
-                                         // before the address is only the byte of context its pattern opens with.
+        // Warms the cache.
+        finder.find(text.as_bytes(), 0);
+        // The email rule's longest match is hundreds of bytes, but the quote
+        // before the address is only the byte of context its pattern opens with.
         assert_eq!(finder.find(text.as_bytes(), 0), vec![at - 1..at + email.len()]);
     }
 

@@ -12,31 +12,33 @@
 
 use regex_automata::meta;
 use regex_automata::util::captures::Captures;
-use regex_automata::util::syntax;
 use regex_automata::{Anchored, Input};
-
-use super::anatomy::lift_bounds;
+use regex_syntax::hir::Hir;
 
 #[derive(Debug)]
 pub(super) struct ValueGroup {
     /// The pattern as written.
     exact: meta::Regex,
-    /// The pattern with its large bounds lifted (see [`lift_bounds`]), and the
-    /// longest match it stands in for (the smallest bound it lifted).
+    /// The pattern with its large bounds lifted (see
+    /// [`lift_bounds`](super::anatomy::lift_bounds)), and the longest match
+    /// it stands in for (the smallest bound it lifted).
     lifted: Option<(meta::Regex, usize)>,
 }
 
 impl ValueGroup {
-    /// Compiles `source` (which has a `value` group).
-    pub(super) fn new(source: &str, syntax: syntax::Config, config: meta::Config) -> Result<ValueGroup, String> {
-        let mut builder = meta::Regex::builder();
-        builder.syntax(syntax).configure(config);
-        let exact = builder.build(source).map_err(|e| e.to_string())?;
-        let lifted = match syntax::parse_with(source, &syntax).ok().map(|hir| lift_bounds(&hir)) {
-            Some((hir, Some(upto))) => Some((builder.build_from_hir(&hir).map_err(|e| e.to_string())?, upto as usize)),
-            _ => None,
+    /// Compiles a pattern (which has a `value` group) with `build`, and the
+    /// pattern with its bounds lifted, if any were, with the smallest of them
+    /// (as [`lift_bounds`](super::anatomy::lift_bounds) gives them).
+    pub(super) fn new<E>(
+        exact: &Hir,
+        lifted: Option<(&Hir, usize)>,
+        build: impl Fn(&Hir) -> Result<meta::Regex, E>,
+    ) -> Result<ValueGroup, E> {
+        let lifted = match lifted {
+            Some((hir, upto)) => Some((build(hir)?, upto)),
+            None => None,
         };
-        Ok(ValueGroup { exact, lifted })
+        Ok(ValueGroup { exact: build(exact)?, lifted })
     }
 
     /// The span of the `value` group in the match `start..end` of
@@ -61,10 +63,16 @@ impl ValueGroup {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::anatomy::lift_bounds;
+    use regex_automata::util::syntax;
 
     fn group(source: &str) -> ValueGroup {
-        let syntax = syntax::Config::new().unicode(false).utf8(false);
-        ValueGroup::new(source, syntax, meta::Config::new().hybrid(false).dfa(false)).unwrap()
+        let hir = syntax::parse_with(source, &syntax::Config::new().unicode(false).utf8(false)).unwrap();
+        let (lifted, upto) = lift_bounds(&hir);
+        let config = meta::Config::new().hybrid(false).dfa(false);
+        let build =
+            |hir: &Hir| meta::Regex::builder().configure(config.clone()).build_from_hir(hir).map_err(|e| e.to_string());
+        ValueGroup::new(&hir, upto.map(|u| (&lifted, u as usize)), build).unwrap()
     }
 
     #[test]
