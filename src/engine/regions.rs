@@ -38,8 +38,10 @@ use regex_automata::util::syntax;
 use regex_automata::MatchKind;
 
 use super::anatomy::{self, ByteSet};
+use matches::MatchSets;
 use pairs::{any_missing, PairClasses, Pairs, Row};
 
+mod matches;
 mod pairs;
 
 /// Stretches walked side by side: measured best on x86-64 (1.1 GB/s against
@@ -69,11 +71,12 @@ const BYTES_PER_TRANSITION: usize = 2048;
 type TablesFn = Box<dyn Fn() -> Tables + Send + Sync + UnwindSafe + RefUnwindSafe>;
 
 /// What a walk learns and keeps for the next: the lazy DFA's transitions,
-/// and those on two bytes at once.
+/// those on two bytes at once, and the patterns its match states report.
 #[derive(Debug)]
 struct Tables {
     cache: Cache,
     pairs: Pairs,
+    sets: MatchSets,
 }
 
 /// Finds the regions of a haystack that hold every match of a set of
@@ -155,8 +158,11 @@ impl RegionFinder {
             .build_from_nfa(nfa)
             .ok()?;
         let for_pool = dfa.clone();
-        let tables: Pool<Tables, TablesFn> =
-            Pool::new(Box::new(move || Tables { cache: for_pool.create_cache(), pairs: Pairs::default() }));
+        let tables: Pool<Tables, TablesFn> = Pool::new(Box::new(move || Tables {
+            cache: for_pool.create_cache(),
+            pairs: Pairs::default(),
+            sets: MatchSets::default(),
+        }));
         let pairs = PairClasses::new(&dfa, pairs::MAX_BYTES);
         Some(RegionFinder { dfa, reach, pairs, tables })
     }
@@ -170,9 +176,7 @@ impl RegionFinder {
             return whole();
         }
         let mut tables = self.tables.get();
-        let Tables { cache, pairs } = &mut *tables;
-        pairs.sync(cache);
-        match Walk::new(self, cache, pairs, haystack, from).run(from) {
+        match Walk::new(self, &mut tables, haystack, from).run(from) {
             Ok(regions) => merge(regions),
             Err(GiveUp) => whole(),
         }
@@ -184,15 +188,31 @@ struct Walk<'a> {
     finder: &'a RegionFinder,
     cache: &'a mut Cache,
     pairs: &'a mut Pairs,
+    sets: &'a mut MatchSets,
     haystack: &'a [u8],
     clears: usize,
     /// Transitions still to compute before the walk gives up.
     budget: usize,
-    /// Per reported match end, the range its matches lie in.
+    /// Ranges that hold the matches ending where the DFA reported some.
     regions: Vec<Range<usize>>,
+    /// Per walk of a group, its latest region, still growing.
+    open: [Option<Open>; STREAMS],
     /// Per pattern, the last match end recorded and where the run of bytes
     /// its matches hold began (see [`Reach::start`]); empty until a match.
     runs: Vec<Option<(usize, usize)>>,
+}
+
+/// A walk's latest region, and the patterns it was last recorded for. A
+/// long token reports a match end at nearly every byte, mostly of the same
+/// patterns. A pattern's match ending one byte later cannot start earlier
+/// (see [`Reach::start`]: its run of held bytes goes on or starts anew, and
+/// its longest match reaches one byte less far back), so while the
+/// patterns stay the same the region grows by that byte, and no pattern's
+/// reach is looked up: the union of the regions is the same.
+struct Open {
+    region: Range<usize>,
+    /// The [`MatchSets`] index of the patterns it was last recorded for.
+    set: usize,
 }
 
 /// [`STREAMS`] stretches of `len` bytes, walked side by side.
@@ -205,16 +225,24 @@ struct Group {
 }
 
 impl<'a> Walk<'a> {
-    fn new(
-        finder: &'a RegionFinder,
-        cache: &'a mut Cache,
-        pairs: &'a mut Pairs,
-        haystack: &'a [u8],
-        from: usize,
-    ) -> Walk<'a> {
+    fn new(finder: &'a RegionFinder, tables: &'a mut Tables, haystack: &'a [u8], from: usize) -> Walk<'a> {
+        let Tables { cache, pairs, sets } = tables;
+        pairs.sync(cache);
+        sets.sync(cache);
         let clears = cache.clear_count();
         let budget = MIN_BUDGET + (haystack.len() - from) / BYTES_PER_TRANSITION;
-        Walk { finder, cache, pairs, haystack, clears, budget, regions: Vec::new(), runs: Vec::new() }
+        Walk {
+            finder,
+            cache,
+            pairs,
+            sets,
+            haystack,
+            clears,
+            budget,
+            regions: Vec::new(),
+            open: [const { None }; STREAMS],
+            runs: Vec::new(),
+        }
     }
 
     /// Cuts the haystack into groups of stretches, each as long as fits,
@@ -227,8 +255,10 @@ impl<'a> Walk<'a> {
         while let Some(group) = self.next_group(at)? {
             for (k, (&start, &end)) in group.starts.iter().zip(&group.ends).enumerate() {
                 if let Some(state) = before {
-                    if !self.catch_up(state, start, at + k * group.len)? {
-                        return Ok(self.regions);
+                    // The walk that ended in `state` goes on.
+                    let lane = (k + STREAMS - 1) % STREAMS;
+                    if !self.catch_up(lane, state, start, at + k * group.len)? {
+                        return Ok(self.regions());
                     }
                 }
                 before = Some(end);
@@ -237,8 +267,14 @@ impl<'a> Walk<'a> {
         }
         // `find` leaves at least one group's length.
         let state = self.tail(before.ok_or(GiveUp)?, at)?;
-        self.finish(state)?;
-        Ok(self.regions)
+        self.finish(0, state)?;
+        Ok(self.regions())
+    }
+
+    /// Every region recorded, the open ones included.
+    fn regions(mut self) -> Vec<Range<usize>> {
+        self.regions.extend(self.open.into_iter().flatten().map(|open| open.region));
+        self.regions
     }
 
     /// Walks the group at `at` with the longest stretches that fit, or
@@ -360,7 +396,7 @@ impl<'a> Walk<'a> {
         i: usize,
     ) -> Result<(), GiveUp> {
         for (k, state) in states.iter_mut().enumerate() {
-            *state = self.step(*state, at + k * S + i)?;
+            *state = self.step(k, *state, at + k * S + i)?;
         }
         Ok(())
     }
@@ -508,13 +544,13 @@ impl<'a> Walk<'a> {
 
     /// The slow step: computes a missing transition (within the budget),
     /// and records a match.
-    fn step(&mut self, state: LazyStateID, at: usize) -> Result<LazyStateID, GiveUp> {
+    fn step(&mut self, lane: usize, state: LazyStateID, at: usize) -> Result<LazyStateID, GiveUp> {
         let byte = self.haystack[at];
         if !state.is_tagged() && self.finder.dfa.next_state_untagged(self.cache, state, byte).is_unknown() {
             self.budget = self.budget.checked_sub(1).ok_or(GiveUp)?;
         }
         let next = self.advance(state, at)?;
-        self.record(next, at);
+        self.record(lane, next, at);
         Ok(next)
     }
 
@@ -532,30 +568,49 @@ impl<'a> Walk<'a> {
 
     /// Ends a walk at the end of the haystack: a match ending there shows
     /// only on the end-of-input transition.
-    fn finish(&mut self, state: LazyStateID) -> Result<(), GiveUp> {
+    fn finish(&mut self, lane: usize, state: LazyStateID) -> Result<(), GiveUp> {
         let eoi = self.finder.dfa.next_eoi_state(self.cache, state).map_err(|_| GiveUp)?;
-        self.record(eoi, self.haystack.len());
+        self.record(lane, eoi, self.haystack.len());
         Ok(())
     }
 
     /// With a match state entered on reading the byte at `at` (matches are
     /// reported one byte late), records the region around those matches.
-    fn record(&mut self, state: LazyStateID, at: usize) {
+    /// `lane` is the walk's place in its group.
+    fn record(&mut self, lane: usize, state: LazyStateID, at: usize) {
         if !state.is_match() {
             return;
         }
-        let (dfa, reach) = (&self.finder.dfa, &self.finder.reach);
+        let set = self.sets.of(&self.finder.dfa, self.cache, state);
+        match &mut self.open[lane] {
+            Some(open) if open.set == set && open.region.end + 1 == at => open.region.end = at,
+            _ => self.reach_back(lane, set, at),
+        }
+    }
+
+    /// Records the region of the matches of `set` ending at `at`, as far
+    /// back as each can start, as the walk's open one: the region open
+    /// grows to hold it where the two meet, else is put aside.
+    fn reach_back(&mut self, lane: usize, set: usize, at: usize) {
+        let reach = &self.finder.reach;
         self.runs.resize(reach.len(), None);
-        let mut start = at;
-        for i in 0..dfa.match_len(self.cache, state) {
-            let pid = dfa.match_pattern(self.cache, state, i).as_usize();
-            start = start.min(reach[pid].start(self.haystack, at, &mut self.runs[pid]));
-        }
-        match self.regions.last_mut() {
-            // A long token's match ends come one a byte: one region grows.
-            Some(last) if last.start <= start && start <= last.end && last.end <= at => last.end = at,
-            _ => self.regions.push(start..at),
-        }
+        let runs = &mut self.runs;
+        let start = self
+            .sets
+            .patterns(set)
+            .iter()
+            .fold(at, |start, &pid| start.min(reach[pid].start(self.haystack, at, &mut runs[pid])));
+        let region = match self.open[lane].take() {
+            Some(open) if open.region.start <= start && start <= open.region.end && open.region.end <= at => {
+                open.region.start..at
+            }
+            Some(open) => {
+                self.regions.push(open.region);
+                start..at
+            }
+            None => start..at,
+        };
+        self.open[lane] = Some(Open { region, set });
     }
 
     /// Continues a stretch's walk from `state` past its end at `at`, beside
@@ -563,10 +618,16 @@ impl<'a> Walk<'a> {
     /// state: from there on the next stretch's walk is exact. Returns false
     /// when the walk ran to the end of the haystack, leaving nothing for
     /// later stretches to do.
-    fn catch_up(&mut self, mut state: LazyStateID, mut next: LazyStateID, mut at: usize) -> Result<bool, GiveUp> {
+    fn catch_up(
+        &mut self,
+        lane: usize,
+        mut state: LazyStateID,
+        mut next: LazyStateID,
+        mut at: usize,
+    ) -> Result<bool, GiveUp> {
         while state != next {
             if at == self.haystack.len() {
-                self.finish(state)?;
+                self.finish(lane, state)?;
                 return Ok(false);
             }
             // Most steps take transitions already computed, as in `fast`.
@@ -576,7 +637,7 @@ impl<'a> Walk<'a> {
             let known = |s: LazyStateID| (!s.is_tagged()).then(|| unsafe { self.cached(s, byte) });
             let pair = match (known(state), known(next)) {
                 (Some(s), Some(n)) if !s.is_tagged() && !n.is_tagged() => [s, n],
-                _ => [self.step(state, at)?, self.advance(next, at)?],
+                _ => [self.step(lane, state, at)?, self.advance(next, at)?],
             };
             at += 1;
             [state, next] = pair;

@@ -207,7 +207,7 @@ impl Pairs {
 /// Hashes a state id by one multiplication: the ids are the walk's own, not
 /// chosen by the traffic, and each stop of a walk looks up a dozen.
 #[derive(Default)]
-struct IdHasher(u64);
+pub(super) struct IdHasher(u64);
 
 impl Hasher for IdHasher {
     fn write(&mut self, bytes: &[u8]) {
