@@ -207,6 +207,31 @@ fn generic_secrets_next_to_secret_keys() {
 }
 
 #[test]
+fn a_value_that_is_something_more_specific_is_reported_as_that() {
+    let e = engine();
+    let jwt =
+        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U";
+    assert_eq!(found(&e, &format!("Authorization: Bearer {jwt}")), [("jwt".to_string(), jwt.to_string())]);
+    assert_eq!(found(&e, &format!("api_token={jwt}")), [("jwt".to_string(), jwt.to_string())]);
+    // The first pattern matching at the value's start is refused (an
+    // allowlisted value): the next one, still more specific than the
+    // assignment, is reported.
+    let e = Engine::from_policy_text(
+        r#"
+builtin: {include: []}
+detectors:
+  - {id: strict-code, category: internal, patterns: ['\bAB\d{6}\b'], allow: [AB111111]}
+  - {id: loose-code, category: internal, patterns: ['\bAB\d{1,20}']}
+  - {id: assigned, category: internal, patterns: ['code=(?P<value>\S{1,40})']}
+"#,
+    )
+    .unwrap();
+    assert_eq!(found(&e, "code=AB111111 x"), [("loose-code".to_string(), "AB111111".to_string())]);
+    assert_eq!(found(&e, "code=AB222222 x"), [("strict-code".to_string(), "AB222222".to_string())]);
+    assert_eq!(found(&e, "code=XY222222 x"), [("assigned".to_string(), "XY222222".to_string())]);
+}
+
+#[test]
 fn json_key_paths_are_reported_and_give_context() {
     let e = engine();
     let got = json_found(&e, r#"{"user": {"ssn": "531217351", "id": "531217351"}}"#);

@@ -295,15 +295,39 @@ impl State {
         let (vs, ve) = ((finding.start - self.base) as usize, (finding.end - self.base) as usize);
         let has_group = family.values[pid.as_usize()].is_some();
         if has_group && vs > start {
-            let trigger = family.trigger;
-            let specific = self
-                .first_accepted(engine, family, options, vs, ve, |p| p < pid || Some(p) == trigger)
-                .map(|(f, _, _)| f);
-            if let Some(specific) = specific {
+            if let Some(specific) = self.specific(engine, family, options, vs, ve, pid) {
                 return Some((specific, end));
             }
         }
         Some((finding, end))
+    }
+
+    /// A finding of higher priority than `pid`'s (or of the trigger) that
+    /// is the whole of, or starts, the value `vs..ve` of a match of `pid`.
+    /// The leftmost-first search anchored at `vs` names the first pattern
+    /// matching there: mostly it is the answer (a JWT), or there is none,
+    /// and the other patterns matching there are looked for only when it
+    /// is not accepted. A long token is then read once more, not twice.
+    fn specific(
+        &mut self,
+        engine: &Engine,
+        family: &Family,
+        options: &ScanOptions,
+        vs: usize,
+        ve: usize,
+        pid: PatternID,
+    ) -> Option<Finding> {
+        let keep = |p: PatternID| p < pid || Some(p) == family.trigger;
+        let first = family.find(&Input::new(&self.buf).range(vs..ve).anchored(Anchored::Yes))?;
+        let found = keep(first.pattern())
+            .then(|| self.try_pattern(engine, family, options, vs, first.pattern(), first.end()))
+            .flatten();
+        match found {
+            Some((finding, _)) => Some(finding),
+            None => self
+                .first_accepted(engine, family, options, vs, ve, |p| keep(p) && p != first.pattern())
+                .map(|(f, _, _)| f),
+        }
     }
 
     /// The match of `pid` anchored at `start` (ending at `end`), checked; the
