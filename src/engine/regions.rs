@@ -275,7 +275,9 @@ impl<'a> Walk<'a> {
         while let Some(group) = self.next_group(at)? {
             for (k, (&start, &end)) in group.starts.iter().zip(&group.ends).enumerate() {
                 if let Some(state) = before {
-                    // The walk that ended in `state` goes on.
+                    // The walk that ended in `state` goes on, in its own place
+                    // (the first's, the group before's last walk, shares it
+                    // with this group's last: their regions meet in `merge`).
                     let lane = (k + STREAMS - 1) % STREAMS;
                     if !self.catch_up(lane, state, start, at + k * group.len)? {
                         return Ok(self.regions());
@@ -285,7 +287,9 @@ impl<'a> Walk<'a> {
             }
             at += STREAMS * group.len;
         }
-        // `find` leaves at least one group's length.
+        // `find` leaves at least one group's length. The tail is walked as
+        // the first of a group of one: its open region and streak start
+        // afresh, and its regions and the last walk's meet in `merge`.
         let state = self.tail(before.ok_or(GiveUp)?, at)?;
         self.finish(0, state)?;
         Ok(self.regions())
