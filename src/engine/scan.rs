@@ -367,7 +367,7 @@ impl State {
         family.regex_all.which_overlapping_matches(&anchored, &mut patset);
         patset.iter().filter(|&p| keep(p)).find_map(|p| {
             let input = Input::new(&self.buf).range(at..until).anchored(Anchored::Pattern(p));
-            let m = family.regex.search(&input)?;
+            let m = family.find(&input)?;
             self.try_pattern(engine, family, options, at, p, m.end()).map(|(f, end)| (f, p, end))
         })
     }
