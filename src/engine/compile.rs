@@ -372,12 +372,11 @@ impl Family {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| PolicyError::new("detectors", format!("a pattern does not parse: {e}")))?;
         let (lifted, upto): (Vec<_>, Vec<_>) = hirs.iter().map(anatomy::lift_bounds).unzip();
-        let lifted_first = match upto.iter().any(Option::is_some) {
-            true => {
-                let upto = upto.iter().map(|u| u.map_or(usize::MAX, |u| u as usize)).collect();
-                Some((build(config.clone().match_kind(MatchKind::LeftmostFirst), &lifted).map_err(refused)?, upto))
-            }
-            false => None,
+        let lifted_first = if upto.iter().any(Option::is_some) {
+            let upto = upto.iter().map(|u| u.map_or(usize::MAX, |u| u as usize)).collect();
+            Some((build(config.clone().match_kind(MatchKind::LeftmostFirst), &lifted).map_err(refused)?, upto))
+        } else {
+            None
         };
         // Only ever asked for captures over a known match: no DFA needed. The
         // bounded backtracker takes matches short enough for its visited set
