@@ -1,12 +1,19 @@
-//! The Istio manifests are well-formed WasmPlugins whose `pluginConfig`, as
-//! the JSON Istio hands to the plugin, is a policy sieve accepts.
+//! The Istio manifests: well-formed WasmPlugins whose `pluginConfig`, as
+//! the JSON Istio hands to the plugin, is a policy sieve accepts, and an
+//! EnvoyFilter that builds the filter chain the Envoy test bed runs.
 
 use serde::Deserialize;
+use serde_json::Value;
 use sieve::flow::Inspector;
 
-fn plugins() -> Vec<serde_json::Value> {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/istio/wasmplugin.yaml")).unwrap();
-    serde_yaml_ng::Deserializer::from_str(&text).map(|doc| serde_json::Value::deserialize(doc).unwrap()).collect()
+/// The YAML documents of a file in the repository, as JSON values.
+fn documents(path: &str) -> Vec<Value> {
+    let text = std::fs::read_to_string(format!("{}/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    serde_yaml_ng::Deserializer::from_str(&text).map(|doc| Value::deserialize(doc).unwrap()).collect()
+}
+
+fn plugins() -> Vec<Value> {
+    documents("istio/wasmplugin.yaml")
 }
 
 #[test]
@@ -39,4 +46,53 @@ fn plugin_configs_are_accepted_policies() {
         let inspector = Inspector::from_policy_text(&json).unwrap_or_else(|e| panic!("{}: {e}", p["metadata"]["name"]));
         assert!(!inspector.engine.detectors().is_empty());
     }
+}
+
+/// The chain of HTTP filters of an Envoy configuration's one listener.
+fn http_filters(config: &mut Value) -> &mut Vec<Value> {
+    let hcm = &mut config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0];
+    assert_eq!(hcm["name"], "envoy.filters.network.http_connection_manager");
+    hcm["typed_config"]["http_filters"].as_array_mut().unwrap()
+}
+
+/// Applies one EnvoyFilter patch to the inbound HTTP filters, as istiod
+/// does (pilot/pkg/networking/core/envoyfilter): patches in the order
+/// listed; INSERT_FIRST puts its filter first, INSERT_AFTER after the one
+/// its `subFilter` names.
+fn apply(patch: &Value, filters: &mut Vec<Value>) {
+    assert_eq!(patch["applyTo"], "HTTP_FILTER");
+    assert_eq!(patch["match"]["context"], "SIDECAR_INBOUND", "where the redacting plugin runs");
+    let hcm = &patch["match"]["listener"]["filterChain"]["filter"];
+    assert_eq!(hcm["name"], "envoy.filters.network.http_connection_manager");
+    let value = patch["patch"]["value"].clone();
+    match patch["patch"]["operation"].as_str() {
+        Some("INSERT_FIRST") => filters.insert(0, value),
+        Some("INSERT_AFTER") => {
+            let after = hcm["subFilter"]["name"].as_str().expect("INSERT_AFTER names the filter it follows");
+            let at = filters.iter().position(|f| f["name"] == after);
+            filters.insert(at.unwrap_or_else(|| panic!("no filter {after} to insert after")) + 1, value);
+        }
+        other => panic!("operation {other:?}: not one that keeps the chain's order certain"),
+    }
+}
+
+#[test]
+fn the_decompress_envoyfilter_builds_the_chain_the_envoy_test_bed_runs() {
+    let filter = &documents("istio/decompress.yaml")[0];
+    assert_eq!(filter["apiVersion"], "networking.istio.io/v1alpha3");
+    assert_eq!(filter["kind"], "EnvoyFilter");
+    let redacting = plugins().into_iter().find(|p| p["metadata"]["name"] == "sieve").unwrap();
+    assert_eq!(filter["metadata"]["namespace"], redacting["metadata"]["namespace"]);
+    assert_eq!(filter["spec"]["workloadSelector"]["labels"], redacting["spec"]["selector"]["matchLabels"]);
+    let patches = filter["spec"]["configPatches"].as_array().unwrap();
+    let mut names: Vec<_> = patches.iter().map(|p| p["patch"]["value"]["name"].as_str().unwrap()).collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), patches.len(), "INSERT_AFTER finds a filter by its name: each is unique");
+    // envoy/http.yaml, patched, is envoy/http-decompress.yaml (tests/envoy_bodies.rs runs it),
+    // comments aside.
+    let mut config = documents("envoy/http.yaml").remove(0);
+    let filters = http_filters(&mut config);
+    patches.iter().for_each(|patch| apply(patch, filters));
+    assert_eq!(config, documents("envoy/http-decompress.yaml")[0]);
 }
