@@ -283,6 +283,7 @@ fn zstd(mut data: &[u8], limit: usize) -> (Vec<u8>, End) {
     decoder.set_max_window_size(window_cap(limit) as u64);
     let mut out = Vec::new();
     while !data.is_empty() {
+        let frame = data;
         match decoder.init(&mut data) {
             Ok(()) => {}
             Err(FrameDecoderError::ReadFrameHeaderError(ReadFrameHeaderError::SkipFrame { length, .. })) => {
@@ -296,22 +297,58 @@ fn zstd(mut data: &[u8], limit: usize) -> (Vec<u8>, End) {
             // Bytes after the last frame that do not start another, too.
             Err(_) => return (out, End::Corrupt),
         }
-        loop {
-            let decoded = decoder.decode_blocks(&mut data, BlockDecodingStrategy::UptoBlocks(1));
-            if decoded.is_err() || decoder.collect_to_writer(&mut out).is_err() {
-                out.truncate(limit);
-                return (out, End::Corrupt);
-            }
-            if out.len() > limit {
-                out.truncate(limit);
-                return (out, End::Limit);
-            }
-            if decoder.is_finished() {
-                break;
+        let before = out.len();
+        match zstd_blocks(&mut decoder, &mut data, &mut out, limit) {
+            End::Whole => {}
+            End::Limit => return (out, End::Limit),
+            End::Corrupt => {
+                // `data` starts at the damaged block: the blocks before it decode.
+                out.truncate(before);
+                let intact = &frame[..frame.len() - data.len()];
+                let end = zstd_intact(intact, &mut out, limit);
+                return (out, if end == End::Limit { End::Limit } else { End::Corrupt });
             }
         }
     }
     (out, End::Whole)
+}
+
+/// Decodes the blocks of an initialised frame into `out`, a block at a
+/// time; on damage, `data` is left at the start of the damaged block.
+fn zstd_blocks(decoder: &mut FrameDecoder, data: &mut &[u8], out: &mut Vec<u8>, limit: usize) -> End {
+    loop {
+        let mut block = *data;
+        let decoded = decoder.decode_blocks(&mut block, BlockDecodingStrategy::UptoBlocks(1));
+        if decoded.is_err() || decoder.collect_to_writer(&mut *out).is_err() {
+            out.truncate(limit);
+            return End::Corrupt;
+        }
+        *data = block;
+        if out.len() > limit {
+            out.truncate(limit);
+            return End::Limit;
+        }
+        if decoder.is_finished() {
+            return End::Whole;
+        }
+    }
+}
+
+/// The output of a frame's blocks before a damaged one. The decoder keeps
+/// the frame's last window (megabytes) until the frame ends, and gives no
+/// way to take it before: so the intact blocks are decoded again as a frame
+/// of their own, ended with an empty last block.
+fn zstd_intact(intact: &[u8], out: &mut Vec<u8>, limit: usize) -> End {
+    // A raw block of no bytes with its last-block bit; then a checksum,
+    // which is read if the frame has one and never checked.
+    let frame = [intact, &[1, 0, 0], &[0; 4]].concat();
+    let mut decoder = FrameDecoder::new();
+    decoder.set_max_window_size(window_cap(limit) as u64);
+    let mut data = &frame[..];
+    if decoder.init(&mut data).is_err() {
+        return End::Corrupt;
+    }
+    zstd_blocks(&mut decoder, &mut data, out, limit)
 }
 
 /// Brotli's allocator for bytes, refusing any block over `max`: the decoder
@@ -576,22 +613,45 @@ pub(crate) mod tests {
     #[test]
     fn what_decodes_before_the_damage_is_kept() {
         let text = records(4000);
-        // Brotli writes out its ring buffer as it fills; ruzstd keeps a
-        // frame's last window (here the whole body) until the frame ends, so
-        // a damaged zstd frame gives up to a window less.
         let streams = [
-            (GZIP, gzip(&text), true),
-            (DEFLATE, compress_to_vec_zlib(&text, 6), true),
-            (BROTLI, brotli(&text, 5, 22), true),
-            (ZSTD, zstd(&text), false),
+            (GZIP, gzip(&text)),
+            (DEFLATE, compress_to_vec_zlib(&text, 6)),
+            (BROTLI, brotli(&text, 5, 22)),
+            (ZSTD, zstd(&text)),
         ];
-        for (encoding, stream, some) in streams {
+        for (encoding, stream) in streams {
             match decode(encoding, &stream[..stream.len() * 3 / 4], 1 << 20) {
                 Decoded::Corrupt(out) => {
-                    assert!(!out.is_empty() || !some, "{encoding:?}: nothing");
+                    assert!(!out.is_empty(), "{encoding:?}: nothing");
                     assert!(text.starts_with(&out), "{encoding:?}");
                 }
                 other => panic!("{encoding:?}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_damaged_zstd_frame_gives_every_block_before_the_damage() {
+        // ruzstd keeps a frame's last window (here all of it) until the frame ends.
+        let text = records(10_000);
+        let frame = zstd(&text);
+        let mut starts = Vec::new(); // Where each block starts in the frame.
+        let mut decoder = FrameDecoder::new();
+        let mut data = &frame[..];
+        decoder.init(&mut data).unwrap();
+        while !decoder.is_finished() {
+            starts.push(frame.len() - data.len());
+            decoder.decode_blocks(&mut data, BlockDecodingStrategy::UptoBlocks(1)).unwrap();
+        }
+        // The encoder puts 128 KiB of the text in each block.
+        assert_eq!(starts.len(), text.len().div_ceil(128 << 10));
+        let at = starts[2];
+        let mut reserved = frame.clone();
+        reserved[at] |= 0b110; // Block type 3, which no block may have.
+        for (stream, what) in [(&frame[..at + 5], "cut short"), (&reserved[..], "a reserved block type")] {
+            match decode(ZSTD, stream, 1 << 20) {
+                Decoded::Corrupt(out) => assert!(out == text[..2 << 17], "{what}: {} bytes", out.len()),
+                other => panic!("{what}: {other:?}"),
             }
         }
     }
