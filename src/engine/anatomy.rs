@@ -2,6 +2,8 @@
 //! with, whether it starts and ends at a word boundary, and the bytes each
 //! of its first positions can hold. The compiler uses this to split patterns into
 //! families that a single lazy DFA can run without its states multiplying.
+//! Also whether the bytes of its `value` group alone tell where the group
+//! starts, so that no capture needs to run.
 
 use regex_syntax::hir::{self, Class, Hir, HirKind, Look};
 
@@ -65,7 +67,7 @@ pub struct Anatomy {
 }
 
 pub fn analyze(hir: &Hir) -> Anatomy {
-    let (first, _) = first_bytes(hir);
+    let (first, _) = edge_bytes(hir, Edge::First);
     Anatomy { first, at_boundary: starts_with_boundary(hir), ends_at_boundary: ends_with_ascii_boundary(hir) }
 }
 
@@ -191,40 +193,73 @@ fn held_bytes(hir: &Hir) -> ByteSet {
     }
 }
 
-/// The bytes a match can begin with, and whether `hir` can match empty.
-fn first_bytes(hir: &Hir) -> (ByteSet, bool) {
+/// The bytes a pattern's `value` group can hold, where they alone tell
+/// where the group starts in a match: the group ends the pattern (but for
+/// zero-width assertions), and no byte it can hold can end what comes
+/// before it (`bearer`'s `\s{1,4}` before its token). Then in any match the
+/// group is the longest run of such bytes that ends the match, whichever
+/// way the pattern reads it: the byte before the run, if the match has it,
+/// ends the part before the group. `None` where that does not hold.
+pub fn value_bytes(hir: &Hir) -> Option<ByteSet> {
+    let HirKind::Concat(items) = hir.kind() else { return None };
+    let is_value = |item: &Hir| matches!(item.kind(), HirKind::Capture(c) if c.name.as_deref() == Some("value"));
+    let at = items.iter().position(is_value)?;
+    if !items[at + 1..].iter().all(|item| matches!(item.kind(), HirKind::Look(_))) {
+        return None;
+    }
+    let held = held_bytes(&items[at]);
+    let (before, _) = edge_bytes_of(&items[..at], Edge::Last);
+    before.intersection(&held).is_empty().then_some(held)
+}
+
+/// Which end of a match [`edge_bytes`] looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Edge {
+    First,
+    Last,
+}
+
+/// The bytes a match of `items` one after another can begin (or end) with,
+/// and whether it can be empty.
+fn edge_bytes_of(items: &[Hir], edge: Edge) -> (ByteSet, bool) {
+    let mut set = ByteSet::default();
+    for i in 0..items.len() {
+        let item = &items[if edge == Edge::First { i } else { items.len() - 1 - i }];
+        let (s, nullable) = edge_bytes(item, edge);
+        set.union(&s);
+        if !nullable {
+            return (set, false);
+        }
+    }
+    (set, true)
+}
+
+/// The bytes a match can begin (or end) with, and whether `hir` can match
+/// empty.
+fn edge_bytes(hir: &Hir, edge: Edge) -> (ByteSet, bool) {
     match hir.kind() {
         HirKind::Empty | HirKind::Look(_) => (ByteSet::default(), true),
         HirKind::Literal(lit) => {
             let mut set = ByteSet::default();
-            match lit.0.first() {
+            match if edge == Edge::First { lit.0.first() } else { lit.0.last() } {
                 Some(&b) => set.insert_range(b, b),
                 None => return (set, true),
             }
             (set, false)
         }
         HirKind::Class(c) => (class_bytes(c), false),
+        HirKind::Repetition(r) if r.max == Some(0) => (ByteSet::default(), true),
         HirKind::Repetition(r) => {
-            let (set, nullable) = first_bytes(&r.sub);
+            let (set, nullable) = edge_bytes(&r.sub, edge);
             (set, nullable || r.min == 0)
         }
-        HirKind::Capture(c) => first_bytes(&c.sub),
-        HirKind::Concat(items) => {
-            let mut set = ByteSet::default();
-            for item in items {
-                let (s, nullable) = first_bytes(item);
-                set.union(&s);
-                if !nullable {
-                    return (set, false);
-                }
-            }
-            (set, true)
-        }
+        HirKind::Capture(c) => edge_bytes(&c.sub, edge),
+        HirKind::Concat(items) => edge_bytes_of(items, edge),
         HirKind::Alternation(items) => {
             let mut set = ByteSet::default();
             let mut nullable = false;
             for item in items {
-                let (s, n) = first_bytes(item);
+                let (s, n) = edge_bytes(item, edge);
                 set.union(&s);
                 nullable |= n;
             }
