@@ -1,9 +1,11 @@
 //! One HTTP exchange through the flow layer natively, as the filter drives
 //! it in Envoy: request headers and a 4 KiB JSON body, response headers and
 //! the same body back, on the default policy. Clean, and with three findings
-//! each way (the bodies `scripts/bench-envoy.sh` sends). Then the clean
-//! exchange with both bodies compressed, as each `content-encoding` sieve
-//! reads, against the same exchange uncompressed.
+//! each way (the bodies `scripts/bench-envoy.sh` sends), and clean under an
+//! `authorization: Bearer <JWT>` request header of about 830 bytes (its
+//! third workload's shape). Then the clean exchange with both bodies
+//! compressed, as each `content-encoding` sieve reads, against the same
+//! exchange uncompressed.
 //!
 //! `cargo bench --bench exchange`
 
@@ -28,6 +30,34 @@ fn body(extra: &str) -> Vec<u8> {
     format!(r#"{{"items": [{}]{extra}}}"#, items.join(", ")).into_bytes()
 }
 
+/// `Bearer <JWT>`: an RS256 token with random claims and signature (a fixed
+/// seed), base64url without padding.
+fn bearer() -> String {
+    let mut seed = 2026u64;
+    let mut random = |n: usize| -> Vec<u8> {
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed as u8
+        };
+        (0..n).map(|_| next()).collect()
+    };
+    let hex = |bytes: Vec<u8>| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let b64 = |bytes: &[u8]| {
+        let text = String::from_utf8(wire::base64(bytes)).unwrap();
+        text.trim_end_matches('=').replace('+', "-").replace('/', "_")
+    };
+    let header = format!(r#"{{"alg": "RS256", "typ": "JWT", "kid": "{}"}}"#, hex(random(8)));
+    let claims = format!(
+        r#"{{"iss": "https://idp.example.com/", "sub": "spiffe://cluster.local/ns/shop/sa/{}", "aud": "orders", "iat": 1764500000, "exp": 1764503600, "jti": "{}", "scope": "orders:read orders:write", "nonce": "{}"}}"#,
+        hex(random(8)),
+        hex(random(16)),
+        b64(&random(48))
+    );
+    format!("Bearer {}.{}.{}", b64(header.as_bytes()), b64(claims.as_bytes()), b64(&random(256)))
+}
+
 fn headers<'a>(pairs: &[(&'a str, &'a str)]) -> Vec<(&'a [u8], &'a [u8])> {
     pairs.iter().map(|(k, v)| (k.as_bytes(), v.as_bytes())).collect()
 }
@@ -50,11 +80,16 @@ fn bench(c: &mut Criterion) {
             body(r#", "card": "4532 2766 4457 7020", "email": "grace@example.com", "phone": "+1 415 555 0134""#),
         ),
     ];
+    let token = bearer();
+    let mut authorized = request.clone();
+    authorized.push((b"authorization", token.as_bytes()));
+    assert_eq!(exchange(&inspector, &authorized, &response, &bodies[0].1), 1, "the token, and nothing else");
     let mut group = c.benchmark_group("exchange");
     group.sample_size(30);
     for (name, body) in &bodies {
         group.bench_function(*name, |b| b.iter(|| exchange(&inspector, &request, &response, body)));
     }
+    group.bench_function("bearer", |b| b.iter(|| exchange(&inspector, &authorized, &response, &bodies[0].1)));
     group.finish();
 
     let clean = &bodies[0].1;
