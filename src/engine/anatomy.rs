@@ -219,6 +219,30 @@ enum Edge {
     Last,
 }
 
+/// How many of a match's first bytes tell where its `value` group starts,
+/// where that is fewer than the whole match: the group is a greedy
+/// repetition of one class that ends the pattern, after a part of bounded
+/// length. A capture over that many bytes of a longer match then starts
+/// the group where one over the whole match does: it makes the same
+/// choices before the group (any choice it preferred that fit in fewer
+/// bytes would fit in the whole match too), and the group may stop
+/// wherever its bytes run out, once it has its fewest. The generic
+/// secret's value (`{8,256}` after at most 46 bytes) is captured over a
+/// match's first 54 bytes, not up to 302.
+pub fn value_start_reach(hir: &Hir) -> Option<usize> {
+    let HirKind::Concat(items) = hir.kind() else { return None };
+    let (value, before) = items.split_last()?;
+    let HirKind::Capture(capture) = value.kind() else { return None };
+    let HirKind::Repetition(repeated) = capture.sub.kind() else { return None };
+    let one_class = matches!(repeated.sub.kind(), HirKind::Class(_));
+    if capture.name.as_deref() != Some("value") || !repeated.greedy || !one_class {
+        return None;
+    }
+    let longest_before =
+        before.iter().try_fold(0usize, |sum, item| sum.checked_add(item.properties().maximum_len()?))?;
+    longest_before.checked_add(repeated.min as usize)
+}
+
 /// The bytes a match of `items` one after another can begin (or end) with,
 /// and whether it can be empty.
 fn edge_bytes_of(items: &[Hir], edge: Edge) -> (ByteSet, bool) {
