@@ -3,7 +3,9 @@
 //! the same body back, on the default policy. Clean, and with three findings
 //! each way (the bodies `scripts/bench-envoy.sh` sends), and clean under an
 //! `authorization: Bearer <JWT>` request header of about 830 bytes (its
-//! third workload's shape). Then the clean exchange with both bodies
+//! third workload's shape), and an OAuth token response: JWTs under
+//! `access_token` and `id_token`, as a token endpoint sends them. Then the
+//! clean exchange with both bodies
 //! compressed, as each `content-encoding` sieve reads, against the same
 //! exchange uncompressed.
 //!
@@ -58,6 +60,16 @@ fn bearer() -> String {
     format!("Bearer {}.{}.{}", b64(header.as_bytes()), b64(claims.as_bytes()), b64(&random(256)))
 }
 
+/// A token endpoint's answer: the bearer's JWT as the access token and
+/// again as the ID token, and an opaque refresh token.
+fn token_response(bearer: &str) -> Vec<u8> {
+    let jwt = bearer.trim_start_matches("Bearer ");
+    format!(
+        r#"{{"access_token": "{jwt}", "token_type": "Bearer", "expires_in": 3600, "refresh_token": "rt.7f3c9a1e5b2d4c6e8a0b1c2d3e4f5a6b7c8d9e0f", "id_token": "{jwt}", "scope": "openid orders:read"}}"#
+    )
+    .into_bytes()
+}
+
 fn headers<'a>(pairs: &[(&'a str, &'a str)]) -> Vec<(&'a [u8], &'a [u8])> {
     pairs.iter().map(|(k, v)| (k.as_bytes(), v.as_bytes())).collect()
 }
@@ -90,6 +102,9 @@ fn bench(c: &mut Criterion) {
         group.bench_function(*name, |b| b.iter(|| exchange(&inspector, &request, &response, body)));
     }
     group.bench_function("bearer", |b| b.iter(|| exchange(&inspector, &authorized, &response, &bodies[0].1)));
+    let (grant, tokens) = (br#"{"grant_type": "client_credentials"}"#, token_response(&token));
+    assert_eq!(exchange_of(&inspector, &request, grant, &response, &tokens), 3, "two JWTs and the refresh token");
+    group.bench_function("token_response", |b| b.iter(|| exchange_of(&inspector, &request, grant, &response, &tokens)));
     group.finish();
 
     let clean = &bodies[0].1;
@@ -114,12 +129,23 @@ fn bench(c: &mut Criterion) {
 /// One exchange as Envoy drives it: each body as one chunk, then ended by an
 /// empty one; the filter reads each chunk into a Vec of its own.
 fn exchange(inspector: &Arc<Inspector>, request: &[(&[u8], &[u8])], response: &[(&[u8], &[u8])], body: &[u8]) -> usize {
+    exchange_of(inspector, request, body, response, body)
+}
+
+/// One exchange as [`exchange`], with a body of its own each way.
+fn exchange_of(
+    inspector: &Arc<Inspector>,
+    request: &[(&[u8], &[u8])],
+    request_body: &[u8],
+    response: &[(&[u8], &[u8])],
+    response_body: &[u8],
+) -> usize {
     let mut ex = Exchange::new(Arc::clone(inspector));
     ex.request_headers(request, false);
-    ex.request_body(body.to_vec(), false);
+    ex.request_body(request_body.to_vec(), false);
     ex.request_body(Vec::new(), true);
     ex.response_headers(response, false);
-    ex.response_body(body.to_vec(), false);
+    ex.response_body(response_body.to_vec(), false);
     ex.response_body(Vec::new(), true);
     black_box(ex.record().findings.len())
 }
