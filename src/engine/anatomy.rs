@@ -201,15 +201,43 @@ fn held_bytes(hir: &Hir) -> ByteSet {
 /// way the pattern reads it: the byte before the run, if the match has it,
 /// ends the part before the group. `None` where that does not hold.
 pub fn value_bytes(hir: &Hir) -> Option<ByteSet> {
+    let (before, value) = value_at_end(hir)?;
+    let held = held_bytes(value);
+    let (last, _) = edge_bytes_of(before, Edge::Last);
+    last.intersection(&held).is_empty().then_some(held)
+}
+
+/// The bytes of an optional one-byte lead before a pattern's `value`
+/// group, where a match's first byte alone tells whether the lead took
+/// it: the group ends the pattern (but for zero-width assertions), what
+/// comes before it is at most one byte, and the group, never empty, cannot
+/// begin with a byte the lead can be (the email rule's
+/// `(?:^|[^A-Za-z0-9._%+\-])`). Then the group starts after the match's
+/// first byte if that is one of these, and at it if not.
+pub fn value_lead(hir: &Hir) -> Option<ByteSet> {
+    let (before, value) = value_at_end(hir)?;
+    if longest(before)? > 1 {
+        return None;
+    }
+    let mut lead = ByteSet::default();
+    before.iter().for_each(|item| lead.union(&held_bytes(item)));
+    let (first, empty) = edge_bytes(value, Edge::First);
+    (!empty && first.intersection(&lead).is_empty()).then_some(lead)
+}
+
+/// What comes before a pattern's `value` group, and the group, where the
+/// group ends the pattern but for zero-width assertions.
+fn value_at_end(hir: &Hir) -> Option<(&[Hir], &Hir)> {
     let HirKind::Concat(items) = hir.kind() else { return None };
     let is_value = |item: &Hir| matches!(item.kind(), HirKind::Capture(c) if c.name.as_deref() == Some("value"));
     let at = items.iter().position(is_value)?;
-    if !items[at + 1..].iter().all(|item| matches!(item.kind(), HirKind::Look(_))) {
-        return None;
-    }
-    let held = held_bytes(&items[at]);
-    let (before, _) = edge_bytes_of(&items[..at], Edge::Last);
-    before.intersection(&held).is_empty().then_some(held)
+    let zero_width = items[at + 1..].iter().all(|item| matches!(item.kind(), HirKind::Look(_)));
+    zero_width.then(|| (&items[..at], &items[at]))
+}
+
+/// The longest match of `items` one after another, if bounded.
+fn longest(items: &[Hir]) -> Option<usize> {
+    items.iter().try_fold(0usize, |sum, item| sum.checked_add(item.properties().maximum_len()?))
 }
 
 /// Which end of a match [`edge_bytes`] looks at.
@@ -238,9 +266,7 @@ pub fn value_start_reach(hir: &Hir) -> Option<usize> {
     if capture.name.as_deref() != Some("value") || !repeated.greedy || !one_class {
         return None;
     }
-    let longest_before =
-        before.iter().try_fold(0usize, |sum, item| sum.checked_add(item.properties().maximum_len()?))?;
-    longest_before.checked_add(repeated.min as usize)
+    longest(before)?.checked_add(repeated.min as usize)
 }
 
 /// The bytes a match of `items` one after another can begin (or end) with,
