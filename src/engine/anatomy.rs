@@ -201,7 +201,7 @@ fn held_bytes(hir: &Hir) -> ByteSet {
 /// way the pattern reads it: the byte before the run, if the match has it,
 /// ends the part before the group. `None` where that does not hold.
 pub fn value_bytes(hir: &Hir) -> Option<ByteSet> {
-    let (before, value) = value_at_end(hir)?;
+    let (before, value, _) = value_at_end(hir)?;
     let held = held_bytes(value);
     let (last, _) = edge_bytes_of(before, Edge::Last);
     last.intersection(&held).is_empty().then_some(held)
@@ -215,7 +215,7 @@ pub fn value_bytes(hir: &Hir) -> Option<ByteSet> {
 /// `(?:^|[^A-Za-z0-9._%+\-])`). Then the group starts after the match's
 /// first byte if that is one of these, and at it if not.
 pub fn value_lead(hir: &Hir) -> Option<ByteSet> {
-    let (before, value) = value_at_end(hir)?;
+    let (before, value, _) = value_at_end(hir)?;
     if longest(before)? > 1 {
         return None;
     }
@@ -225,14 +225,16 @@ pub fn value_lead(hir: &Hir) -> Option<ByteSet> {
     (!empty && first.intersection(&lead).is_empty()).then_some(lead)
 }
 
-/// What comes before a pattern's `value` group, and the group, where the
-/// group ends the pattern but for zero-width assertions.
-fn value_at_end(hir: &Hir) -> Option<(&[Hir], &Hir)> {
+/// What comes before a pattern's `value` group, the group, and what
+/// follows it, where the group ends the pattern but for zero-width
+/// assertions.
+fn value_at_end(hir: &Hir) -> Option<(&[Hir], &Hir, &[Hir])> {
     let HirKind::Concat(items) = hir.kind() else { return None };
     let is_value = |item: &Hir| matches!(item.kind(), HirKind::Capture(c) if c.name.as_deref() == Some("value"));
     let at = items.iter().position(is_value)?;
-    let zero_width = items[at + 1..].iter().all(|item| matches!(item.kind(), HirKind::Look(_)));
-    zero_width.then(|| (&items[..at], &items[at]))
+    let after = &items[at + 1..];
+    let zero_width = after.iter().all(|item| matches!(item.kind(), HirKind::Look(_)));
+    zero_width.then(|| (&items[..at], &items[at], after))
 }
 
 /// The longest match of `items` one after another, if bounded.
@@ -258,12 +260,12 @@ enum Edge {
 /// secret's value (`{8,256}` after at most 46 bytes) is captured over a
 /// match's first 54 bytes, not up to 302.
 pub fn value_start_reach(hir: &Hir) -> Option<usize> {
-    let HirKind::Concat(items) = hir.kind() else { return None };
-    let (value, before) = items.split_last()?;
+    let (before, value, after) = value_at_end(hir)?;
     let HirKind::Capture(capture) = value.kind() else { return None };
     let HirKind::Repetition(repeated) = capture.sub.kind() else { return None };
     let one_class = matches!(repeated.sub.kind(), HirKind::Class(_));
-    if capture.name.as_deref() != Some("value") || !repeated.greedy || !one_class {
+    // An assertion after the group could fail where the capture is cut.
+    if !after.is_empty() || !repeated.greedy || !one_class {
         return None;
     }
     longest(before)?.checked_add(repeated.min as usize)
