@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The library's unit tests compiled to wasm32-wasip1 and run under Wasmtime (from PyPI, pinned,
-# in .venv-wasmtime): the engine as Envoy runs it, with the code that only Wasm builds take
-# (the region walk's SIMD steps). Arguments go to `cargo test` (e.g. a test name filter).
+# in .venv-wasmtime): the engine as Envoy runs it (32-bit `usize`, SIMD128 where the crates
+# use it). Arguments go to `cargo test` (e.g. a test name filter).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh

@@ -18,9 +18,6 @@
 //! same state: from there on they agree, and the later stretch's own walk
 //! is exact. On clean traffic that takes a few bytes.
 //!
-//! Where every walk is in a state it has been in before, it goes two bytes
-//! a step by a table of transitions learned on earlier walks (`pairs.rs`).
-//!
 //! Every match of every pattern ends where the DFA reports one, so every
 //! match lies inside a region, and a leftmost-first search over the regions
 //! finds exactly what a search over the whole haystack finds (see
@@ -39,10 +36,8 @@ use regex_automata::MatchKind;
 
 use super::anatomy::{self, ByteSet};
 use matches::MatchSets;
-use pairs::{any_missing, PairClasses, Pairs, Row};
 
 mod matches;
-mod pairs;
 
 /// Stretches walked side by side: measured best on x86-64 (1.1 GB/s against
 /// 0.4 GB/s for one walk over clean JSON).
@@ -55,10 +50,6 @@ const MIN_STRETCH: usize = 32;
 /// 3 did slightly worse than 4, and 5 or more worse than 1 (V8 ran out of
 /// registers).
 const UNROLL: usize = 4;
-/// Steps of the walk by pairs per turn of its loop, which checks once per
-/// turn: with 8, V8 ran 69.1k JIT instructions per clean exchange against
-/// 72.8k with 4 and 79.0k with 2; with 12 or 16 LLVM no longer unrolled it.
-const PAIR_UNROLL: usize = 8;
 /// Computing a transition costs about a microsecond, a thousand bytes'
 /// walk. Input that keeps the DFA computing new ones (digit-heavy text
 /// makes the numeric patterns' states multiply) is better searched whole,
@@ -84,11 +75,10 @@ const LONG_STREAK_SHARE: usize = 64;
 type TablesFn = Box<dyn Fn() -> Tables + Send + Sync + UnwindSafe + RefUnwindSafe>;
 
 /// What a walk learns and keeps for the next: the lazy DFA's transitions,
-/// those on two bytes at once, and the patterns its match states report.
+/// and the patterns its match states report.
 #[derive(Debug)]
 struct Tables {
     cache: Cache,
-    pairs: Pairs,
     sets: MatchSets,
 }
 
@@ -99,8 +89,6 @@ pub struct RegionFinder {
     dfa: DFA,
     /// Per pattern, how far back from its end a match can start.
     reach: Vec<Reach>,
-    /// `None` where the pairs' rows would be too large to hold enough of them.
-    pairs: Option<PairClasses>,
     tables: Pool<Tables, TablesFn>,
 }
 
@@ -171,13 +159,9 @@ impl RegionFinder {
             .build_from_nfa(nfa)
             .ok()?;
         let for_pool = dfa.clone();
-        let tables: Pool<Tables, TablesFn> = Pool::new(Box::new(move || Tables {
-            cache: for_pool.create_cache(),
-            pairs: Pairs::default(),
-            sets: MatchSets::default(),
-        }));
-        let pairs = PairClasses::new(&dfa, pairs::MAX_BYTES);
-        Some(RegionFinder { dfa, reach, pairs, tables })
+        let tables: Pool<Tables, TablesFn> =
+            Pool::new(Box::new(move || Tables { cache: for_pool.create_cache(), sets: MatchSets::default() }));
+        Some(RegionFinder { dfa, reach, tables })
     }
 
     /// Sorted, disjoint ranges of `haystack[from..]` that together hold every
@@ -200,7 +184,6 @@ impl RegionFinder {
 struct Walk<'a> {
     finder: &'a RegionFinder,
     cache: &'a mut Cache,
-    pairs: &'a mut Pairs,
     sets: &'a mut MatchSets,
     haystack: &'a [u8],
     clears: usize,
@@ -243,8 +226,7 @@ struct Group {
 
 impl<'a> Walk<'a> {
     fn new(finder: &'a RegionFinder, tables: &'a mut Tables, haystack: &'a [u8], from: usize) -> Walk<'a> {
-        let Tables { cache, pairs, sets } = tables;
-        pairs.sync(cache);
+        let Tables { cache, sets } = tables;
         sets.sync(cache);
         let clears = cache.clear_count();
         let budget = MIN_BUDGET + (haystack.len() - from) / BYTES_PER_TRANSITION;
@@ -252,7 +234,6 @@ impl<'a> Walk<'a> {
         Walk {
             finder,
             cache,
-            pairs,
             sets,
             haystack,
             clears,
@@ -359,8 +340,7 @@ impl<'a> Walk<'a> {
     }
 
     /// Walks `LANES` walks `end` bytes each, walk `k` from `at + k * S`, in
-    /// step: two bytes at a time by the pairs' rows while every walk can,
-    /// else by [`Walk::fast`] while it can, and by the slow step, for every
+    /// step: by [`Walk::fast`] while it can, and by the slow step, for every
     /// walk at once, where one of them enters a tagged state (a match, or
     /// one not yet computed) or is in one.
     fn lanes<const LANES: usize, const S: usize>(
@@ -370,46 +350,15 @@ impl<'a> Walk<'a> {
         end: usize,
     ) -> Result<(), GiveUp> {
         let block = self.haystack.get(at..at + (LANES - 1) * S + end).ok_or(GiveUp)?;
-        let finder = self.finder;
         let mut i = 0;
-        // The rows of `states`, where each has one.
-        let mut rows = self.rows_of(states);
         while i < end {
-            if let (Some(now), Some(classes)) = (rows.as_mut(), &finder.pairs) {
-                i = self.by_pairs::<LANES, S>(block, classes, now, i, end);
-                let before = now.map(|row| self.pairs.state(classes, row));
-                *states = before;
-                if i + 2 <= end {
-                    // An entry not learned: two bytes one at a time, and learn it.
-                    i = self.one::<LANES, S>(at, block, states, i)?;
-                    i = self.one::<LANES, S>(at, block, states, i)?;
-                    rows = self.learn::<LANES, S>(block, now, &before, states, i - 2);
-                    continue;
-                }
-            }
-            // Byte by byte until a walk would enter a tagged state.
             i = self.fast::<LANES, S>(block, states, i, end);
             if i < end {
                 self.step_all::<LANES, S>(at, states, i)?;
                 i += 1;
-                rows = self.rows_of(states);
             }
         }
         Ok(())
-    }
-
-    /// One step of every walk, by the slow step if one needs it.
-    fn one<const LANES: usize, const S: usize>(
-        &mut self,
-        at: usize,
-        block: &[u8],
-        states: &mut [LazyStateID; LANES],
-        i: usize,
-    ) -> Result<usize, GiveUp> {
-        if self.fast::<LANES, S>(block, states, i, i + 1) == i {
-            self.step_all::<LANES, S>(at, states, i)?;
-        }
-        Ok(i + 1)
     }
 
     /// The slow step of every walk.
@@ -423,89 +372,6 @@ impl<'a> Walk<'a> {
             *state = self.step(k, *state, at + k * S + i)?;
         }
         Ok(())
-    }
-
-    /// The pairs' rows of `states`, made where there is room; `None` when
-    /// one has none, or the table retired. A state an earlier walk is in
-    /// (the walks of a group start in a few start states) is not looked up
-    /// again.
-    fn rows_of<const LANES: usize>(&mut self, states: &[LazyStateID; LANES]) -> Option<[Row; LANES]> {
-        let classes = self.finder.pairs.as_ref().filter(|_| !self.pairs.retired())?;
-        let mut rows = [0; LANES];
-        for k in 0..LANES {
-            rows[k] = match states[..k].iter().position(|&s| s == states[k]) {
-                Some(j) => rows[j],
-                None => self.pairs.row(classes, states[k])?,
-            };
-        }
-        Some(rows)
-    }
-
-    /// After every walk went from `before` (in `rows`) to `after` on the two
-    /// bytes at `i`, learns the transitions of those whose entry was
-    /// missing, where they went through ordinary states only. Returns the
-    /// rows of `after`, as [`Walk::rows_of`] would.
-    fn learn<const LANES: usize, const S: usize>(
-        &mut self,
-        block: &[u8],
-        rows: &[Row; LANES],
-        before: &[LazyStateID; LANES],
-        after: &[LazyStateID; LANES],
-        i: usize,
-    ) -> Option<[Row; LANES]> {
-        let classes = self.finder.pairs.as_ref()?;
-        let mut next = [0; LANES];
-        for k in 0..LANES {
-            let pair = u16::from_le_bytes([block[k * S + i], block[k * S + i + 1]]);
-            next[k] = match self.pairs.entry(classes, rows[k], pair) {
-                Some(row) => row,
-                None if Pairs::two_steps(&self.finder.dfa, self.cache, before[k], pair) == Some(after[k]) => {
-                    self.pairs.learn(classes, rows[k], pair, after[k])?
-                }
-                None => return self.rows_of(after),
-            };
-        }
-        Some(next)
-    }
-
-    /// Steps every walk two bytes at a time from `i` to `end` by the pairs'
-    /// rows, until one would meet an entry not learned; returns where that
-    /// is, or where fewer than two bytes are left.
-    #[inline(never)]
-    fn by_pairs<const LANES: usize, const S: usize>(
-        &self,
-        block: &[u8],
-        classes: &PairClasses,
-        now: &mut [Row; LANES],
-        mut i: usize,
-        end: usize,
-    ) -> usize {
-        if block.len() < (LANES - 1) * S + end {
-            return i;
-        }
-        let entries = self.pairs.entries();
-        // `PAIR_UNROLL` steps per turn of the loop, checked once per turn:
-        // a walk that met an entry not learned is in the `MISSING` row, and
-        // stays there, so the turn is taken again step by step below.
-        while i + 2 * PAIR_UNROLL <= end {
-            let start = *now;
-            // SAFETY: `i + 2 * PAIR_UNROLL <= end`, as `pair_turn` needs.
-            unsafe { pair_turn::<LANES, S>(block, classes, entries, now, i) };
-            if any_missing(now) {
-                *now = start;
-                break;
-            }
-            i += 2 * PAIR_UNROLL;
-        }
-        while i + 2 <= end {
-            // SAFETY: as above.
-            let next = unsafe { pair_rows::<LANES, S>(block, classes, entries, now, i) };
-            if any_missing(&next) {
-                break;
-            }
-            (*now, i) = (next, i + 2);
-        }
-        i
     }
 
     /// Steps every walk from `i` to `end` by transitions already computed,
@@ -677,71 +543,6 @@ impl<'a> Walk<'a> {
     }
 }
 
-/// The rows every walk reaches on the two bytes at `i`: [`pairs::MISSING`] for
-/// those whose entry is not learned.
-///
-/// # Safety
-///
-/// Walk `k` reads `block[k * S + i..][..2]`, so `(LANES - 1) * S + i + 2`
-/// is at most `block.len()`; every row in `now` is one of `entries`.
-#[inline(always)]
-unsafe fn pair_rows<const LANES: usize, const S: usize>(
-    block: &[u8],
-    classes: &PairClasses,
-    entries: &[Row],
-    now: &[Row; LANES],
-    i: usize,
-) -> [Row; LANES] {
-    // SAFETY: the bytes are in `block` (see above); a row's entries are
-    // one per pair class, and each is a row, `MISSING` included.
-    std::array::from_fn(|k| unsafe {
-        let pair = u16::from_le(block.as_ptr().add(k * S + i).cast::<u16>().read_unaligned());
-        *entries.get_unchecked(now[k] as usize + classes.get(pair))
-    })
-}
-
-/// [`PAIR_UNROLL`] steps of [`pair_rows`] from `i`. In Wasm (SIMD), each
-/// walk's sixteen bytes are read at once and its pairs taken from that
-/// vector's lanes: in V8 a lane is one instruction, where a pair's own load
-/// took two (LLVM adds the step's offset to the index before the load);
-/// 62.3k to 55.8k JIT instructions per clean exchange. `scripts/test-wasm.sh`
-/// runs this module's tests on that path.
-///
-/// # Safety
-///
-/// As [`pair_rows`], with `(LANES - 1) * S + i + 2 * PAIR_UNROLL` at most
-/// `block.len()`.
-#[inline(always)]
-unsafe fn pair_turn<const LANES: usize, const S: usize>(
-    block: &[u8],
-    classes: &PairClasses,
-    entries: &[Row],
-    now: &mut [Row; LANES],
-    i: usize,
-) {
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    {
-        use std::arch::wasm32::{u16x8_extract_lane, v128, v128_load};
-        const _: () = assert!(PAIR_UNROLL == 8, "a turn takes one pair from each of a vector's eight lanes");
-        // SAFETY: the sixteen bytes of each walk are in `block` (see above).
-        let words: [v128; LANES] = std::array::from_fn(|k| unsafe { v128_load(block.as_ptr().add(k * S + i).cast()) });
-        macro_rules! steps {
-            ($($lane:literal)*) => {$(
-                // SAFETY: every row in `now` is one of `entries` (see `pair_rows`).
-                *now = std::array::from_fn(|k| unsafe {
-                    *entries.get_unchecked(now[k] as usize + classes.get(u16x8_extract_lane::<$lane>(words[k])))
-                });
-            )*};
-        }
-        steps!(0 1 2 3 4 5 6 7);
-    }
-    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-    for step in 0..PAIR_UNROLL {
-        // SAFETY: `i + 2 * step + 2` is within the turn (see above).
-        *now = unsafe { pair_rows::<LANES, S>(block, classes, entries, now, i + 2 * step) };
-    }
-}
-
 /// Sorts and merges overlapping or touching ranges.
 fn merge(mut ranges: Vec<Range<usize>>) -> Vec<Range<usize>> {
     ranges.sort_unstable_by_key(|r| r.start);
@@ -757,7 +558,7 @@ fn merge(mut ranges: Vec<Range<usize>>) -> Vec<Range<usize>> {
 
 #[cfg(test)]
 mod tests {
-    use super::{pairs, PairClasses, RegionFinder};
+    use super::RegionFinder;
     use crate::engine::{xorshift, Engine, ScanOptions};
     use regex_automata::util::syntax;
 
@@ -847,56 +648,17 @@ mod tests {
         assert!(narrowed >= 100, "the regions were all of the text in {} of 300 inputs", 300 - narrowed);
     }
 
-    /// The default rules' region finder with a pair table of `max_bytes`,
-    /// or none.
-    fn finder_with_pairs(max_bytes: Option<usize>) -> RegionFinder {
-        let mut finder = Engine::from_policy_text("").unwrap().regions.unwrap();
-        finder.pairs = max_bytes.and_then(|max| PairClasses::new(&finder.dfa, max));
-        finder
-    }
-
+    /// A new state costs about a microsecond and counts against the walk's
+    /// budget: clean traffic walks on what the cache holds.
     #[test]
-    fn walking_by_pairs_finds_the_regions_walking_byte_by_byte_finds() {
-        let bytewise = finder_with_pairs(None);
-        let width = finder_with_pairs(Some(pairs::MAX_BYTES)).pairs.unwrap().width();
-        // The default table; one that holds every state this traffic visits
-        // (up to about 2,300: the cache is cleared now and then); and one of
-        // ten rows, which retires.
-        let tables = [pairs::MAX_BYTES, 128 << 20, 10 * width * 4];
-        let finders = tables.map(|max| finder_with_pairs(Some(max)));
-        let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
-        for round in 0..200 {
-            let text = text(&mut next, 400 + round * 23);
-            // From every few offsets: stretches, tails and pairs out of step.
-            for from in (0..text.len() / 2).step_by(97) {
-                // Each finder's first walks may give up (whole text) on a
-                // cold cache; the second learns the pairs, the third goes by them.
-                let found = |finder: &RegionFinder| {
-                    finder.find(&text, from);
-                    finder.find(&text, from);
-                    finder.find(&text, from)
-                };
-                let expected = found(&bytewise);
-                for finder in &finders {
-                    assert_eq!(found(finder), expected, "{:?}", String::from_utf8_lossy(&text));
-                }
-            }
-            assert!(!finders[1].tables.get().pairs.retired());
-        }
-        assert!(finders[2].tables.get().pairs.retired());
-    }
-
-    #[test]
-    fn a_warm_table_walks_clean_traffic_by_pairs_without_stopping_to_learn() {
+    fn a_warm_cache_walks_clean_traffic_without_adding_a_state() {
         let engine = Engine::from_policy_text("").unwrap();
         let finder = engine.regions.as_ref().unwrap();
         let clean = CLEAN_RECORD.repeat(100).into_bytes();
-        finder.find(&clean, 0); // Computes the DFA's transitions.
-        finder.find(&clean, 0); // Learns the pairs.
-        let learned = finder.tables.get().pairs.learned();
-        assert!(learned > 0);
+        finder.find(&clean, 0); // Computes the states this traffic visits.
+        let cached = finder.tables.get().cache.memory_usage();
         assert_eq!(finder.find(&clean, 0), Vec::<std::ops::Range<usize>>::new());
-        assert_eq!(finder.tables.get().pairs.learned(), learned, "a walk stopped to learn a pair");
+        assert_eq!(finder.tables.get().cache.memory_usage(), cached, "a warm walk added a state");
     }
 
     #[test]

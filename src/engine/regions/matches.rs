@@ -9,12 +9,10 @@
 //! go on by comparing two numbers, not by listing each state's patterns.
 
 use std::collections::HashMap;
-use std::hash::BuildHasherDefault;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use regex_automata::hybrid::dfa::{Cache, DFA};
 use regex_automata::hybrid::LazyStateID;
-
-use super::pairs::IdHasher;
 
 /// The match sets of one DFA cache's states.
 #[derive(Debug, Default)]
@@ -59,5 +57,29 @@ impl MatchSets {
     /// The patterns of a set.
     pub(super) fn patterns(&self, set: usize) -> &[usize] {
         &self.sets[set]
+    }
+}
+
+/// Hashes a state id by one multiplication: the ids are the walk's own, not
+/// chosen by the traffic, and a long token's walk looks one up at nearly
+/// every byte.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u32(u32::from(b));
+        }
+    }
+
+    fn write_u32(&mut self, id: u32) {
+        self.0 = (self.0 ^ u64::from(id)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+
+    fn finish(&self) -> u64 {
+        // The product's high bits depend on every bit of the id; the table
+        // indexes by the low ones.
+        self.0.rotate_left(32)
     }
 }
