@@ -754,6 +754,13 @@ fn render(template: &str, policy: &str, wasm: &Path, port: u16, admin: u16, upst
             .replace("target/wasm32-wasip1/release/sieve.wasm", &wasm.display().to_string());
         out.push_str(&line);
         out.push('\n');
+        if line.trim_start().starts_with("address:") && line.contains(&format!("port_value: {port}")) {
+            // Envoy binds listeners with SO_REUSEPORT by default: a parallel
+            // test's Envoy on the same port would then share its connections
+            // instead of failing with "Address already in use" (see `launch`).
+            let indent = &line[..line.len() - line.trim_start().len()];
+            out.push_str(&format!("{indent}enable_reuse_port: false\n"));
+        }
         if line.trim_start().starts_with("value: |") {
             let indent = " ".repeat(line.len() - line.trim_start().len() + 2);
             policy.lines().for_each(|l| out.push_str(&format!("{indent}{l}\n")));
