@@ -11,6 +11,19 @@ mod wire;
 use bed::{Answer, Bed};
 use fixtures::{CARD_BODY, KEY, POLICY, REDACTED};
 
+/// Envoy binds listeners with SO_REUSEPORT by default: a second bed on a
+/// taken port would share the first's connections, and tests would see
+/// each other's requests. The bed turns it off, so the second is refused
+/// and starts again on other ports.
+#[test]
+fn a_bed_on_a_port_another_holds_is_refused_not_shared() {
+    let bed = Bed::start(POLICY);
+    match bed.try_start_on_its_port(POLICY) {
+        Ok(_) => panic!("a second Envoy shares port {}", bed.port),
+        Err(log) => assert!(log.contains("Address already in use"), "{log}"),
+    }
+}
+
 #[test]
 fn card_in_a_request_body_is_redacted_on_the_way_upstream() {
     let bed = Bed::start(POLICY);

@@ -406,6 +406,12 @@ impl Bed {
             .unwrap_or_else(|log| panic!("Envoy did not become ready:\n{log}"))
     }
 
+    /// Starts a second Envoy on this bed's listener port, as a parallel
+    /// test's bed would if it drew the same free port: `Err` holds its log.
+    pub fn try_start_on_its_port(&self, policy: &str) -> Result<Bed, String> {
+        Bed::launch_once("envoy/http.yaml", policy, &Shape::Static, Upstream::start(), self.port)
+    }
+
     /// Replaces the listener with one carrying `policy`; returns whether
     /// Envoy accepted it (`listener_manager.lds.update_success` moved) or
     /// rejected it (`update_rejected` moved).
@@ -440,17 +446,18 @@ impl Bed {
         // binds it: then Envoy exits, and the bed starts again on new ports.
         let mut tries = 3;
         loop {
-            match Bed::launch_once(template, policy, &shape, upstream()) {
+            match Bed::launch_once(template, policy, &shape, upstream(), free_port()) {
                 Err(log) if tries > 1 && log.contains("Address already in use") => tries -= 1,
                 result => return result,
             }
         }
     }
 
-    fn launch_once(template: &str, policy: &str, shape: &Shape, upstream: Upstream) -> Result<Bed, String> {
+    /// Starts Envoy once, its listener on `port`.
+    fn launch_once(template: &str, policy: &str, shape: &Shape, upstream: Upstream, port: u16) -> Result<Bed, String> {
         static NEXT: AtomicU32 = AtomicU32::new(0);
         let (wasm, envoy) = (wasm(), envoy());
-        let (port, admin) = (free_port(), free_port());
+        let admin = free_port();
         let id = NEXT.fetch_add(1, Ordering::SeqCst);
         let dir = std::env::temp_dir().join(format!("sieve-bed-{}-{id}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
