@@ -751,6 +751,8 @@ fn render(template: &str, policy: &str, wasm: &Path, port: u16, admin: u16, upst
             }
             policy_indent = None;
         }
+        // The template's listener, told by its own port, before the test's replaces it.
+        let listener = ["port_value: 10000", "port_value: 10001"].iter().any(|p| line.contains(p));
         let line = line
             .replace("port_value: 10000", &format!("port_value: {port}"))
             .replace("port_value: 10001", &format!("port_value: {port}"))
@@ -761,7 +763,7 @@ fn render(template: &str, policy: &str, wasm: &Path, port: u16, admin: u16, upst
             .replace("target/wasm32-wasip1/release/sieve.wasm", &wasm.display().to_string());
         out.push_str(&line);
         out.push('\n');
-        if line.trim_start().starts_with("address:") && line.contains(&format!("port_value: {port}")) {
+        if listener && line.trim_start().starts_with("address:") {
             // Envoy binds listeners with SO_REUSEPORT by default: a parallel
             // test's Envoy on the same port would then share its connections
             // instead of failing with "Address already in use" (see `launch`).
