@@ -289,129 +289,171 @@ impl Body {
     }
 
     /// The next chunk; `end` when it is the last.
-    pub(super) fn chunk(
+    pub(super) fn chunk(&mut self, inspector: &Inspector, chunk: Vec<u8>, end: bool, outcome: &mut Outcome) -> Step {
+        self.seen += chunk.len() as u64;
+        // How much of the chunk is still within `max_scan_bytes`.
+        let room = (inspector.http.max_scan_bytes as u64).saturating_sub(self.seen - chunk.len() as u64) as usize;
+        // The mode is taken out; each step puts it back while the body goes on as it was.
+        match std::mem::replace(&mut self.mode, Mode::Skip) {
+            Mode::Skip => Step::Continue,
+            Mode::Drop => {
+                self.mode = Mode::Drop;
+                Step::Replace(Vec::new())
+            }
+            Mode::Grpc(grpc) => self.grpc_chunk(inspector, *grpc, &chunk, end, outcome),
+            Mode::Tunnel(passing) => self.tunnel_chunk(inspector, passing, &chunk, room, outcome),
+            Mode::Records(records, held) => self.records(inspector, records, held, chunk, end, outcome),
+            Mode::Stream(scanner) => self.stream_chunk(inspector, scanner, chunk, room, end, outcome),
+            Mode::Redact(scanner) => self.redact_chunk(inspector, scanner, &chunk, room, end, outcome),
+            Mode::Hold(held) => self.held_chunk(inspector, held, true, chunk, end, outcome),
+            Mode::Copy(held) => self.held_chunk(inspector, held, false, chunk, end, outcome),
+        }
+    }
+
+    /// Frames a gRPC chunk (gRPC-Web text decoded first) and handles the
+    /// messages it completes.
+    fn grpc_chunk(
         &mut self,
         inspector: &Inspector,
-        mut chunk: Vec<u8>,
+        mut grpc: Grpc,
+        chunk: &[u8],
         end: bool,
         outcome: &mut Outcome,
     ) -> Step {
-        self.seen += chunk.len() as u64;
-        let limits = &inspector.http;
-        // How much of the chunk is still within `max_scan_bytes`.
-        let room = (limits.max_scan_bytes as u64).saturating_sub(self.seen - chunk.len() as u64) as usize;
-        let holding = matches!(self.mode, Mode::Hold(_));
-        match &mut self.mode {
-            Mode::Skip => Step::Continue,
-            Mode::Drop => Step::Replace(Vec::new()),
-            Mode::Grpc(_) => {
-                let Mode::Grpc(mut grpc) = std::mem::replace(&mut self.mode, Mode::Skip) else {
-                    return Step::Continue;
-                };
-                match grpc.text.as_mut().map(|rest| decode_text(rest, &chunk)) {
-                    None => grpc.frames.push(&chunk),
-                    Some(Some(bytes)) => grpc.frames.push(&bytes),
-                    Some(None) => {
-                        // Not text a status segment could follow.
-                        self.web = None;
-                        let step = self.unreadable(inspector, "undecodable body", outcome);
-                        if step == Step::Block {
-                            self.mode = Mode::Drop;
-                        }
-                        return step;
-                    }
+        match grpc.text.as_mut().map(|rest| decode_text(rest, chunk)) {
+            None => grpc.frames.push(chunk),
+            Some(Some(bytes)) => grpc.frames.push(&bytes),
+            Some(None) => {
+                // Not text a status segment could follow.
+                self.web = None;
+                let step = self.unreadable(inspector, "undecodable body", outcome);
+                if step == Step::Block {
+                    self.mode = Mode::Drop;
                 }
-                self.frames(inspector, *grpc, end, outcome)
-            }
-            Mode::Tunnel(passing) => {
-                let (scanned, rest) = chunk.split_at(chunk.len().min(room));
-                let action = passing.chunk(&inspector.engine, scanned, outcome);
-                if !rest.is_empty() {
-                    self.mode = Mode::Skip;
-                    if self.over_limit(limits.on_limit, outcome) == Step::Block {
-                        return Step::Close;
-                    }
-                }
-                match action {
-                    TcpAction::Continue => Step::Continue,
-                    TcpAction::Replace(mut out) => {
-                        out.extend_from_slice(rest);
-                        Step::Replace(out)
-                    }
-                    TcpAction::Close => {
-                        self.mode = Mode::Drop;
-                        Step::Close
-                    }
-                }
-            }
-            Mode::Records(..) => {
-                let Mode::Records(records, held) = std::mem::replace(&mut self.mode, Mode::Skip) else {
-                    return Step::Continue;
-                };
-                self.records(inspector, records, held, chunk, end, outcome)
-            }
-            Mode::Stream(scanner) => {
-                let over = chunk.len() > room;
-                let (engine, direction) = (&inspector.engine, self.direction);
-                let mut sink = |f, v: &[u8]| outcome.found(engine, direction, Part::Body, None, f, v);
-                chunk.truncate(room);
-                scanner.feed_owned(chunk, &mut sink);
-                if over || end {
-                    scanner.finish(&mut sink);
-                }
-                if over {
-                    self.mode = Mode::Skip;
-                    let step = self.over_limit(limits.on_limit, outcome);
-                    return self.passed(step);
-                }
-                Step::Continue
-            }
-            Mode::Redact(scanner) => {
-                let (scanned, rest) = chunk.split_at(chunk.len().min(room));
-                let (engine, direction) = (&inspector.engine, self.direction);
-                let mut sink = |f, v: &[u8]| outcome.found(engine, direction, Part::Body, None, f, v);
-                let mut out = Vec::with_capacity(chunk.len() + engine.window());
-                scanner.feed_redact(scanned, &mut out, &mut sink);
-                let over = !rest.is_empty();
-                if over || end {
-                    scanner.finish_redact(&mut out, &mut sink);
-                    out.extend_from_slice(rest);
-                }
-                if over {
-                    self.mode = Mode::Skip;
-                    if self.over_limit(limits.on_limit, outcome) == Step::Block {
-                        return self.passed(Step::Block);
-                    }
-                }
-                Step::Replace(out)
-            }
-            Mode::Hold(held) | Mode::Copy(held) => {
-                append(held, chunk);
-                let limit = limits.max_buffer_bytes.min(limits.max_scan_bytes);
-                if held.len() > limit {
-                    // Too large to hold: the part within the limit is decided as a
-                    // body (a blocking value in it blocks), and the rest goes on
-                    // unscanned, as `on_limit` says.
-                    let mut held = std::mem::take(held);
-                    let rest = held.split_off(limit);
-                    self.mode = Mode::Skip;
-                    let within = self.decide(inspector, &held, 0, false, outcome);
-                    let step = match (within, self.over_limit(limits.on_limit, outcome)) {
-                        (Step::Block, _) | (_, Step::Block) => Step::Block,
-                        (Step::Replace(redacted), _) => Step::Replace([redacted, rest].concat()),
-                        _ => Step::Continue,
-                    };
-                    return self.copied(holding, step);
-                }
-                if !end {
-                    return if holding { Step::Hold } else { Step::Continue };
-                }
-                let held = std::mem::take(held);
-                self.mode = Mode::Skip;
-                let step = self.decide(inspector, &held, 0, true, outcome);
-                self.copied(holding, step)
+                return step;
             }
         }
+        self.frames(inspector, grpc, end, outcome)
+    }
+
+    /// Scans a tunnel's bytes as they pass (masked where they redact);
+    /// past `room`, the rest passes unscanned, or the tunnel closes.
+    fn tunnel_chunk(
+        &mut self,
+        inspector: &Inspector,
+        mut passing: Box<Passing>,
+        chunk: &[u8],
+        room: usize,
+        outcome: &mut Outcome,
+    ) -> Step {
+        let (scanned, rest) = chunk.split_at(chunk.len().min(room));
+        let action = passing.chunk(&inspector.engine, scanned, outcome);
+        if rest.is_empty() {
+            self.mode = Mode::Tunnel(passing);
+        } else if self.over_limit(inspector.http.on_limit, outcome) == Step::Block {
+            return Step::Close;
+        }
+        match action {
+            TcpAction::Continue => Step::Continue,
+            TcpAction::Replace(mut out) => {
+                out.extend_from_slice(rest);
+                Step::Replace(out)
+            }
+            TcpAction::Close => {
+                self.mode = Mode::Drop;
+                Step::Close
+            }
+        }
+    }
+
+    /// Scans a streamed chunk as it passes, up to `room`.
+    fn stream_chunk(
+        &mut self,
+        inspector: &Inspector,
+        mut scanner: Box<Scanner>,
+        mut chunk: Vec<u8>,
+        room: usize,
+        end: bool,
+        outcome: &mut Outcome,
+    ) -> Step {
+        let over = chunk.len() > room;
+        let (engine, direction) = (&inspector.engine, self.direction);
+        let mut sink = |f, v: &[u8]| outcome.found(engine, direction, Part::Body, None, f, v);
+        chunk.truncate(room);
+        scanner.feed_owned(chunk, &mut sink);
+        if over || end {
+            scanner.finish(&mut sink);
+        }
+        if over {
+            let step = self.over_limit(inspector.http.on_limit, outcome);
+            return self.passed(step);
+        }
+        self.mode = Mode::Stream(scanner);
+        Step::Continue
+    }
+
+    /// Replaces a chunk by its redacted bytes that are final so far; past
+    /// `room`, the rest goes on unscanned, or the body is blocked.
+    fn redact_chunk(
+        &mut self,
+        inspector: &Inspector,
+        mut scanner: Box<Scanner>,
+        chunk: &[u8],
+        room: usize,
+        end: bool,
+        outcome: &mut Outcome,
+    ) -> Step {
+        let (scanned, rest) = chunk.split_at(chunk.len().min(room));
+        let (engine, direction) = (&inspector.engine, self.direction);
+        let mut sink = |f, v: &[u8]| outcome.found(engine, direction, Part::Body, None, f, v);
+        let mut out = Vec::with_capacity(chunk.len() + engine.window());
+        scanner.feed_redact(scanned, &mut out, &mut sink);
+        let over = !rest.is_empty();
+        if over || end {
+            scanner.finish_redact(&mut out, &mut sink);
+            out.extend_from_slice(rest);
+        }
+        if !over {
+            self.mode = Mode::Redact(scanner);
+        } else if self.over_limit(inspector.http.on_limit, outcome) == Step::Block {
+            return self.passed(Step::Block);
+        }
+        Step::Replace(out)
+    }
+
+    /// Adds a chunk to a held (or copied, when not `holding`) body, and
+    /// decides the body at its end, or at the limit of what is held.
+    fn held_chunk(
+        &mut self,
+        inspector: &Inspector,
+        mut held: Vec<u8>,
+        holding: bool,
+        chunk: Vec<u8>,
+        end: bool,
+        outcome: &mut Outcome,
+    ) -> Step {
+        append(&mut held, chunk);
+        let limits = &inspector.http;
+        let limit = limits.max_buffer_bytes.min(limits.max_scan_bytes);
+        if held.len() > limit {
+            // Too large to hold: the part within the limit is decided as a
+            // body (a blocking value in it blocks), and the rest goes on
+            // unscanned, as `on_limit` says.
+            let rest = held.split_off(limit);
+            let within = self.decide(inspector, &held, 0, false, outcome);
+            let step = match (within, self.over_limit(limits.on_limit, outcome)) {
+                (Step::Block, _) | (_, Step::Block) => Step::Block,
+                (Step::Replace(redacted), _) => Step::Replace([redacted, rest].concat()),
+                _ => Step::Continue,
+            };
+            return self.copied(holding, step);
+        }
+        if !end {
+            self.mode = if holding { Mode::Hold(held) } else { Mode::Copy(held) };
+            return if holding { Step::Hold } else { Step::Continue };
+        }
+        let step = self.decide(inspector, &held, 0, true, outcome);
+        self.copied(holding, step)
     }
 
     /// What a body's verdict becomes where the body was copied as it came,

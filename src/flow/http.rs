@@ -376,7 +376,6 @@ impl Exchange {
         }
     }
 
-    /// Scans the path as text and the query string decoded.
     /// Scans the path (as sent) and the query (field by field, decoded).
     /// Returns the rewritten `:path` when a finding is redacted; the record
     /// keeps the path with every finding masked, whatever its action.
