@@ -15,7 +15,7 @@ use super::validate::UUID_LEN;
 use super::value_group::ValueGroup;
 use super::{Allowlist, Category, Detector, Engine, Family, PatternInfo};
 use crate::policy::{
-    ActionKind, CategorySpec, DetectorSpec, PatternSpec, PolicyError, PolicySpec, RedactSpec, Severity,
+    ActionKind, CategorySpec, ContextSpec, DetectorSpec, PatternSpec, PolicyError, PolicySpec, RedactSpec, Severity,
 };
 use regex_syntax::hir::Hir;
 
@@ -150,30 +150,7 @@ impl Builder {
             self.max_len = self.max_len.max(k.len() + 2);
             self.patterns.push((source, PatternInfo { detector: index, score, has_value_group: false }));
         }
-        let (context_words, context_window, context_boost) = match &spec.context {
-            Some(c) => {
-                let window = c.window.unwrap_or(DEFAULT_WINDOW);
-                if window > MAX_CONTEXT_WINDOW {
-                    return Err(err(
-                        "context.window",
-                        format!("{window} is over the maximum of {MAX_CONTEXT_WINDOW} bytes"),
-                    ));
-                }
-                let boost = check_unit(c.boost.unwrap_or(DEFAULT_BOOST)).map_err(|r| err("context.boost", r))?;
-                let mut ids = Vec::new();
-                for (j, w) in c.words.iter().enumerate() {
-                    if w.trim().is_empty() {
-                        return Err(err(&format!("context.words[{j}]"), "must not be empty".into()));
-                    }
-                    ids.push(self.word_id(w));
-                }
-                ids.sort_unstable();
-                ids.dedup();
-                self.max_context = self.max_context.max(window);
-                (ids, window, boost)
-            }
-            None => (Vec::new(), 0, 0.0),
-        };
+        let (context_words, context_window, context_boost) = self.context(spec.context.as_ref(), &err)?;
         if score < min_score && context_words.is_empty() {
             let reason = format!(
                 "score {score} is below min_score {min_score} and there are no context words, so it could never report"
@@ -204,6 +181,31 @@ impl Builder {
             allow,
         });
         Ok(())
+    }
+
+    /// A detector's context words (as word ids), window and boost, checked.
+    fn context(
+        &mut self,
+        spec: Option<&ContextSpec>,
+        err: &dyn Fn(&str, String) -> PolicyError,
+    ) -> Result<(Vec<u32>, usize, f32), PolicyError> {
+        let Some(c) = spec else { return Ok((Vec::new(), 0, 0.0)) };
+        let window = c.window.unwrap_or(DEFAULT_WINDOW);
+        if window > MAX_CONTEXT_WINDOW {
+            return Err(err("context.window", format!("{window} is over the maximum of {MAX_CONTEXT_WINDOW} bytes")));
+        }
+        let boost = check_unit(c.boost.unwrap_or(DEFAULT_BOOST)).map_err(|r| err("context.boost", r))?;
+        let mut ids = Vec::new();
+        for (j, w) in c.words.iter().enumerate() {
+            if w.trim().is_empty() {
+                return Err(err(&format!("context.words[{j}]"), "must not be empty".into()));
+            }
+            ids.push(self.word_id(w));
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        self.max_context = self.max_context.max(window);
+        Ok((ids, window, boost))
     }
 
     fn category_index(&mut self, name: &str) -> usize {
