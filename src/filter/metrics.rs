@@ -21,13 +21,43 @@ use crate::policy::{ActionKind, Direction};
 
 #[derive(Default)]
 pub struct Metrics {
-    ids: HashMap<String, u32>,
+    /// The counters other than the findings', once defined.
+    counters: Vec<(Counter, u32)>,
     /// Findings counters by detector, then by category, action and
     /// direction: a finding is counted without its counter's name being
     /// formatted and hashed, which is done once, when it is defined.
     findings: HashMap<String, Vec<(Series, u32)>>,
     /// Counts not yet added to Envoy's counters, by counter id.
     pending: Vec<(u32, i64)>,
+}
+
+/// A counter other than the findings': a family, and for some a direction
+/// and a reason. Every part is known at compile time, so an exchange is
+/// counted without a name formatted or hashed; a few counters exist, so a
+/// list is searched.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Counter {
+    family: &'static str,
+    direction: Option<Direction>,
+    reason: Option<&'static str>,
+}
+
+impl Counter {
+    fn of(family: &'static str) -> Counter {
+        Counter { family, direction: None, reason: None }
+    }
+
+    /// `family[.direction.d][.reason.r]`, spaces in the reason as underscores.
+    fn name(&self) -> String {
+        let mut name = self.family.to_string();
+        if let Some(d) = self.direction {
+            name = format!("{name}.direction.{}", d.as_str());
+        }
+        if let Some(r) = self.reason {
+            name = format!("{name}.reason.{}", r.replace(' ', "_"));
+        }
+        name
+    }
 }
 
 /// A findings counter's labels other than the detector.
@@ -40,24 +70,23 @@ struct Series {
 impl Metrics {
     /// Counts one finished exchange.
     pub fn count(&mut self, record: &Record) {
-        self.increment("sieve_exchanges_total", 1);
+        self.increment(Counter::of("sieve_exchanges_total"));
         for f in &record.findings {
             if let Some(id) = self.findings_counter(f) {
                 self.add(id, 1);
             }
         }
         if record.blocked {
-            self.increment("sieve_blocked_total", 1);
+            self.increment(Counter::of("sieve_blocked_total"));
         }
-        for d in &record.truncated {
-            self.increment(&format!("sieve_truncated_total.direction.{}", d.as_str()), 1);
+        for &d in &record.truncated {
+            self.increment(Counter { direction: Some(d), ..Counter::of("sieve_truncated_total") });
         }
         if let Some(why) = record.uninspected {
-            self.increment(&format!("sieve_uninspected_total.reason.{}", why.replace(' ', "_")), 1);
+            self.increment(Counter { reason: Some(why), ..Counter::of("sieve_uninspected_total") });
         }
-        for (d, why) in &record.skipped {
-            let name = format!("sieve_skipped_total.direction.{}.reason.{}", d.as_str(), why.replace(' ', "_"));
-            self.increment(&name, 1);
+        for &(d, why) in &record.skipped {
+            self.increment(Counter { direction: Some(d), reason: Some(why), ..Counter::of("sieve_skipped_total") });
         }
     }
 
@@ -71,14 +100,14 @@ impl Metrics {
         }
     }
 
-    /// The name is copied only when the counter is first defined.
-    fn increment(&mut self, name: &str, by: i64) {
-        let id = match self.ids.get(name) {
-            Some(&id) => Some(id),
-            None => define(name).map(|id| *self.ids.entry(name.to_string()).or_insert(id)),
+    /// Counts one for `counter`, which is defined on first use.
+    fn increment(&mut self, counter: Counter) {
+        let id = match self.counters.iter().find(|(c, _)| *c == counter) {
+            Some(&(_, id)) => Some(id),
+            None => define(&counter.name()).inspect(|&id| self.counters.push((counter, id))),
         };
         if let Some(id) = id {
-            self.add(id, by);
+            self.add(id, 1);
         }
     }
 
