@@ -95,12 +95,18 @@ fn header_findings_are_tagged_for_the_upstream_in_monitor_mode() {
     let bed = Bed::start("");
     let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyIn0.c2lnbmF0dXJlc2lnbmF0dXJl";
     let auth = format!("Bearer {jwt}");
-    let reply = bed.send("GET", "/v1/me?email=ann%40example.com", &[("authorization", &auth)], b"");
-    assert_eq!(reply.status, 200);
-    let got = &bed.received()[0];
-    assert_eq!(got.header("authorization"), Some(auth.as_str()), "monitor mode changes nothing");
-    assert_eq!(got.header("x-sieve-categories"), Some("contact,credentials"));
-    assert_eq!(got.header("x-sieve-detectors"), Some("email,jwt"));
+    // The same token again and again, as a service sends it: found each
+    // time (after the first, from the memo of found values).
+    for i in 0..3 {
+        let reply = bed.send("GET", "/v1/me?email=ann%40example.com", &[("authorization", &auth)], b"");
+        assert_eq!(reply.status, 200);
+        let got = &bed.received()[i];
+        assert_eq!(got.header("authorization"), Some(auth.as_str()), "monitor mode changes nothing");
+        assert_eq!(got.header("x-sieve-categories"), Some("contact,credentials"), "request {i}");
+        assert_eq!(got.header("x-sieve-detectors"), Some("email,jwt"), "request {i}");
+    }
+    let jwts = r#"sieve_findings_total{detector="jwt",category="credentials",action="monitor",direction="request"}"#;
+    assert_eq!(bed.counter(jwts, 3), Some(3));
     bed.assert_clean_log();
 }
 

@@ -242,6 +242,48 @@ fn a_value_or_url_found_clean_is_found_again_where_other_detectors_or_context_wo
 }
 
 #[test]
+fn a_header_value_found_before_is_reported_and_rewritten_again_the_same_way() {
+    // Repeated values come from the memo of found values: what it gives back
+    // must be what a scan gives, exchange after exchange, and a route that
+    // redacts otherwise must not get another route's rewrite.
+    let policy = "categories:\n  contact: {action: redact}\nhttp:\n  routes:\n    \
+                  - paths: ['/monitor/*']\n      actions: {contact: monitor}\n";
+    let inspector = inspector(policy);
+    let jwt = "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyIn0.c2lnbmF0dXJlc2lnbmF0dXJl";
+    let exchange = |path: &str| {
+        let mut ex = Exchange::new(Arc::clone(&inspector)).fingerprints(Fingerprints::Always);
+        let h =
+            headers(&[(":path", path), (":method", "GET"), ("authorization", jwt), ("x-customer", "ann@example.com")]);
+        let set = match ex.request_headers(&h, true) {
+            HeaderAction::Continue { set, .. } => set,
+            other => panic!("{other:?}"),
+        };
+        let found = ex
+            .record()
+            .findings
+            .iter()
+            .map(|f| (f.detector.clone(), f.header.clone(), f.start, f.end, f.action, f.fingerprint.clone()));
+        (set, found.collect::<Vec<_>>())
+    };
+    let masked = vec![("x-customer".to_string(), b"***************".to_vec())];
+    let (first_set, first) = exchange("/v1/a");
+    assert_eq!(first_set, masked);
+    let detectors: Vec<&str> = first.iter().map(|f| f.0.as_str()).collect();
+    assert_eq!(detectors, ["jwt", "email"]);
+    assert!(first.iter().all(|f| f.5.is_some()), "fingerprinted");
+    for _ in 0..3 {
+        assert_eq!(exchange("/v1/a"), (masked.clone(), first.clone()));
+        let (set, found) = exchange("/monitor/a");
+        assert_eq!(set, Vec::new(), "monitored here: not rewritten");
+        assert_eq!(found.iter().map(|f| f.4).collect::<Vec<_>>(), [ActionKind::Monitor, ActionKind::Monitor]);
+        assert_eq!(
+            found.iter().map(|f| (f.2, f.3, &f.5)).collect::<Vec<_>>(),
+            first.iter().map(|f| (f.2, f.3, &f.5)).collect::<Vec<_>>()
+        );
+    }
+}
+
+#[test]
 fn query_strings_are_scanned_decoded() {
     let mut ex = Exchange::new(inspector(""));
     ex.request_headers(&headers(&[(":path", "/search?q=x&email=ann%40example.com"), (":method", "GET")]), true);

@@ -14,7 +14,7 @@ use serde_json::json;
 
 use super::body::{Body, Step};
 use super::record::{Fingerprints, Outcome, Record};
-use super::{Headers, Inspector, Known, CATEGORIES_TAG, DETECTORS_TAG};
+use super::{Found, Headers, Inspector, Known, CATEGORIES_TAG, DETECTORS_TAG};
 use crate::engine::bytes::starts_with_ignore_case;
 use crate::engine::{redact_url, DetectorSet, ScanOptions, Scanner, Target};
 use crate::policy::{ActionKind, Direction, Part};
@@ -383,7 +383,7 @@ impl Exchange {
         let engine = Arc::clone(&self.inspector.engine);
         let detectors = DetectorSet::for_target(&engine, &target);
         let clean = &self.inspector.clean_values;
-        if detectors.is_empty() || clean.contains(b":path", full_path, &detectors) {
+        if detectors.is_empty() || clean.get(b":path", full_path, &detectors).is_some() {
             return None;
         }
         let before = self.outcome.len();
@@ -398,7 +398,7 @@ impl Exchange {
             outcome.found(&engine, Direction::Request, Part::Url, None, f, v);
         });
         if self.outcome.len() == before {
-            self.inspector.clean_values.insert(b":path", full_path, &options.detectors);
+            self.inspector.clean_values.insert(b":path", full_path, &options.detectors, ());
             return None;
         }
         self.outcome.record.path = Some(String::from_utf8_lossy(&masked).into_owned());
@@ -426,6 +426,8 @@ impl Exchange {
 
     /// Scans the header values the inspector scans and
     /// returns the values to rewrite: those of the detectors in `redact`.
+    /// A value scanned before under the same name and detectors is not
+    /// scanned again: its findings and rewrite are remembered.
     fn scan_headers<'h>(
         &mut self,
         direction: Direction,
@@ -450,27 +452,52 @@ impl Exchange {
                     &own
                 }
             };
-            let clean = &self.inspector.clean_values;
-            if detectors.is_empty() || clean.contains(name, value, detectors) {
+            if detectors.is_empty() || self.inspector.clean_values.get(name, value, detectors).is_some() {
                 continue;
             }
-            let before = self.outcome.len();
             let name_text = String::from_utf8_lossy(name).into_owned();
-            let options =
-                ScanOptions { field: Some(name_text.clone()), ..ScanOptions::with(detectors.clone(), redact.clone()) };
-            let mut scanner = Scanner::new(Arc::clone(&engine), options);
-            let mut out = Vec::with_capacity(value.len());
-            let outcome = &mut self.outcome;
-            let mut sink = |f, v: &[u8]| outcome.found(&engine, direction, Part::Headers, Some(&name_text), f, v);
-            scanner.feed_redact(value, &mut out, &mut sink);
-            scanner.finish_redact(&mut out, &mut sink);
-            if self.outcome.len() == before {
-                clean.insert(name, value, detectors);
-            } else if out != *value {
-                set.push((name_text, out));
+            let remembered = self.inspector.found_values.get(name, value, detectors).filter(|f| f.redact == redact);
+            let Some(found) = remembered.or_else(|| self.scan_value(&name_text, name, value, detectors, &redact))
+            else {
+                continue;
+            };
+            for f in &found.findings {
+                let v = value.get(f.start as usize..f.end as usize).unwrap_or_default();
+                self.outcome.found(&engine, direction, Part::Headers, Some(&name_text), f.clone(), v);
+            }
+            if let Some(redacted) = &found.redacted {
+                set.push((name_text, redacted.clone()));
             }
         }
         set
+    }
+
+    /// Scans one header value and remembers what it holds: nothing (`None`),
+    /// or its findings and its value as `redact` rewrites it.
+    fn scan_value(
+        &self,
+        name_text: &str,
+        name: &[u8],
+        value: &[u8],
+        detectors: &DetectorSet,
+        redact: &DetectorSet,
+    ) -> Option<Arc<Found>> {
+        let inspector = &self.inspector;
+        let field = Some(name_text.to_string());
+        let options = ScanOptions { field, ..ScanOptions::with(detectors.clone(), redact.clone()) };
+        let mut scanner = Scanner::new(Arc::clone(&inspector.engine), options);
+        let (mut out, mut findings) = (Vec::with_capacity(value.len()), Vec::new());
+        let mut sink = |f, _: &[u8]| findings.push(f);
+        scanner.feed_redact(value, &mut out, &mut sink);
+        scanner.finish_redact(&mut out, &mut sink);
+        if findings.is_empty() {
+            inspector.clean_values.insert(name, value, detectors, ());
+            return None;
+        }
+        let redacted = (out != value).then_some(out);
+        let found = Arc::new(Found { findings, redacted, redact: redact.clone() });
+        inspector.found_values.insert(name, value, detectors, Arc::clone(&found));
+        Some(found)
     }
 
     /// The tag headers of one direction, if it is tagged. Applications act

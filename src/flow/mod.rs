@@ -5,7 +5,6 @@
 //! same code runs natively in tests and tools.
 
 mod body;
-mod clean_values;
 mod decode;
 mod encode;
 mod grpc;
@@ -15,6 +14,7 @@ mod record;
 mod records;
 mod route;
 mod tcp;
+mod value_memo;
 
 use std::sync::Arc;
 
@@ -27,8 +27,8 @@ pub use tcp::Connection;
 use crate::engine::bytes::eq_ignore_case;
 use crate::engine::{Engine, GlobSet};
 use crate::policy::{self, HttpSpec, PolicyError, Protocol, TcpSpec};
-use clean_values::CleanValues;
 use decode::Encoding;
+use value_memo::{Found, ValueMemo};
 
 /// Header (or trailer) names and values as Envoy passes them, borrowed from
 /// the host's map: values need not be UTF-8.
@@ -107,8 +107,21 @@ pub struct Inspector {
     /// `http.skip_headers`, compiled.
     skip_headers: GlobSet,
     /// Header values and URLs this policy found clean.
-    clean_values: CleanValues,
+    clean_values: ValueMemo<()>,
+    /// Header values this policy found something in, and what.
+    found_values: ValueMemo<Arc<Found>>,
 }
+
+/// The clean-value memo's sets (two values each), and the longest value it
+/// keeps: clean values that repeat are short (content types, user agents,
+/// cookies), and a long one rarely repeats.
+const CLEAN_SETS: usize = 256;
+const CLEAN_MAX: usize = 256;
+/// The found-value memo's: fewer, longer values. What repeats there is
+/// credentials, a token per calling identity (a JWT of 1 to 3 KB), so a
+/// worker keeps at most 64 KiB of values and as much redacted.
+const FOUND_SETS: usize = 8;
+const FOUND_MAX: usize = 4096;
 
 impl Inspector {
     /// Parses, checks and compiles policy text (JSON or YAML; empty for the default).
@@ -128,7 +141,8 @@ impl Inspector {
             protocol: spec.protocol,
             tcp: spec.tcp,
             skip_headers,
-            clean_values: CleanValues::default(),
+            clean_values: ValueMemo::new(CLEAN_SETS, CLEAN_MAX),
+            found_values: ValueMemo::new(FOUND_SETS, FOUND_MAX),
         }))
     }
 
