@@ -3,7 +3,10 @@
 //! the same body back, on the default policy. Clean, and with three findings
 //! each way (the bodies `scripts/bench-envoy.sh` sends), and clean under an
 //! `authorization: Bearer <JWT>` request header of about 830 bytes (its
-//! third workload's shape), and an OAuth token response: JWTs under
+//! third workload's shape: the same token in every exchange, as a service
+//! sends it, which the memo of found values serves after the first), the
+//! same with a token never seen before in each exchange (each scanned), and
+//! an OAuth token response: JWTs under
 //! `access_token` and `id_token`, as a token endpoint sends them. Then the
 //! clean exchange with both bodies
 //! compressed, as each `content-encoding` sieve reads, against the same
@@ -32,10 +35,9 @@ fn body(extra: &str) -> Vec<u8> {
     format!(r#"{{"items": [{}]{extra}}}"#, items.join(", ")).into_bytes()
 }
 
-/// `Bearer <JWT>`: an RS256 token with random claims and signature (a fixed
-/// seed), base64url without padding.
-fn bearer() -> String {
-    let mut seed = 2026u64;
+/// `Bearer <JWT>`: an RS256 token with random claims and signature (from
+/// `seed`), base64url without padding.
+fn bearer(mut seed: u64) -> String {
     let mut random = |n: usize| -> Vec<u8> {
         let mut next = || {
             seed ^= seed << 13;
@@ -92,7 +94,7 @@ fn bench(c: &mut Criterion) {
             body(r#", "card": "4532 2766 4457 7020", "email": "grace@example.com", "phone": "+1 415 555 0134""#),
         ),
     ];
-    let token = bearer();
+    let token = bearer(2026);
     let mut authorized = request.clone();
     authorized.push((b"authorization", token.as_bytes()));
     assert_eq!(exchange(&inspector, &authorized, &response, &bodies[0].1), 1, "the token, and nothing else");
@@ -102,6 +104,13 @@ fn bench(c: &mut Criterion) {
         group.bench_function(*name, |b| b.iter(|| exchange(&inspector, &request, &response, body)));
     }
     group.bench_function("bearer", |b| b.iter(|| exchange(&inspector, &authorized, &response, &bodies[0].1)));
+    // A token per exchange, none seen within the memo's reach: each is scanned.
+    let tokens: Vec<String> = (0..64).map(|i| bearer(2027 + i)).collect();
+    let unseen: Vec<_> = tokens.iter().map(|t| [&request[..], &[(b"authorization", t.as_bytes())]].concat()).collect();
+    let mut next = unseen.iter().cycle();
+    group.bench_function("bearer_unseen", |b| {
+        b.iter(|| exchange(&inspector, next.next().expect("a cycle never ends"), &response, &bodies[0].1))
+    });
     let (grant, tokens) = (br#"{"grant_type": "client_credentials"}"#, token_response(&token));
     assert_eq!(exchange_of(&inspector, &request, grant, &response, &tokens), 3, "two JWTs and the refresh token");
     group.bench_function("token_response", |b| b.iter(|| exchange_of(&inspector, &request, grant, &response, &tokens)));
