@@ -128,9 +128,10 @@ impl<T: Clone> ValueMemo<T> {
 }
 
 /// The set of a hash among `sets` (a power of two): its top bits, which
-/// every input bit reaches through the multiply.
+/// every input bit reaches through the multiply. One set takes no bits (a
+/// shift by 64 would overflow).
 fn set_of(hash: u64, sets: usize) -> usize {
-    (hash >> (64 - sets.trailing_zeros())) as usize
+    hash.checked_shr(64 - sets.trailing_zeros()).unwrap_or(0) as usize
 }
 
 /// FxHash's step (rotate, xor, multiply) over 8-byte words, from a seed.
@@ -207,6 +208,20 @@ mod tests {
         assert_eq!(memo.get(b"authorization", b"Bearer b", &all), Some("b"));
         memo.insert(b"authorization", b"Bearer a", &all, "a again");
         assert_eq!(memo.get(b"authorization", b"Bearer a", &all), Some("a again"), "an insert replaces");
+    }
+
+    #[test]
+    fn a_memo_of_one_set_holds_two_values() {
+        let (all, _) = sets();
+        for sets in [0, 1] {
+            let memo = ValueMemo::new(sets, 64);
+            for v in [&b"a"[..], b"b", b"c"] {
+                memo.insert(b"accept", v, &all, ());
+            }
+            let kept: Vec<bool> =
+                [&b"a"[..], b"b", b"c"].iter().map(|v| memo.get(b"accept", v, &all).is_some()).collect();
+            assert_eq!(kept, [false, true, true], "{sets} sets");
+        }
     }
 
     #[test]
