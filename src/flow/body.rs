@@ -94,6 +94,38 @@ fn essence(content_type: &[u8]) -> &[u8] {
     content_type.split(|&b| b == b';').next().unwrap_or_default().trim_ascii()
 }
 
+/// What a body's headers say it is, read as the policy reads it (a binary
+/// type as text under `http.scan_binary`): its kind and, for gRPC its
+/// messages', encoding; or why it cannot be read.
+fn form(inspector: &Inspector, known: &Known) -> Result<(Kind, Encoding), &'static str> {
+    let kind = match Kind::of(known.content_type.unwrap_or_default()) {
+        Err(_) if inspector.http.scan_binary => Ok(Kind::Text),
+        kind => kind,
+    }?;
+    let content_encoding = known.content_encoding.unwrap_or(Ok(Encoding::IDENTITY));
+    let encoding = match kind {
+        Kind::Grpc if content_encoding != Ok(Encoding::IDENTITY) => Err("content-encoding on a gRPC body"),
+        Kind::Grpc => Encoding::of(known.grpc_encoding.unwrap_or_default()),
+        _ => content_encoding,
+    }?;
+    Ok((kind, encoding))
+}
+
+/// The form of a gRPC-Web body, from its content type; `None` for gRPC.
+fn web_form(content_type: &[u8]) -> Option<WebForm> {
+    let essence = essence(content_type);
+    let text = starts_with_ignore_case(essence, b"application/grpc-web-text");
+    let web = starts_with_ignore_case(essence, b"application/grpc-web");
+    web.then_some(if text { WebForm::Text } else { WebForm::Binary })
+}
+
+/// What the plan does with what a body holds.
+#[derive(Clone, Copy)]
+struct Acts {
+    blocks: bool,
+    redacts: bool,
+}
+
 #[derive(Debug)]
 enum Mode {
     /// Not read; the reason goes into the record.
@@ -157,33 +189,25 @@ impl Body {
         target: Target,
         outcome: &mut Outcome,
     ) -> Body {
-        let engine = &inspector.engine;
         let plan = Arc::clone(&outcome.plan);
-        let detectors = DetectorSet::for_target(engine, &target);
-        let (blocks, redacts) = (plan.acts(&detectors, ActionKind::Block), plan.acts(&detectors, ActionKind::Redact));
+        let detectors = DetectorSet::for_target(&inspector.engine, &target);
+        let acts = Acts {
+            blocks: plan.acts(&detectors, ActionKind::Block),
+            redacts: plan.acts(&detectors, ActionKind::Redact),
+        };
         let options = ScanOptions::with(detectors, plan.redact.clone());
-        let content_type = known.content_type.unwrap_or_default();
-        let kind = match Kind::of(content_type) {
-            Err(_) if inspector.http.scan_binary => Ok(Kind::Text),
-            kind => kind,
-        };
-        let content_encoding = known.content_encoding.unwrap_or(Ok(Encoding::IDENTITY));
-        let encoding = match kind {
-            Ok(Kind::Grpc) if content_encoding != Ok(Encoding::IDENTITY) => Err("content-encoding on a gRPC body"),
-            Ok(Kind::Grpc) => Encoding::of(known.grpc_encoding.unwrap_or_default()),
-            _ => content_encoding,
-        };
         if options.detectors.is_empty() {
             return Body::plain(direction, options, Mode::Skip);
         }
-        let (kind, encoding) = match (kind, encoding) {
-            (Ok(k), Ok(e)) => (k, e),
-            (Err(why), _) | (_, Err(why)) => {
+        let (kind, encoding) = match form(inspector, known) {
+            Ok(form) => form,
+            Err(why) => {
                 outcome.skipped(direction, why);
                 let refused = why != BINARY && inspector.http.on_unreadable == Fallback::Block;
                 return Body::plain(direction, options, if refused { Mode::Drop } else { Mode::Skip });
             }
         };
+        let content_type = known.content_type.unwrap_or_default();
         // Without a boundary, a multipart body can only be read as text.
         let boundary = match kind {
             Kind::Multipart => multipart_boundary(content_type).unwrap_or_default(),
@@ -195,20 +219,28 @@ impl Body {
         // Bytes a streaming redaction still holds cannot go on from a trailers
         // callback: bodies that announce trailers are held instead.
         let trailers = known.trailer.is_some_and(|t| !t.is_empty());
+        if kind == Kind::Grpc {
+            body.web = web_form(content_type);
+        }
+        body.mode = body.first_mode(inspector, content_type, acts, trailers);
+        body
+    }
+
+    /// How the body is read from its first byte, given what the plan does
+    /// with what is found in it and whether it ends in trailers.
+    fn first_mode(&self, inspector: &Inspector, content_type: &[u8], acts: Acts, trailers: bool) -> Mode {
+        let Acts { blocks, redacts } = acts;
         let streams = inspector.http.body_redaction == BodyRedaction::Stream && !trailers;
-        let scanner = || Box::new(engine.scanner(body.options.clone()));
+        let scanner = || Box::new(inspector.engine.scanner(self.options.clone()));
         // A stream of records may never end: where a body would be held, it
         // goes on record by record instead (or, compressed, is copied).
         let stream = || Records::of(essence(content_type));
         let records = ((blocks || redacts) && !trailers).then(stream).flatten();
         let unreadable_blocks = inspector.http.on_unreadable == Fallback::Block;
-        body.mode = match (encoding, kind, records) {
+        match (self.encoding, self.kind, records) {
             // A message that may prove unreadable is held until it completes, too.
             (_, Kind::Grpc, _) => {
-                let essence = essence(content_type);
-                let text = starts_with_ignore_case(essence, b"application/grpc-web-text");
-                let web = starts_with_ignore_case(essence, b"application/grpc-web");
-                body.web = web.then_some(if text { WebForm::Text } else { WebForm::Binary });
+                let text = self.web == Some(WebForm::Text);
                 Mode::Grpc(Box::new(Grpc::new(blocks || redacts || unreadable_blocks, text)))
             }
             (Encoding::IDENTITY, _, Some(records)) => Mode::Records(records, Vec::new()),
@@ -216,15 +248,14 @@ impl Body {
             (Encoding::IDENTITY, Kind::Json | Kind::Text, _) if redacts && streams && !blocks => {
                 Mode::Redact(scanner())
             }
-            _ if blocks || redacts || kind == Kind::Form => Mode::Hold(Vec::new()),
+            (_, kind, _) if blocks || redacts || kind == Kind::Form => Mode::Hold(Vec::new()),
             (Encoding::IDENTITY, Kind::Multipart, _) => Mode::Copy(Vec::new()),
             (Encoding::IDENTITY, _, _) => Mode::Stream(scanner()),
             // Nothing of a body that may prove unreadable goes on before it
             // is decoded, but a stream of records, which may never end.
             _ if unreadable_blocks && stream().is_none() => Mode::Hold(Vec::new()),
             _ => Mode::Copy(Vec::new()),
-        };
-        body
+        }
     }
 
     /// Whether the body is refused before a byte of it is read: it cannot be
