@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use aho_corasick::{AhoCorasickBuilder, MatchKind as AcMatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind as AcMatchKind};
 use regex_automata::{meta, util::syntax, MatchKind, PatternID};
 
 use super::anatomy::{self, ByteSet};
@@ -134,22 +134,7 @@ impl Builder {
         if let Some(e) = spec.min_entropy.filter(|e| !(0.0..=8.0).contains(e)) {
             return Err(err("min_entropy", format!("{e} is outside 0..=8 bits per byte")));
         }
-        let index = self.detectors.len();
-        for (j, p) in spec.patterns.iter().enumerate() {
-            let at = format!("patterns[{j}]");
-            let (len, has_value_group) = check_pattern(p.regex()).map_err(|r| err(&at, r))?;
-            let score = match p {
-                PatternSpec::Scored { score, .. } => check_unit(*score).map_err(|r| err(&format!("{at}.score"), r))?,
-                PatternSpec::Plain(_) => score,
-            };
-            self.max_len = self.max_len.max(len);
-            self.patterns.push((p.regex().to_string(), PatternInfo { detector: index, score, has_value_group }));
-        }
-        for (j, k) in spec.keywords.iter().enumerate() {
-            let source = keyword_pattern(k).map_err(|r| err(&format!("keywords[{j}]"), r))?;
-            self.max_len = self.max_len.max(k.len() + 2);
-            self.patterns.push((source, PatternInfo { detector: index, score, has_value_group: false }));
-        }
+        self.add_patterns(spec, score, &err)?;
         let (context_words, context_window, context_boost) = self.context(spec.context.as_ref(), &err)?;
         if score < min_score && context_words.is_empty() {
             let reason = format!(
@@ -180,6 +165,33 @@ impl Builder {
             context_boost,
             allow,
         });
+        Ok(())
+    }
+
+    /// A detector's patterns and keywords, checked, each scored `score`
+    /// unless it says otherwise, for the detector about to be added.
+    fn add_patterns(
+        &mut self,
+        spec: &DetectorSpec,
+        score: f32,
+        err: &dyn Fn(&str, String) -> PolicyError,
+    ) -> Result<(), PolicyError> {
+        let detector = self.detectors.len();
+        for (j, p) in spec.patterns.iter().enumerate() {
+            let at = format!("patterns[{j}]");
+            let (len, has_value_group) = check_pattern(p.regex()).map_err(|r| err(&at, r))?;
+            let score = match p {
+                PatternSpec::Scored { score, .. } => check_unit(*score).map_err(|r| err(&format!("{at}.score"), r))?,
+                PatternSpec::Plain(_) => score,
+            };
+            self.max_len = self.max_len.max(len);
+            self.patterns.push((p.regex().to_string(), PatternInfo { detector, score, has_value_group }));
+        }
+        for (j, k) in spec.keywords.iter().enumerate() {
+            let source = keyword_pattern(k).map_err(|r| err(&format!("keywords[{j}]"), r))?;
+            self.max_len = self.max_len.max(k.len() + 2);
+            self.patterns.push((source, PatternInfo { detector, score, has_value_group: false }));
+        }
         Ok(())
     }
 
@@ -236,34 +248,8 @@ impl Builder {
             check_redact(r).map_err(|r| PolicyError::new("redaction.default", r))?;
         }
         let (main, numeric, regions) = families(self.patterns)?;
-        let context = if self.words.is_empty() {
-            None
-        } else {
-            let ac = AhoCorasickBuilder::new()
-                .ascii_case_insensitive(true)
-                .match_kind(AcMatchKind::Standard)
-                .build(&self.words)
-                .map_err(|e| PolicyError::new("detectors", format!("context words do not compile: {e}")))?;
-            Some(ac)
-        };
-        let mut allow = Allowlist::default();
-        policy.allowlists.values.iter().for_each(|v| allow.insert(v));
-        if policy.allowlists.documented_examples {
-            DOCUMENTED_EXAMPLES.iter().for_each(|v| allow.insert(v));
-        }
-        if policy.allowlists.issuer_test_cards {
-            builtin::issuer_test_cards().for_each(|v| allow.insert(v));
-        }
-        let hash_key = match &policy.redaction.hash_key {
-            Some(k) if k.len() < 16 => {
-                return Err(PolicyError::new(
-                    "redaction.hash_key",
-                    "must be at least 16 bytes, so hashes of short values cannot be brute-forced from a guessable key",
-                ));
-            }
-            Some(k) => HashKey::new(k.as_bytes()),
-            None => HashKey::random(),
-        };
+        let context = context_automaton(&self.words)?;
+        let hash_key = hash_key(policy.redaction.hash_key.as_deref())?;
         let categories = self
             .categories
             .into_iter()
@@ -279,11 +265,50 @@ impl Builder {
             numeric,
             regions,
             context,
-            allow,
+            allow: allowlist(policy),
             hash_key,
             window: self.max_len + 2 * around + 2,
             lookbehind: around + 1,
         })
+    }
+}
+
+/// The automaton that finds every detector's context words, if any has some.
+fn context_automaton(words: &[String]) -> Result<Option<AhoCorasick>, PolicyError> {
+    if words.is_empty() {
+        return Ok(None);
+    }
+    let ac = AhoCorasickBuilder::new()
+        .ascii_case_insensitive(true)
+        .match_kind(AcMatchKind::Standard)
+        .build(words)
+        .map_err(|e| PolicyError::new("detectors", format!("context words do not compile: {e}")))?;
+    Ok(Some(ac))
+}
+
+/// The values no detector reports: the policy's, and the built-in lists it turns on.
+fn allowlist(policy: &PolicySpec) -> Allowlist {
+    let mut allow = Allowlist::default();
+    policy.allowlists.values.iter().for_each(|v| allow.insert(v));
+    if policy.allowlists.documented_examples {
+        DOCUMENTED_EXAMPLES.iter().for_each(|v| allow.insert(v));
+    }
+    if policy.allowlists.issuer_test_cards {
+        builtin::issuer_test_cards().for_each(|v| allow.insert(v));
+    }
+    allow
+}
+
+/// The key of `hash` redaction and fingerprints: the policy's, or one drawn
+/// at random per worker.
+fn hash_key(key: Option<&str>) -> Result<HashKey, PolicyError> {
+    match key {
+        Some(k) if k.len() < 16 => Err(PolicyError::new(
+            "redaction.hash_key",
+            "must be at least 16 bytes, so hashes of short values cannot be brute-forced from a guessable key",
+        )),
+        Some(k) => Ok(HashKey::new(k.as_bytes())),
+        None => Ok(HashKey::random()),
     }
 }
 
