@@ -81,11 +81,7 @@ impl Passing {
                         if is_same_length(&d.redact) { d.redact.clone() } else { RedactSpec::Mask { char: '*' } };
                     let mut replacement = Vec::with_capacity(value.len());
                     redact_value(&spec, engine.hash_key(), value, &mut replacement);
-                    let skip = chunk_start.saturating_sub(start) as usize;
-                    let at = (start.max(chunk_start) - chunk_start) as usize;
-                    let part = &replacement[skip.min(replacement.len())..];
-                    let end = (at + part.len()).min(out.len());
-                    out[at..end].copy_from_slice(&part[..end - at]);
+                    overwrite(&mut out, chunk_start, &replacement, start);
                     masked = true;
                 }
                 ActionKind::Monitor => {}
@@ -105,4 +101,16 @@ impl Passing {
             TcpAction::Continue
         }
     }
+}
+
+/// Writes over `chunk` (at stream offset `chunk_start`) the part that falls
+/// in it of `replacement`, which stands at stream offset `start` (the same
+/// length as what it replaces, so a part before the chunk went out as it was).
+fn overwrite(chunk: &mut [u8], chunk_start: u64, replacement: &[u8], start: u64) {
+    let skip = chunk_start.saturating_sub(start) as usize;
+    let at = (start.max(chunk_start) - chunk_start) as usize;
+    let part = replacement.get(skip..).unwrap_or_default();
+    let Some(room) = chunk.get_mut(at..) else { return };
+    let n = part.len().min(room.len());
+    room[..n].copy_from_slice(&part[..n]);
 }
