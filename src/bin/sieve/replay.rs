@@ -38,58 +38,71 @@ fn replay_entry(inspector: &Arc<Inspector>, entry: &Value) -> Replayed {
     let request = &entry["request"];
     let method = request["method"].as_str().unwrap_or("GET").to_string();
     let url = request["url"].as_str().unwrap_or_default().to_string();
-    let (authority, path) = split_url(&url);
-    let mut headers = vec![pair(":method", &method), pair(":authority", authority), pair(":path", path)];
+    let mut ex = Exchange::new(Arc::clone(inspector));
+    let (request_verdict, tags) = replay_request(&mut ex, request, &method, &url);
+    let response_verdict = match request_verdict {
+        "blocked" => "not sent",
+        _ => replay_response(&mut ex, &entry["response"]),
+    };
+    Replayed { method, url, request: request_verdict, response: response_verdict, tags, record: ex.record().clone() }
+}
+
+/// Runs a HAR request through `ex`: its verdict, and the tags sent upstream.
+fn replay_request(
+    ex: &mut Exchange,
+    request: &Value,
+    method: &str,
+    url: &str,
+) -> (&'static str, Vec<(String, String)>) {
+    let (authority, path) = split_url(url);
+    let mut headers = vec![pair(":method", method), pair(":authority", authority), pair(":path", path)];
     headers.extend(har_headers(&request["headers"]));
     let body = text_of(&request["postData"]["text"], &request["postData"]["encoding"]);
-    let mut ex = Exchange::new(Arc::clone(inspector));
-    let (mut tags, mut request_verdict) = (Vec::new(), "pass");
-    match ex.request_headers(&borrowed(&headers), body.is_empty()) {
+    let (tags, set) = match ex.request_headers(&borrowed(&headers), body.is_empty()) {
         HeaderAction::Block(_) => {
             ex.local_reply_sent();
-            request_verdict = "blocked";
+            return ("blocked", Vec::new());
         }
-        HeaderAction::Continue { tags: sent, set, .. } => {
-            tags = sent.into_iter().filter_map(|(name, value)| Some((name.to_string(), value?))).collect();
-            if !set.is_empty() {
-                request_verdict = "redacted";
-            }
-            if !body.is_empty() {
-                let action = ex.request_body(body, true);
-                if matches!(action, BodyAction::Block(_)) {
-                    ex.local_reply_sent();
-                }
-                request_verdict = match (request_verdict, verdict(&action)) {
-                    (_, "blocked") => "blocked",
-                    ("redacted", _) | (_, "redacted") => "redacted",
-                    _ => "pass",
-                };
-            }
-        }
+        HeaderAction::Continue { tags, set, .. } => (tags, set),
+    };
+    let tags = tags.into_iter().filter_map(|(name, value)| Some((name.to_string(), value?))).collect();
+    let headers_verdict = if set.is_empty() { "pass" } else { "redacted" };
+    if body.is_empty() {
+        return (headers_verdict, tags);
     }
-    let mut response_verdict = "not sent";
-    if request_verdict != "blocked" {
-        let response = &entry["response"];
-        let status = response["status"].as_u64().unwrap_or(200).to_string();
-        let mut headers = vec![pair(":status", &status)];
-        headers.extend(har_headers(&response["headers"]));
-        let body = text_of(&response["content"]["text"], &response["content"]["encoding"]);
-        response_verdict = match ex.response_headers(&borrowed(&headers), body.is_empty()) {
-            HeaderAction::Block(_) => {
-                ex.local_reply_sent();
-                "blocked"
-            }
-            HeaderAction::Continue { set, .. } if !set.is_empty() => "redacted",
-            _ => "pass",
-        };
-        if !body.is_empty() && response_verdict != "blocked" {
-            let v = verdict(&ex.response_body(body, true));
-            if v != "pass" {
-                response_verdict = v;
-            }
-        }
+    let action = ex.request_body(body, true);
+    if matches!(action, BodyAction::Block(_)) {
+        ex.local_reply_sent();
     }
-    Replayed { method, url, request: request_verdict, response: response_verdict, tags, record: ex.record().clone() }
+    let verdict = match (headers_verdict, verdict(&action)) {
+        (_, "blocked") => "blocked",
+        ("redacted", _) | (_, "redacted") => "redacted",
+        _ => "pass",
+    };
+    (verdict, tags)
+}
+
+/// Runs a HAR response through `ex`: its verdict.
+fn replay_response(ex: &mut Exchange, response: &Value) -> &'static str {
+    let status = response["status"].as_u64().unwrap_or(200).to_string();
+    let mut headers = vec![pair(":status", &status)];
+    headers.extend(har_headers(&response["headers"]));
+    let body = text_of(&response["content"]["text"], &response["content"]["encoding"]);
+    let headers_verdict = match ex.response_headers(&borrowed(&headers), body.is_empty()) {
+        HeaderAction::Block(_) => {
+            ex.local_reply_sent();
+            return "blocked";
+        }
+        HeaderAction::Continue { set, .. } if !set.is_empty() => "redacted",
+        _ => "pass",
+    };
+    if body.is_empty() {
+        return headers_verdict;
+    }
+    match verdict(&ex.response_body(body, true)) {
+        "pass" => headers_verdict,
+        v => v,
+    }
 }
 
 /// One report line per exchange with findings (text), or per exchange (jsonl).
