@@ -11,7 +11,8 @@
 # Every configuration's Envoy runs at once, and the load goes to each in turn for a short
 # slice, cycle after cycle: drift on this shared machine then touches neighbouring slices
 # alike, and each cycle compares every configuration with the no-op filter's slices of it.
-# Prints a Markdown table of the medians over the cycles.
+# Prints a Markdown table of the medians over the cycles, then one of each Envoy's resident
+# memory after its last cycle (now and at its peak) against the no-op filter's.
 #   ./scripts/bench-envoy.sh [seconds per slice, default 1] [cycles, default 20]   (about 14 minutes)
 #
 # With --instructions, each configuration's Envoy runs under valgrind's callgrind instead,
@@ -216,8 +217,12 @@ fi
 # one before, so none always follows the same neighbour.
 ticks=$(getconf CLK_TCK)
 cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# Envoy's resident memory in KiB: now (VmRSS) and at its peak (VmHWM); the Wasm VMs' linear
+# memory and V8's heaps are in it.
+memory() { awk '/^VmRSS:/ {rss = $2} /^VmHWM:/ {hwm = $2} END {print rss "\t" hwm}' "/proc/$1/status"; }
 variants=("${filters[@]}")
 echo -e "body\tvariant\tcycle\tp50\tp99\trps\tcpu" > "$work/runs.tsv"
+echo -e "body\tvariant\trss\thwm" > "$work/memory.tsv"
 for body in "${workloads[@]}"; do
   pids=()
   for n in "${!variants[@]}"; do
@@ -242,14 +247,18 @@ for body in "${workloads[@]}"; do
       echo "$body/$variant cycle $cycle: p50 $p50 µs, $rps req/s, $cpu_us µs CPU per request" >&2
     done
   done
+  for n in "${!variants[@]}"; do
+    echo -e "$body\t${variants[$n]}\t$(memory "${pids[n]}")" >> "$work/memory.tsv"
+  done
   kill "${pids[@]}"; wait "${pids[@]}" 2>/dev/null || true
 done
 
 # Medians over the cycles; each cycle's variant is compared with that cycle's no-op filter,
 # and the throughput ratio's middle half of cycles is given beside its median.
-python3 - "$work/runs.tsv" "$cycles" <<'PY'
+python3 - "$work/runs.tsv" "$cycles" "$work/memory.tsv" <<'PY'
 import csv, statistics, sys
 runs = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
+memory = {(r["body"], r["variant"]): (int(r["rss"]), int(r["hwm"])) for r in csv.DictReader(open(sys.argv[3]), delimiter="\t")}
 val = {(r["body"], r["variant"], int(r["cycle"])): {k: float(r[k]) for k in ("p50", "p99", "rps", "cpu")} for r in runs}
 cycles = range(1, int(sys.argv[2]) + 1)
 med = statistics.median
@@ -266,4 +275,13 @@ for body in dict.fromkeys(r["body"] for r in runs):
         name = {"uninspected": "sieve, inspection off"}.get(v, v)
         print(f"| {label} | {name} | {m('p50'):.0f} | {m('p99'):.0f} | {m('rps'):.0f} | {m('cpu'):.0f} | "
               f"{d('p50'):+.0f} µs | {d('p99'):+.0f} µs | {d('cpu'):+.0f} µs | {med(ratios):.2f} ({q1:.2f}–{q3:.2f}) |")
+# Memory after the last cycle, against the no-op filter's Envoy under the same load.
+print()
+print("| body | filter | Envoy resident MiB (peak) | added vs no-op (peak) |")
+print("|---|---|---|---|")
+mib = lambda kib: kib / 1024
+for (body, v), (rss, hwm) in memory.items():
+    base_rss, base_hwm = memory[body, "noop"]
+    name = {"uninspected": "sieve, inspection off"}.get(v, v)
+    print(f"| {labels[body]} | {name} | {mib(rss):.1f} ({mib(hwm):.1f}) | {mib(rss - base_rss):+.1f} ({mib(hwm - base_hwm):+.1f}) |")
 PY
