@@ -33,18 +33,13 @@ use super::anatomy::{value_bytes, value_lead, value_start_reach, ByteSet};
 
 #[derive(Debug)]
 pub(super) struct ValueGroup {
-    /// The pattern as written.
-    exact: meta::Regex,
-    /// The pattern with its large bounds lifted (see
-    /// [`lift_bounds`](super::anatomy::lift_bounds)), and the longest match
-    /// it stands in for (the smallest bound it lifted).
-    lifted: Option<(meta::Regex, usize)>,
     /// How the group's start is found in a match.
     start: Start,
 }
 
 /// How a `value` group's start is found in a match: the first way the
-/// pattern allows.
+/// pattern allows. Only the last two capture, so only they compile the
+/// pattern for it: `bearer`'s `{16,4096}` as written is thousands of states.
 #[derive(Debug)]
 enum Start {
     /// After the run of these bytes that ends the match ([`value_bytes`]).
@@ -52,37 +47,69 @@ enum Start {
     /// After the match's first byte if it is one of these ([`value_lead`]).
     Lead(Box<[bool; 256]>),
     /// By a capture over the match's first bytes ([`value_start_reach`]).
-    Reach(usize),
+    Reach(usize, GroupRegex),
     /// By a capture over the whole match.
-    Capture,
+    Capture(GroupRegex),
 }
 
-impl Start {
-    fn of(hir: &Hir) -> Start {
-        let table = |set: ByteSet| Box::new(std::array::from_fn(|b| set.contains(b as u8)));
-        match (value_bytes(hir), value_lead(hir), value_start_reach(hir)) {
-            (Some(run), _, _) => Start::Run(table(run)),
-            (None, Some(lead), _) => Start::Lead(table(lead)),
-            (None, None, Some(reach)) => Start::Reach(reach),
-            (None, None, None) => Start::Capture,
-        }
+/// A pattern compiled to capture its `value` group.
+#[derive(Debug)]
+pub(super) struct GroupRegex {
+    /// The pattern as written.
+    exact: meta::Regex,
+    /// The pattern with its large bounds lifted (see
+    /// [`lift_bounds`](super::anatomy::lift_bounds)), and the longest match
+    /// it stands in for (the smallest bound it lifted).
+    lifted: Option<(meta::Regex, usize)>,
+}
+
+impl GroupRegex {
+    /// Compiles a pattern with `build`, and the pattern with its bounds
+    /// lifted, if any were, with the smallest of them (as
+    /// [`lift_bounds`](super::anatomy::lift_bounds) gives them).
+    pub(super) fn new<E>(
+        exact: &Hir,
+        lifted: Option<(&Hir, usize)>,
+        build: impl Fn(&Hir) -> Result<meta::Regex, E>,
+    ) -> Result<GroupRegex, E> {
+        let lifted = match lifted {
+            Some((hir, upto)) => Some((build(hir)?, upto)),
+            None => None,
+        };
+        Ok(GroupRegex { exact: build(exact)?, lifted })
+    }
+
+    /// The span of the `value` group as the pattern's captures give it, over
+    /// the match `start..end` of `haystack` up to `until`, or the whole of
+    /// that if the group did not take part.
+    fn captured(&self, haystack: &[u8], start: usize, end: usize, until: usize) -> (usize, usize) {
+        let regex = match &self.lifted {
+            Some((lifted, upto)) if end - start <= *upto => lifted,
+            _ => &self.exact,
+        };
+        let mut caps: Captures = regex.create_captures();
+        regex.search_captures(&Input::new(haystack).range(start..until).anchored(Anchored::Yes), &mut caps);
+        caps.get_group_by_name("value").map_or((start, until), |s| (s.start, s.end))
     }
 }
 
 impl ValueGroup {
-    /// Compiles a pattern (which has a `value` group) with `build`, and the
-    /// pattern with its bounds lifted, if any were, with the smallest of them
-    /// (as [`lift_bounds`](super::anatomy::lift_bounds) gives them).
+    /// The group of a pattern (which has a `value` group), compiled with
+    /// `build` (with its bounds lifted too, as for [`GroupRegex::new`])
+    /// where its start takes a capture.
     pub(super) fn new<E>(
         exact: &Hir,
         lifted: Option<(&Hir, usize)>,
         build: impl Fn(&Hir) -> Result<meta::Regex, E>,
     ) -> Result<ValueGroup, E> {
-        let lifted = match lifted {
-            Some((hir, upto)) => Some((build(hir)?, upto)),
-            None => None,
+        let table = |set: ByteSet| Box::new(std::array::from_fn(|b| set.contains(b as u8)));
+        let start = match (value_bytes(exact), value_lead(exact), value_start_reach(exact)) {
+            (Some(run), _, _) => Start::Run(table(run)),
+            (None, Some(lead), _) => Start::Lead(table(lead)),
+            (None, None, Some(reach)) => Start::Reach(reach, GroupRegex::new(exact, lifted, build)?),
+            (None, None, None) => Start::Capture(GroupRegex::new(exact, lifted, build)?),
         };
-        Ok(ValueGroup { exact: build(exact)?, lifted, start: Start::of(exact) })
+        Ok(ValueGroup { start })
     }
 
     /// The span of the `value` group in the match `start..end` of
@@ -94,27 +121,21 @@ impl ValueGroup {
             }
             // The group is never empty: the match has a first byte.
             Start::Lead(lead) => (start + usize::from(lead[usize::from(haystack[start])]), end),
-            Start::Reach(reach) if end - start > *reach => (self.captured(haystack, start, end, start + reach).0, end),
-            Start::Reach(_) | Start::Capture => self.captured(haystack, start, end, end),
+            Start::Reach(reach, regex) if end - start > *reach => {
+                (regex.captured(haystack, start, end, start + reach).0, end)
+            }
+            Start::Reach(_, regex) | Start::Capture(regex) => regex.captured(haystack, start, end, end),
         }
     }
 
-    /// The span of the `value` group as the pattern's captures give it, over
-    /// the match's bytes up to `until`.
-    fn captured(&self, haystack: &[u8], start: usize, end: usize, until: usize) -> (usize, usize) {
-        let regex = match &self.lifted {
-            Some((lifted, upto)) if end - start <= *upto => lifted,
-            _ => &self.exact,
-        };
-        let mut caps: Captures = regex.create_captures();
-        regex.search_captures(&Input::new(haystack).range(start..until).anchored(Anchored::Yes), &mut caps);
-        caps.get_group_by_name("value").map_or((start, until), |s| (s.start, s.end))
-    }
-
-    /// The pattern as written (for tests of its size).
+    /// The pattern as written, where its start takes a capture (for tests
+    /// of its size).
     #[cfg(test)]
-    pub(super) fn exact(&self) -> &meta::Regex {
-        &self.exact
+    pub(super) fn exact(&self) -> Option<&meta::Regex> {
+        match &self.start {
+            Start::Reach(_, regex) | Start::Capture(regex) => Some(&regex.exact),
+            Start::Run(_) | Start::Lead(_) => None,
+        }
     }
 }
 
@@ -124,18 +145,21 @@ mod tests {
     use crate::engine::anatomy::lift_bounds;
     use regex_automata::util::syntax;
 
-    fn group(source: &str) -> ValueGroup {
+    /// A pattern's group, and the pattern compiled to capture it (which the
+    /// group compiles only where its start takes a capture).
+    fn group(source: &str) -> (ValueGroup, GroupRegex) {
         let hir = syntax::parse_with(source, &syntax::Config::new().unicode(false).utf8(false)).unwrap();
         let (lifted, upto) = lift_bounds(&hir);
+        let lifted = upto.map(|u| (&lifted, u as usize));
         let config = meta::Config::new().hybrid(false).dfa(false);
         let build =
             |hir: &Hir| meta::Regex::builder().configure(config.clone()).build_from_hir(hir).map_err(|e| e.to_string());
-        ValueGroup::new(&hir, upto.map(|u| (&lifted, u as usize)), build).unwrap()
+        (ValueGroup::new(&hir, lifted, build).unwrap(), GroupRegex::new(&hir, lifted, build).unwrap())
     }
 
     #[test]
     fn large_bounds_are_lifted_and_small_ones_kept() {
-        let bearer = group(r"\b(?i:bearer)\s{1,4}(?P<value>[A-Za-z0-9\-._~+/]{16,4096}={0,2})");
+        let (_, bearer) = group(r"\b(?i:bearer)\s{1,4}(?P<value>[A-Za-z0-9\-._~+/]{16,4096}={0,2})");
         let (lifted, upto) = bearer.lifted.as_ref().unwrap();
         assert_eq!(*upto, 4096);
         assert!(
@@ -144,9 +168,9 @@ mod tests {
             lifted.memory_usage(),
             bearer.exact.memory_usage()
         );
-        assert!(group(r"(?P<value>[a-z]{1,64})@x").lifted.is_none(), "nothing above the threshold");
-        assert!(group(r"(?P<value>[a-z]{1,256})@x").lifted.is_none(), "256 is kept");
-        let two = group(r"(?P<value>a{1,300}b{2,500})");
+        assert!(group(r"(?P<value>[a-z]{1,64})@x").1.lifted.is_none(), "nothing above the threshold");
+        assert!(group(r"(?P<value>[a-z]{1,256})@x").1.lifted.is_none(), "256 is kept");
+        let (_, two) = group(r"(?P<value>a{1,300}b{2,500})");
         assert_eq!(two.lifted.as_ref().unwrap().1, 300, "the smallest bound lifted");
     }
 
@@ -200,22 +224,23 @@ mod tests {
             b"10.0.0.1",
         ];
         for (source, way) in patterns {
-            let g = group(source);
+            let (g, regex) = group(source);
             let (found, reach) = match g.start {
                 Start::Run(_) => ("run".to_string(), None),
                 Start::Lead(_) => ("lead".to_string(), None),
-                Start::Reach(n) => (format!("reach {n}"), Some(n)),
-                Start::Capture => ("capture".to_string(), None),
+                Start::Reach(n, _) => (format!("reach {n}"), Some(n)),
+                Start::Capture(_) => ("capture".to_string(), None),
             };
+            assert_eq!(g.exact().is_some(), reach.is_some() || way == "capture", "{source}: compiled only to capture");
             assert_eq!(found, way, "{source}");
             let mut past_reach = 0;
             for _ in 0..3000 {
                 let lead: &[u8] = [b"Bearer ".as_slice(), b"basic  ", b""][(next() % 3) as usize];
                 let rest = (0..next() % 24).flat_map(|_| words[(next() % 21) as usize]);
                 let text: Vec<u8> = lead.iter().chain(rest).copied().collect();
-                for m in g.exact.find_iter(&text) {
+                for m in regex.exact.find_iter(&text) {
                     past_reach += usize::from(reach.is_some_and(|r| m.len() > r));
-                    let captured = g.captured(&text, m.start(), m.end(), m.end());
+                    let captured = regex.captured(&text, m.start(), m.end(), m.end());
                     assert_eq!(g.span(&text, m.start(), m.end()), captured, "{source} over {:?}", text.escape_ascii());
                 }
             }
@@ -227,10 +252,10 @@ mod tests {
     fn the_lifted_pattern_captures_what_the_exact_one_does() {
         // `a{1,270}` then an optional `a`: over a match of up to 270 bytes
         // the bound cannot bind, and both read it alike.
-        let g = group(r"x(?P<value>a{1,270})(a?)y");
+        let (g, regex) = group(r"x(?P<value>a{1,270})(a?)y");
         let exact = |text: &[u8]| {
-            let mut caps = g.exact.create_captures();
-            g.exact.search_captures(&Input::new(text).anchored(Anchored::Yes), &mut caps);
+            let mut caps = regex.exact.create_captures();
+            regex.exact.search_captures(&Input::new(text).anchored(Anchored::Yes), &mut caps);
             caps.get_group_by_name("value").map(|s| (s.start, s.end))
         };
         for n in 1..=269 {
