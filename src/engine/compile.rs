@@ -348,14 +348,17 @@ fn families(
     // The regions come from the numeric patterns, not the trigger: a trigger
     // match with no numeric match behind it finds nothing, and one with a
     // match behind it also stops where that match ends (its shape does).
-    let sources: Vec<&str> = main.iter().chain(&numeric).map(|(s, _)| s.as_str()).collect();
-    let regions = RegionFinder::new(&sources, syntax_config(), NFA_SIZE_LIMIT);
-    if numeric.is_empty() {
-        return Ok((Family::build(main, None)?, None, regions));
-    }
-    main.push((format!("(?:{})", shapes.join("|")), None));
-    let trigger_id = PatternID::new(main.len() - 1).ok();
-    Ok((Family::build(main, trigger_id)?, Some(Family::build(numeric, None)?), regions))
+    let sources: Vec<String> = main.iter().chain(&numeric).map(|(s, _)| s.clone()).collect();
+    let (main, numeric) = if numeric.is_empty() {
+        (Family::build(main, None)?, None)
+    } else {
+        main.push((format!("(?:{})", shapes.join("|")), None));
+        let trigger_id = PatternID::new(main.len() - 1).ok();
+        (Family::build(main, trigger_id)?, Some(Family::build(numeric, None)?))
+    };
+    // After the families, whose builds need the most scratch memory.
+    let sources: Vec<&str> = sources.iter().map(String::as_str).collect();
+    Ok((main, numeric, RegionFinder::new(&sources, syntax_config(), NFA_SIZE_LIMIT)))
 }
 
 /// A regex for the first [`TRIGGER_LEN`] bytes of a numeric pattern's
@@ -398,6 +401,9 @@ impl Family {
             .map(|(s, _)| syntax::parse_with(s, &syntax_config()).map_err(|e| e.to_string()))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| PolicyError::new("detectors", format!("a pattern does not parse: {e}")))?;
+        // The patterns as written first: theirs is the largest build, and
+        // its scratch memory is then free for the smaller ones after it.
+        let regex = build(config.clone().match_kind(MatchKind::LeftmostFirst), &hirs).map_err(refused)?;
         let (lifted, upto): (Vec<_>, Vec<_>) = hirs.iter().map(anatomy::lift_bounds).unzip();
         let lifted_first = if upto.iter().any(Option::is_some) {
             let upto = upto.iter().map(|u| u.map_or(usize::MAX, |u| u as usize)).collect();
@@ -423,7 +429,7 @@ impl Family {
             })
             .collect::<Result<_, _>>()?;
         Ok(Family {
-            regex: build(config.clone().match_kind(MatchKind::LeftmostFirst), &hirs).map_err(refused)?,
+            regex,
             lifted: lifted_first,
             regex_all: build(config.match_kind(MatchKind::All), &lifted).map_err(refused)?,
             info: patterns.into_iter().map(|(_, info)| info).collect(),
