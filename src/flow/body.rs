@@ -216,12 +216,12 @@ impl Body {
         let kind = if kind == Kind::Multipart && boundary.is_empty() { Kind::Text } else { kind };
         let mut body = Body { kind, encoding, boundary, ..Body::plain(direction, options, Mode::Skip) };
         body.options.json = kind == Kind::Json;
-        // Bytes a streaming redaction still holds cannot go on from a trailers
-        // callback: bodies that announce trailers are held instead.
-        let trailers = known.trailer.is_some_and(|t| !t.is_empty());
         if kind == Kind::Grpc {
             body.web = web_form(content_type);
         }
+        // Bytes a streaming redaction still holds cannot go on from a trailers
+        // callback: bodies that announce trailers are held instead.
+        let trailers = known.trailer.is_some_and(|t| !t.is_empty());
         body.mode = body.first_mode(inspector, content_type, acts, trailers);
         body
     }
