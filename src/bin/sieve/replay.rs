@@ -74,12 +74,7 @@ fn replay_request(
     if matches!(action, BodyAction::Block(_)) {
         ex.local_reply_sent();
     }
-    let verdict = match (headers_verdict, verdict(&action)) {
-        (_, "blocked") => "blocked",
-        ("redacted", _) | (_, "redacted") => "redacted",
-        _ => "pass",
-    };
-    (verdict, tags)
+    (combined(headers_verdict, verdict(&action)), tags)
 }
 
 /// Runs a HAR response through `ex`: its verdict.
@@ -99,9 +94,16 @@ fn replay_response(ex: &mut Exchange, response: &Value) -> &'static str {
     if body.is_empty() {
         return headers_verdict;
     }
-    match verdict(&ex.response_body(body, true)) {
-        "pass" => headers_verdict,
-        v => v,
+    combined(headers_verdict, verdict(&ex.response_body(body, true)))
+}
+
+/// One direction's verdict from its headers' and its body's: blocked over
+/// redacted over pass.
+fn combined(headers: &'static str, body: &'static str) -> &'static str {
+    match (headers, body) {
+        (_, "blocked") => "blocked",
+        ("redacted", _) | (_, "redacted") => "redacted",
+        _ => "pass",
     }
 }
 
