@@ -21,25 +21,24 @@ use sieve::flow::Inspector;
 mod wire;
 mod workload;
 
-use workload::{bearer, body, exchange, exchange_of, headers, token_response, FINDINGS, REQUEST, RESPONSE};
+use workload::{authorized, bearer, body, exchange, exchange_of, headers, token_response, FINDINGS, REQUEST, RESPONSE};
 
 fn bench(c: &mut Criterion) {
     let inspector = Inspector::from_policy_text("").unwrap();
     let (request, response) = (headers(&REQUEST), headers(&RESPONSE));
     let bodies = [("clean", body("")), ("findings", body(FINDINGS))];
     let token = bearer(2026);
-    let mut authorized = request.clone();
-    authorized.push((b"authorization", token.as_bytes()));
-    assert_eq!(exchange(&inspector, &authorized, &response, &bodies[0].1), 1, "the token, and nothing else");
+    let with_token = authorized(&request, &token);
+    assert_eq!(exchange(&inspector, &with_token, &response, &bodies[0].1), 1, "the token, and nothing else");
     let mut group = c.benchmark_group("exchange");
     group.sample_size(30);
     for (name, body) in &bodies {
         group.bench_function(*name, |b| b.iter(|| exchange(&inspector, &request, &response, body)));
     }
-    group.bench_function("bearer", |b| b.iter(|| exchange(&inspector, &authorized, &response, &bodies[0].1)));
+    group.bench_function("bearer", |b| b.iter(|| exchange(&inspector, &with_token, &response, &bodies[0].1)));
     // A token per exchange, none seen within the memo's reach: each is scanned.
     let tokens: Vec<String> = (0..64).map(|i| bearer(2027 + i)).collect();
-    let unseen: Vec<_> = tokens.iter().map(|t| [&request[..], &[(b"authorization", t.as_bytes())]].concat()).collect();
+    let unseen: Vec<_> = tokens.iter().map(|t| authorized(&request, t)).collect();
     let mut next = unseen.iter().cycle();
     group.bench_function("bearer_unseen", |b| {
         b.iter(|| exchange(&inspector, next.next().expect("a cycle never ends"), &response, &bodies[0].1))

@@ -18,7 +18,7 @@ use sieve::flow::Inspector;
 mod wire;
 mod workload;
 
-use workload::{bearer, body, exchange, exchange_of, headers, token_response, FINDINGS, REQUEST, RESPONSE};
+use workload::{authorized, bearer, body, exchange, exchange_of, headers, token_response, FINDINGS, REQUEST, RESPONSE};
 
 /// The system's allocator, counting the bytes live and their peak.
 struct Counting;
@@ -79,8 +79,7 @@ fn main() {
     // A token per exchange, none seen before: each is scanned and remembered.
     for seed in 0..1000 {
         let token = bearer(seed);
-        let authorized = [&request[..], &[(&b"authorization"[..], token.as_bytes())]].concat();
-        exchange(&inspector, &authorized, &response, &clean);
+        exchange(&inspector, &authorized(&request, &token), &response, &clean);
     }
     row("1,000 exchanges, each under a bearer JWT not seen before");
     let grant = br#"{"grant_type": "client_credentials"}"#;

@@ -265,6 +265,7 @@ med = statistics.median
 print("| body | filter | p50 µs (1 conn.) | p99 µs (1 conn.) | req/s (8 conn.) | Envoy CPU µs/req | added p50 vs no-op | added p99 vs no-op | added CPU vs no-op | throughput vs no-op (middle half) |")
 print("|---|---|---|---|---|---|---|---|---|---|")
 labels = {"clean": "clean", "findings": "3 findings each way", "bearer": "clean, bearer JWT header"}
+names = {"uninspected": "sieve, inspection off"}
 for body in dict.fromkeys(r["body"] for r in runs):
     label = labels[body]
     for v in dict.fromkeys(r["variant"] for r in runs):
@@ -272,7 +273,7 @@ for body in dict.fromkeys(r["body"] for r in runs):
         d = lambda k: med(val[body, v, r][k] - val[body, "noop", r][k] for r in cycles)
         ratios = [val[body, v, r]["rps"] / val[body, "noop", r]["rps"] for r in cycles]
         q1, _, q3 = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else (ratios[0],) * 3
-        name = {"uninspected": "sieve, inspection off"}.get(v, v)
+        name = names.get(v, v)
         print(f"| {label} | {name} | {m('p50'):.0f} | {m('p99'):.0f} | {m('rps'):.0f} | {m('cpu'):.0f} | "
               f"{d('p50'):+.0f} µs | {d('p99'):+.0f} µs | {d('cpu'):+.0f} µs | {med(ratios):.2f} ({q1:.2f}–{q3:.2f}) |")
 # Memory after the last cycle, against the no-op filter's Envoy under the same load.
@@ -282,6 +283,6 @@ print("|---|---|---|---|")
 mib = lambda kib: kib / 1024
 for (body, v), (rss, hwm) in memory.items():
     base_rss, base_hwm = memory[body, "noop"]
-    name = {"uninspected": "sieve, inspection off"}.get(v, v)
+    name = names.get(v, v)
     print(f"| {labels[body]} | {name} | {mib(rss):.1f} ({mib(hwm):.1f}) | {mib(rss - base_rss):+.1f} ({mib(hwm - base_hwm):+.1f}) |")
 PY

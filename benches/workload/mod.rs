@@ -79,6 +79,11 @@ pub fn headers<'a>(pairs: &[(&'a str, &'a str)]) -> Vec<(&'a [u8], &'a [u8])> {
     pairs.iter().map(|(k, v)| (k.as_bytes(), v.as_bytes())).collect()
 }
 
+/// `request` with an `authorization` header of `token` after its headers.
+pub fn authorized<'a>(request: &[(&'a [u8], &'a [u8])], token: &'a str) -> Vec<(&'a [u8], &'a [u8])> {
+    [request, &[(&b"authorization"[..], token.as_bytes())]].concat()
+}
+
 /// One exchange as Envoy drives it: each body as one chunk, then ended by an
 /// empty one; the filter reads each chunk into a Vec of its own.
 pub fn exchange(
