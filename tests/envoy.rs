@@ -384,6 +384,24 @@ fn a_bad_policy_pushed_to_a_running_envoy_is_refused_and_the_last_good_one_stays
     assert_eq!(bed.send("POST", "/v1/upload", &key, KEY).status, 200, "and applies");
 }
 
+/// The compile times the filter logged, in milliseconds, one per configure.
+fn compile_times(log: &str) -> Vec<f64> {
+    log.lines().filter_map(|line| line.split("policy loaded in ").nth(1)?.split(" ms: ").next()?.parse().ok()).collect()
+}
+
+#[test]
+fn each_configure_logs_how_long_its_worker_spent_compiling_the_policy() {
+    let bed = Bed::start_reloadable(POLICY);
+    let at_start = compile_times(&bed.log());
+    assert!(!at_start.is_empty(), "{}", bed.log());
+    assert!(bed.reload("categories:\n  credentials: {action: monitor}\n"));
+    let key = [("content-type", "text/plain")];
+    assert_eq!(bed.send("POST", "/v1/upload", &key, KEY).status, 200, "the new policy applies");
+    let all = compile_times(&bed.log());
+    assert!(all.len() > at_start.len(), "the reconfigure logged its time too:\n{}", bed.log());
+    assert!(all.iter().all(|ms| *ms > 0.0 && *ms < 60_000.0), "{all:?}");
+}
+
 #[test]
 fn a_bad_policy_is_refused_with_path_detector_and_reason() {
     let bad = "detectors:\n  - id: employee-id\n    category: pii\n    patterns: ['E\\d{6']\n";

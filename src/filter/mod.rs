@@ -84,10 +84,15 @@ impl RootContext for Root {
             return false;
         };
         let text = if text.trim().is_empty() { self.vm_policy.as_str() } else { text };
+        // The worker serves nothing while it compiles: operators see how long.
+        let clock = || proxy_wasm::hostcalls::get_current_time().ok();
+        let start = clock();
         match Inspector::from_policy_text(text) {
             Ok(inspector) => {
+                let took = start.zip(clock()).and_then(|(start, end)| end.duration_since(start).ok());
                 info!(
-                    "policy loaded: {} detectors, window {} bytes",
+                    "policy loaded{}: {} detectors, window {} bytes",
+                    took.map_or(String::new(), |d| format!(" in {:.1} ms", d.as_secs_f64() * 1e3)),
                     inspector.engine.detectors().len(),
                     inspector.engine.window()
                 );
