@@ -391,30 +391,38 @@ impl<'a> Walk<'a> {
             return i;
         }
         let mut now = *states;
-        // One step of every walk, taken unless one would enter a tagged state.
-        let advance = |now: &mut [LazyStateID; LANES], i: &mut usize| {
+        // One step of every walk from untagged states.
+        let step = |now: &[LazyStateID; LANES], i: usize| -> [LazyStateID; LANES] {
             // SAFETY: `k * S + i < (LANES - 1) * S + end <= block.len()`
             // (callers keep `i < end`; the length is checked above); every
-            // state is untagged (checked above and before each is kept) and
+            // state is untagged (checked above and after each step) and
             // comes from this walk, which gives up whenever the cache is cleared.
-            let next: [LazyStateID; LANES] =
-                std::array::from_fn(|k| unsafe { self.cached(now[k], *block.get_unchecked(k * S + *i)) });
-            let untagged = !next.iter().any(|s| s.is_tagged());
-            if untagged {
-                (*now, *i) = (next, *i + 1);
-            }
-            untagged
+            std::array::from_fn(|k| unsafe { self.cached(now[k], *block.get_unchecked(k * S + i)) })
         };
+        let tagged = |states: &[LazyStateID; LANES]| states.iter().any(|s| s.is_tagged());
         // `UNROLL` steps per turn of the loop: V8 checks for interrupts and
-        // moves the states between registers once per turn, not per byte.
+        // moves the states between registers once per turn, not per byte. A
+        // turn that meets a tagged state is taken again below, step by step:
+        // the states a step starts from need not outlive it, so V8 keeps
+        // fewer of them on the stack.
         'turns: while i + UNROLL <= end {
-            for _ in 0..UNROLL {
-                if !advance(&mut now, &mut i) {
+            let start = now;
+            for u in 0..UNROLL {
+                now = step(&now, i + u);
+                if tagged(&now) {
+                    now = start;
                     break 'turns;
                 }
             }
+            i += UNROLL;
         }
-        while i < end && advance(&mut now, &mut i) {}
+        while i < end {
+            let next = step(&now, i);
+            if tagged(&next) {
+                break;
+            }
+            (now, i) = (next, i + 1);
+        }
         *states = now;
         i
     }
