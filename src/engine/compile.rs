@@ -12,7 +12,7 @@ use super::redact::HashKey;
 use super::regions::RegionFinder;
 use super::scope::{Scope, Targeting};
 use super::validate::UUID_LEN;
-use super::value_group::ValueGroup;
+use super::value_group::{GroupRegex, ValueGroup};
 use super::{Allowlist, Category, Detector, Engine, Family, PatternInfo};
 use crate::policy::{
     ActionKind, CategorySpec, ContextSpec, DetectorSpec, PatternSpec, PolicyError, PolicySpec, RedactSpec, Severity,
@@ -417,7 +417,8 @@ impl Family {
         let captures = config.clone().hybrid(false).dfa(false);
         let value_group = |k: usize| {
             let lifted = upto[k].map(|u| (&lifted[k], u as usize));
-            ValueGroup::new(&hirs[k], lifted, |hir| build(captures.clone(), std::slice::from_ref(hir)))
+            let build = |hir: &Hir| build(captures.clone(), std::slice::from_ref(hir));
+            ValueGroup::new(&hirs[k], || GroupRegex::new(&hirs[k], lifted, build))
                 .map_err(|e| PolicyError::new("detectors", format!("a value group does not compile: {e}")))
         };
         let values = patterns

@@ -94,20 +94,16 @@ impl GroupRegex {
 }
 
 impl ValueGroup {
-    /// The group of a pattern (which has a `value` group), compiled with
-    /// `build` (with its bounds lifted too, as for [`GroupRegex::new`])
-    /// where its start takes a capture.
-    pub(super) fn new<E>(
-        exact: &Hir,
-        lifted: Option<(&Hir, usize)>,
-        build: impl Fn(&Hir) -> Result<meta::Regex, E>,
-    ) -> Result<ValueGroup, E> {
+    /// The group of a pattern (which has a `value` group); `capture`
+    /// compiles the pattern to capture it, called only where its start
+    /// takes a capture.
+    pub(super) fn new<E>(hir: &Hir, capture: impl FnOnce() -> Result<GroupRegex, E>) -> Result<ValueGroup, E> {
         let table = |set: ByteSet| Box::new(std::array::from_fn(|b| set.contains(b as u8)));
-        let start = match (value_bytes(exact), value_lead(exact), value_start_reach(exact)) {
+        let start = match (value_bytes(hir), value_lead(hir), value_start_reach(hir)) {
             (Some(run), _, _) => Start::Run(table(run)),
             (None, Some(lead), _) => Start::Lead(table(lead)),
-            (None, None, Some(reach)) => Start::Reach(reach, GroupRegex::new(exact, lifted, build)?),
-            (None, None, None) => Start::Capture(GroupRegex::new(exact, lifted, build)?),
+            (None, None, Some(reach)) => Start::Reach(reach, capture()?),
+            (None, None, None) => Start::Capture(capture()?),
         };
         Ok(ValueGroup { start })
     }
@@ -154,7 +150,8 @@ mod tests {
         let config = meta::Config::new().hybrid(false).dfa(false);
         let build =
             |hir: &Hir| meta::Regex::builder().configure(config.clone()).build_from_hir(hir).map_err(|e| e.to_string());
-        (ValueGroup::new(&hir, lifted, build).unwrap(), GroupRegex::new(&hir, lifted, build).unwrap())
+        let capture = || GroupRegex::new(&hir, lifted, build);
+        (ValueGroup::new(&hir, capture).unwrap(), capture().unwrap())
     }
 
     #[test]
