@@ -542,6 +542,16 @@ impl Bed {
         assert_eq!(reply.map(|r| r.status).ok(), Some(200), "admin /logging");
     }
 
+    /// The bytes Envoy's heap (tcmalloc) holds free and mapped (admin
+    /// `/memory`, `pageheap_free`) once they are `at_most`, or after 15 s.
+    pub fn free_heap(&self, at_most: u64) -> Option<u64> {
+        let read = || {
+            let memory: serde_json::Value = serde_json::from_str(&self.admin_get("/memory")?.text()).ok()?;
+            memory["pageheap_free"].as_str()?.parse::<u64>().ok()
+        };
+        poll(Duration::from_secs(15), read, |free| free.is_some_and(|f| f <= at_most))
+    }
+
     fn admin_get(&self, path: &str) -> Option<Reply> {
         request_on(self.admin, "GET", path, &[], &[]).ok()
     }
