@@ -25,7 +25,7 @@ fn scan_reports_findings_as_json_lines_without_values() {
     let out = sieve(&["scan", "--format", "jsonl", "samples/api/orders-response.json"], b"");
     assert_eq!(out.status.code(), Some(1));
     let stdout = text(&out.stdout);
-    let lines: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines = json_lines(&out.stdout);
     assert_eq!(lines.len(), 5, "{stdout}");
     let card = lines.iter().find(|l| l["detector"] == "credit-card").unwrap();
     for field in ["path", "detector", "category", "start", "end", "preview"] {
@@ -58,26 +58,20 @@ fn redact_writes_the_stream_with_values_replaced() {
 
 #[test]
 fn redact_by_action_follows_the_policy() {
-    let dir = std::env::temp_dir().join(format!("sieve-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let policy = dir.join("p.yaml");
-    std::fs::write(&policy, "categories:\n  contact: {action: redact, redact: {method: replace, text: '<email>'}}\n")
-        .unwrap();
-    let out = sieve(&["redact", "--by-action", "--policy", policy.to_str().unwrap(), "-"], b"4111111111111111 a@b.io");
+    let policy =
+        policy_file("p.yaml", "categories:\n  contact: {action: redact, redact: {method: replace, text: '<email>'}}\n");
+    let out = sieve(&["redact", "--by-action", "--policy", &policy, "-"], b"4111111111111111 a@b.io");
     assert_eq!(text(&out.stdout), "4111111111111111 <email>");
 }
 
 #[test]
 fn check_accepts_good_and_refuses_bad_policies() {
-    let dir = std::env::temp_dir().join(format!("sieve-check-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let good = dir.join("good.yaml");
-    std::fs::write(&good, "detectors:\n  - id: codename\n    category: internal\n    keywords: [falcon]\n").unwrap();
-    let out = sieve(&["check", good.to_str().unwrap()], b"");
+    let good =
+        policy_file("good.yaml", "detectors:\n  - id: codename\n    category: internal\n    keywords: [falcon]\n");
+    let out = sieve(&["check", &good], b"");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let bad = dir.join("bad.json");
-    std::fs::write(&bad, r#"{"detectors": [{"id": "x", "category": "c", "patterns": ["([a-z"]}]}"#).unwrap();
-    let out = sieve(&["check", bad.to_str().unwrap()], b"");
+    let bad = policy_file("bad.json", r#"{"detectors": [{"id": "x", "category": "c", "patterns": ["([a-z"]}]}"#);
+    let out = sieve(&["check", &bad], b"");
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
     assert!(
@@ -93,15 +87,25 @@ fn usage_errors_exit_two() {
     assert_eq!(sieve(&["scan", "no/such/file"], b"").status.code(), Some(2));
 }
 
+/// Writes a policy to a file of this test process's own; its path.
+fn policy_file(name: &str, policy: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("sieve-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, policy).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+fn json_lines(out: &[u8]) -> Vec<serde_json::Value> {
+    text(out).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
 #[test]
 fn replay_reports_what_the_filter_would_do_to_each_har_exchange() {
-    let dir = std::env::temp_dir().join(format!("sieve-replay-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let policy = dir.join("block.yaml");
-    std::fs::write(&policy, "categories:\n  credentials: {action: block}\n  pci: {action: redact}\n").unwrap();
-    let out = sieve(&["replay", "--format", "jsonl", "--policy", policy.to_str().unwrap(), "samples/traffic.har"], b"");
+    let policy = policy_file("block.yaml", "categories:\n  credentials: {action: block}\n  pci: {action: redact}\n");
+    let out = sieve(&["replay", "--format", "jsonl", "--policy", &policy, "samples/traffic.har"], b"");
     assert_eq!(out.status.code(), Some(1));
-    let lines: Vec<serde_json::Value> = text(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines = json_lines(&out.stdout);
     assert_eq!(lines.len(), 4, "one line per exchange");
     assert_eq!(lines[0]["request"], "redacted", "the card in the body");
     assert_eq!(lines[1]["request"], "blocked", "the bearer token in a header");
@@ -117,6 +121,23 @@ fn replay_reports_what_the_filter_would_do_to_each_har_exchange() {
     for value in ["4111 1111", "531-21-7351", "eyJhbGci", "grace@example.com"] {
         assert!(!report.contains(value), "{value} printed in clear");
     }
+}
+
+#[test]
+fn replay_reports_the_tags_each_direction_would_carry() {
+    let policy = policy_file("tag-both.yaml", "http:\n  tag_response: true\n");
+    let lines =
+        json_lines(&sieve(&["replay", "--format", "jsonl", "--policy", &policy, "samples/traffic.har"], b"").stdout);
+    // The card and the email are in the request body, read after the request headers went
+    // upstream untagged; the response headers carry what the request held.
+    assert_eq!(lines[0]["tags"], serde_json::json!([]), "{}", lines[0]);
+    let tagged = serde_json::json!([{"x-sieve-categories": "contact,pci"}, {"x-sieve-detectors": "credit-card,email"}]);
+    assert_eq!(lines[0]["response_tags"], tagged, "{}", lines[0]);
+    // A bearer token in a request header tags the request itself.
+    assert!(lines[1]["tags"].to_string().contains("credentials"), "{}", lines[1]);
+    let report = text(&sieve(&["replay", "--policy", &policy, "samples/traffic.har"], b"").stdout);
+    let line = "response tagged x-sieve-categories: contact,pci; x-sieve-detectors: credit-card,email";
+    assert!(report.contains(line), "{report}");
 }
 
 #[test]

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 use sieve::flow::{BodyAction, Exchange, HeaderAction, Inspector, Record};
+use sieve::policy::Direction;
 
 use crate::args::Format;
 
@@ -24,7 +25,9 @@ pub struct Replayed {
     pub url: String,
     pub request: &'static str,
     pub response: &'static str,
-    pub tags: Vec<(String, String)>,
+    /// The tags sent upstream, and those sent to the client.
+    pub request_tags: Vec<(String, String)>,
+    pub response_tags: Vec<(String, String)>,
     pub record: Record,
 }
 
@@ -39,12 +42,20 @@ fn replay_entry(inspector: &Arc<Inspector>, entry: &Value) -> Replayed {
     let method = request["method"].as_str().unwrap_or("GET").to_string();
     let url = request["url"].as_str().unwrap_or_default().to_string();
     let mut ex = Exchange::new(Arc::clone(inspector));
-    let (request_verdict, tags) = replay_request(&mut ex, request, &method, &url);
-    let response_verdict = match request_verdict {
-        "blocked" => "not sent",
+    let (request_verdict, request_tags) = replay_request(&mut ex, request, &method, &url);
+    let (response_verdict, response_tags) = match request_verdict {
+        "blocked" => ("not sent", Vec::new()),
         _ => replay_response(&mut ex, &entry["response"]),
     };
-    Replayed { method, url, request: request_verdict, response: response_verdict, tags, record: ex.record().clone() }
+    Replayed {
+        method,
+        url,
+        request: request_verdict,
+        response: response_verdict,
+        request_tags,
+        response_tags,
+        record: ex.record().clone(),
+    }
 }
 
 /// Runs a HAR request through `ex`: its verdict, and the tags sent upstream.
@@ -58,7 +69,33 @@ fn replay_request(
     let mut headers = vec![pair(":method", method), pair(":authority", authority), pair(":path", path)];
     headers.extend(har_headers(&request["headers"]));
     let body = text_of(&request["postData"]["text"], &request["postData"]["encoding"]);
-    let (tags, set) = match ex.request_headers(&borrowed(&headers), body.is_empty()) {
+    replay_direction(ex, Direction::Request, &headers, body)
+}
+
+/// Runs a HAR response through `ex`: its verdict, and the tags sent to the client.
+fn replay_response(ex: &mut Exchange, response: &Value) -> (&'static str, Vec<(String, String)>) {
+    let status = response["status"].as_u64().unwrap_or(200).to_string();
+    let mut headers = vec![pair(":status", &status)];
+    headers.extend(har_headers(&response["headers"]));
+    let body = text_of(&response["content"]["text"], &response["content"]["encoding"]);
+    replay_direction(ex, Direction::Response, &headers, body)
+}
+
+/// Runs one direction's headers, then its body if it has one, through `ex`,
+/// as the filter does: the direction's verdict, and the tags its headers
+/// get (those with a value; a tag without one is a peer's removed).
+fn replay_direction(
+    ex: &mut Exchange,
+    direction: Direction,
+    headers: &[(Vec<u8>, Vec<u8>)],
+    body: Vec<u8>,
+) -> (&'static str, Vec<(String, String)>) {
+    let headers = borrowed(headers);
+    let action = match direction {
+        Direction::Request => ex.request_headers(&headers, body.is_empty()),
+        Direction::Response => ex.response_headers(&headers, body.is_empty()),
+    };
+    let (tags, set) = match action {
         HeaderAction::Block(_) => {
             ex.local_reply_sent();
             return ("blocked", Vec::new());
@@ -70,31 +107,14 @@ fn replay_request(
     if body.is_empty() {
         return (headers_verdict, tags);
     }
-    let action = ex.request_body(body, true);
+    let action = match direction {
+        Direction::Request => ex.request_body(body, true),
+        Direction::Response => ex.response_body(body, true),
+    };
     if matches!(action, BodyAction::Block(_)) {
         ex.local_reply_sent();
     }
     (combined(headers_verdict, verdict(&action)), tags)
-}
-
-/// Runs a HAR response through `ex`: its verdict.
-fn replay_response(ex: &mut Exchange, response: &Value) -> &'static str {
-    let status = response["status"].as_u64().unwrap_or(200).to_string();
-    let mut headers = vec![pair(":status", &status)];
-    headers.extend(har_headers(&response["headers"]));
-    let body = text_of(&response["content"]["text"], &response["content"]["encoding"]);
-    let headers_verdict = match ex.response_headers(&borrowed(&headers), body.is_empty()) {
-        HeaderAction::Block(_) => {
-            ex.local_reply_sent();
-            return "blocked";
-        }
-        HeaderAction::Continue { set, .. } if !set.is_empty() => "redacted",
-        _ => "pass",
-    };
-    if body.is_empty() {
-        return headers_verdict;
-    }
-    combined(headers_verdict, verdict(&ex.response_body(body, true)))
 }
 
 /// One direction's verdict from its headers' and its body's: blocked over
@@ -117,7 +137,8 @@ pub fn report(r: &Replayed, index: usize, format: Format) -> Option<String> {
                 "url": r.url,
                 "request": r.request,
                 "response": r.response,
-                "tags": r.tags.iter().map(|(k, v)| json!({k: v})).collect::<Vec<_>>(),
+                "tags": r.request_tags.iter().map(|(k, v)| json!({k: v})).collect::<Vec<_>>(),
+                "response_tags": r.response_tags.iter().map(|(k, v)| json!({k: v})).collect::<Vec<_>>(),
                 "findings": r.record.findings,
                 "truncated": r.record.truncated,
                 "skipped": r.record.skipped,
@@ -139,6 +160,12 @@ pub fn report(r: &Replayed, index: usize, format: Format) -> Option<String> {
                     f.action.as_str(),
                     f.fingerprint.as_deref().unwrap_or_default()
                 ));
+            }
+            for (direction, tags) in [("request", &r.request_tags), ("response", &r.response_tags)] {
+                if !tags.is_empty() {
+                    let tags: Vec<String> = tags.iter().map(|(name, value)| format!("{name}: {value}")).collect();
+                    out.push_str(&format!("\n    {direction} tagged {}", tags.join("; ")));
+                }
             }
             for (direction, why) in &r.record.skipped {
                 out.push_str(&format!("\n    {} body not inspected: {why}", direction.as_str()));
