@@ -35,6 +35,19 @@ fn the_heap_v8_used_to_compile_the_module_goes_back_to_the_system() {
     assert!(free.is_some_and(|f| f <= 8 << 20), "Envoy's heap keeps {free:?} bytes free");
 }
 
+/// In Istio the same setting comes from istio/memory-bootstrap.yaml, merged
+/// into the sidecar's bootstrap; here merged into a configuration without it.
+#[test]
+fn istios_bootstrap_override_returns_the_heap_as_well() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/istio/memory-bootstrap.yaml")).unwrap();
+    let map: serde_json::Value = serde_yaml_ng::from_str(&text).unwrap();
+    let overlay = map["data"]["custom_bootstrap.json"].as_str().unwrap();
+    let bed = Bed::start_with_bootstrap_overlay(overlay, POLICY);
+    assert_eq!(bed.send("GET", "/", &[], b"").status, 200);
+    let free = bed.free_heap(8 << 20);
+    assert!(free.is_some_and(|f| f <= 8 << 20), "Envoy's heap keeps {free:?} bytes free");
+}
+
 #[test]
 fn card_in_a_request_body_is_redacted_on_the_way_upstream() {
     let bed = Bed::start(POLICY);

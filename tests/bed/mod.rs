@@ -362,6 +362,10 @@ enum Shape<'a> {
     VmPolicy(&'a str),
     /// The listener comes from a watched LDS file (`lds.json`), so it can be replaced.
     Reloadable,
+    /// Without the configuration's `memory_allocator_manager`, and with this
+    /// JSON merged into the bootstrap by `--config-yaml`, as Istio's
+    /// pilot-agent merges a `sidecar.istio.io/bootstrapOverride`.
+    Overridden(&'a str),
 }
 
 fn free_port() -> u16 {
@@ -396,6 +400,13 @@ impl Bed {
     /// policy) and `policy` as the plugin configuration.
     pub fn start_with_vm_policy(vm_policy: &str, policy: &str) -> Bed {
         Bed::launch("envoy/http.yaml", policy, Shape::VmPolicy(vm_policy), Upstream::start)
+            .unwrap_or_else(|log| panic!("Envoy did not become ready:\n{log}"))
+    }
+
+    /// Starts Envoy as [`Shape::Overridden`] arranges it, with `overlay` merged
+    /// into its bootstrap.
+    pub fn start_with_bootstrap_overlay(overlay: &str, policy: &str) -> Bed {
+        Bed::launch("envoy/http.yaml", policy, Shape::Overridden(overlay), Upstream::start)
             .unwrap_or_else(|log| panic!("Envoy did not become ready:\n{log}"))
     }
 
@@ -462,8 +473,14 @@ impl Bed {
         let dir = std::env::temp_dir().join(format!("sieve-bed-{}-{id}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let mut config = render(template, policy, wasm, port, admin, upstream.port);
+        let mut overlay = Vec::new();
         match shape {
             Shape::Static => {}
+            Shape::Overridden(json) => {
+                let lines = config.lines().filter(|l| !l.starts_with("memory_allocator_manager:"));
+                config = lines.map(|l| format!("{l}\n")).collect();
+                overlay = vec!["--config-yaml", json];
+            }
             Shape::VmPolicy(vm_policy) => config = with_vm_configuration(&config, vm_policy),
             Shape::Reloadable => {
                 let lds = dir.join("lds.json");
@@ -480,6 +497,7 @@ impl Bed {
             .arg("-c")
             .arg(&config_path)
             .args(["--base-id", &base_id.to_string(), "--concurrency", "1", "--log-level", "info"])
+            .args(overlay)
             .stdout(std::fs::File::create(dir.join("access.log")).unwrap())
             // Envoy's stderr log is written line by line; --log-path buffers.
             .stderr(std::fs::File::create(&log).unwrap())
