@@ -196,6 +196,14 @@ for _ in range(n):
 PY
 }
 
+# A table row's first two cells: the workload and the configuration, as the tables name them.
+row_start() { # workload, variant
+  local label=$1 name=$2
+  case $1 in findings) label="3 findings each way" ;; bearer) label="clean, bearer JWT header" ;; esac
+  [ "$2" != uninspected ] || name="sieve, inspection off"
+  printf '| %s | %s |' "$label" "$name"
+}
+
 # Instructions per request: callgrind's counters are zeroed after a warm-up that lets V8
 # move the hot Wasm code to its optimising tier, and dumped after the measured requests.
 if [ -n "${requests:-}" ]; then
@@ -228,23 +236,23 @@ if [ -n "${requests:-}" ]; then
     done
     if [ -n "$simulate" ]; then
       for variant in "${filters[@]}"; do
-        awk -v b="$body" -v v="$variant" -v e="${events[$variant]}" -v noop="${events[noop]}" 'BEGIN {
-          label["clean"] = "clean"; label["findings"] = "3 findings each way"; label["bearer"] = "clean, bearer JWT header"
-          split(e, x, " "); split(noop, o, " ")
-          # instructions; I1mr; D1mr + D1mw; ILmr + DLmr + DLmw; Bcm + Bim
-          c[1] = x[1]; c[2] = x[4]; c[3] = x[5] + x[6]; c[4] = x[7] + x[8] + x[9]; c[5] = x[11] + x[13]
-          z[1] = o[1]; z[2] = o[4]; z[3] = o[5] + o[6]; z[4] = o[7] + o[8] + o[9]; z[5] = o[11] + o[13]
-          printf "| %s | %s |", label[b], v == "uninspected" ? "sieve, inspection off" : v
-          for (i = 1; i <= 5; i++) printf " %d (%+d) |", c[i], c[i] - z[i]
-          printf "\n" }'
+        row_start "$body" "$variant"
+        awk -v e="${events[$variant]}" -v noop="${events[noop]}" '
+          # The columns from the events: instructions; I1mr; D1mr + D1mw; ILmr + DLmr + DLmw; Bcm + Bim.
+          function columns(events, col,   x) {
+            split(events, x, " ")
+            col[1] = x[1]; col[2] = x[4]; col[3] = x[5] + x[6]; col[4] = x[7] + x[8] + x[9]; col[5] = x[11] + x[13]
+          }
+          BEGIN {
+            columns(e, c); columns(noop, z)
+            for (i = 1; i <= 5; i++) printf " %d (%+d) |", c[i], c[i] - z[i]
+            printf "\n" }'
       done
       continue
     fi
     for variant in "${filters[@]}"; do
-      awk -v b="$body" -v v="$variant" -v c="${count[$variant]}" -v noop="${count[noop]}" 'BEGIN {
-        label["clean"] = "clean"; label["findings"] = "3 findings each way"; label["bearer"] = "clean, bearer JWT header"
-        printf "| %s | %s | %d | %+d | %.2f |\n", label[b],
-          v == "uninspected" ? "sieve, inspection off" : v, c, c - noop, c / noop }'
+      row_start "$body" "$variant"
+      awk -v c="${count[$variant]}" -v noop="${count[noop]}" 'BEGIN { printf " %d | %+d | %.2f |\n", c, c - noop, c / noop }'
     done
   done
   exit 0
