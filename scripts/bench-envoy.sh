@@ -7,7 +7,9 @@
 # under the same load (wrk, 1 thread: 1 connection for latency, 8 for throughput) with 4 KiB
 # JSON request and response bodies: clean, with findings, and clean under a request header
 # `authorization: Bearer <an RS256 JWT of 831 bytes>`, as service-to-service calls carry. The upstream is a
-# direct_response listener in the same Envoy, so no upstream program limits the rate.
+# direct_response listener in the same Envoy, so no upstream program limits the rate; it
+# answers once the request's body is in, so the upstream connections are kept alive, as a
+# sidecar's are (answered before, each request opened and closed one).
 # Every configuration's Envoy runs at once, and the load goes to each in turn for a short
 # slice, cycle after cycle: drift on this shared machine then touches neighbouring slices
 # alike, and each cycle compares every configuration with the no-op filter's slices of it.
@@ -144,7 +146,13 @@ $(echo "$filter" | sed 's/^/        /')
                         - match: {prefix: "/"}
                           direct_response: {status: 200, body: {filename: $2}}
                           response_headers_to_add: [{header: {key: content-type, value: application/json}, append_action: OVERWRITE_IF_EXISTS_OR_ADD}]
-                http_filters: [{name: envoy.filters.http.router, typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}}]
+                # The buffer filter holds the request until its body is in: a direct_response
+                # sent before then ends the request early, and Envoy closes that connection,
+                # so every request would open a new upstream one.
+                http_filters:
+                  - name: envoy.filters.http.buffer
+                    typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.buffer.v3.Buffer, max_request_bytes: 65536}
+                  - {name: envoy.filters.http.router, typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}}
   clusters:
     - name: back
       type: STATIC
@@ -176,6 +184,14 @@ start_envoy() { # variant, body, number, command to run Envoy under...
   pid=$!
   # Under valgrind, start-up takes up to a minute.
   for _ in $(seq 1200); do curl -sf "localhost:$((port + 2))/ready" >/dev/null 2>&1 && break; sleep 0.1; done
+}
+
+# Fails unless Envoy number $1 kept its upstream connections alive: if each request opened
+# one, the run would measure TCP set-up more than the filters.
+check_pooled() { # Envoy number
+  curl -sf "localhost:$((18000 + 10 * $1 + 2))/stats?filter=^cluster\.back\.upstream_(cx|rq)_total$" |
+    awk -v n="$1" '/upstream_cx_total/ {cx = $2} /upstream_rq_total/ {rq = $2}
+      END { if (cx * 100 > rq) { printf "Envoy %d opened %d upstream connections for %d requests\n", n, cx, rq > "/dev/stderr"; exit 1 } }'
 }
 
 # POSTs the workload's body (and bearer header) to the front listener over one kept-alive
@@ -225,6 +241,7 @@ if [ -n "${requests:-}" ]; then
       callgrind_control -z "$pid" >/dev/null 2>&1
       post "$body" "$requests"
       callgrind_control -d "$pid" >/dev/null 2>&1
+      check_pooled 0
       kill "$pid"; wait "$pid" 2>/dev/null || true
       # Each event's total over every dump (a process each), per request, in callgrind's
       # order: Ir, then with the simulation Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw Bc Bcm Bi Bim.
@@ -312,6 +329,7 @@ for body in "${workloads[@]}"; do
   done
   for n in "${!variants[@]}"; do
     echo -e "$body\t${variants[$n]}\t$(memory "${pids[n]}")" >> "$work/memory.tsv"
+    check_pooled "$n"
   done
   kill "${pids[@]}"; wait "${pids[@]}" 2>/dev/null || true
 done
