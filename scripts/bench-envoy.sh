@@ -164,9 +164,12 @@ to_us() { # wrk latency (e.g. 512.00us, 1.23ms, 2.00s) to microseconds
   awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) print n; else if (v ~ /ms$/) print n * 1000; else print n * 1000000 }'
 }
 
+# Envoy number n's first port: its front listener; the back listener and the admin follow.
+port() { echo $((18000 + 10 * $1)); }
+
 load() { # connections, seconds, body, Envoy number: wrk's report, after checking every answer was 2xx
   local out non2xx
-  out=$(BODY_FILE="$work/$3.json" AUTH_FILE="$work/$3.auth" wrk -t1 -c"$1" -d"$2s" --latency -s "$work/post.lua" "http://127.0.0.1:$((18000 + 10 * $4))/")
+  out=$(BODY_FILE="$work/$3.json" AUTH_FILE="$work/$3.auth" wrk -t1 -c"$1" -d"$2s" --latency -s "$work/post.lua" "http://127.0.0.1:$(port "$4")/")
   non2xx=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
   [ -z "$non2xx" ] || { echo "$variant/$3: $non2xx non-2xx responses" >&2; exit 1; }
   echo "$out"
@@ -176,7 +179,7 @@ load() { # connections, seconds, body, Envoy number: wrk's report, after checkin
 # behind the command given after it (none, or valgrind), and waits until it is ready; $pid is
 # its process.
 start_envoy() { # variant, body, number, command to run Envoy under...
-  local variant=$1 body=$2 n=$3 port=$((18000 + 10 * $3))
+  local variant=$1 body=$2 n=$3 port=$(port "$3")
   shift 3
   config "$variant" "$work/$body.json" "$port" $((port + 1)) $((port + 2)) > "$work/envoy-$n.yaml"
   "$@" "$envoy" -c "$work/envoy-$n.yaml" --base-id $((4242 + n)) --concurrency 1 --log-level error \
@@ -189,7 +192,7 @@ start_envoy() { # variant, body, number, command to run Envoy under...
 # Fails unless Envoy number $1 kept its upstream connections alive: if each request opened
 # one, the run would measure TCP set-up more than the filters.
 check_pooled() { # Envoy number
-  curl -sf "localhost:$((18000 + 10 * $1 + 2))/stats?filter=^cluster\.back\.upstream_(cx|rq)_total$" |
+  curl -sf "localhost:$(($(port "$1") + 2))/stats?filter=^cluster\.back\.upstream_(cx|rq)_total$" |
     awk -v n="$1" '/upstream_cx_total/ {cx = $2} /upstream_rq_total/ {rq = $2}
       END { if (cx * 100 > rq) { printf "Envoy %d opened %d upstream connections for %d requests\n", n, cx, rq > "/dev/stderr"; exit 1 } }'
 }
