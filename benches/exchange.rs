@@ -7,8 +7,11 @@
 //! sends it, which the memo of found values serves after the first), the
 //! same with a token never seen before in each exchange (each scanned), and
 //! an OAuth token response: JWTs under
-//! `access_token` and `id_token`, as a token endpoint sends them. Then the
-//! clean exchange with both bodies
+//! `access_token` and `id_token`, as a token endpoint sends them; a clean
+//! exchange with 16 KiB bodies, longer than the default policy's window, and
+//! the clean 4 KiB exchange on a policy without the credential detectors,
+//! whose window (764 bytes) is far shorter than the body. Then the clean
+//! exchange with both bodies
 //! compressed, as each `content-encoding` sieve reads, against the same
 //! exchange uncompressed.
 //!
@@ -21,7 +24,9 @@ use sieve::flow::Inspector;
 mod wire;
 mod workload;
 
-use workload::{authorized, bearer, body, exchange, exchange_of, headers, token_response, FINDINGS, REQUEST, RESPONSE};
+use workload::{
+    authorized, bearer, body, exchange, exchange_of, headers, items, token_response, FINDINGS, REQUEST, RESPONSE,
+};
 
 fn bench(c: &mut Criterion) {
     let inspector = Inspector::from_policy_text("").unwrap();
@@ -46,6 +51,12 @@ fn bench(c: &mut Criterion) {
     let (grant, tokens) = (br#"{"grant_type": "client_credentials"}"#, token_response(&token));
     assert_eq!(exchange_of(&inspector, &request, grant, &response, &tokens), 3, "two JWTs and the refresh token");
     group.bench_function("token_response", |b| b.iter(|| exchange_of(&inspector, &request, grant, &response, &tokens)));
+    let large = items(132, "");
+    assert!(large.len() > 2 * inspector.engine.window(), "{} bytes", large.len());
+    group.bench_function("clean_16k", |b| b.iter(|| exchange(&inspector, &request, &response, &large)));
+    let short = Inspector::from_policy_text("builtin: {include: [all], exclude: [credentials]}").unwrap();
+    assert!(bodies[0].1.len() > 4 * short.engine.window(), "window {}", short.engine.window());
+    group.bench_function("clean_short_window", |b| b.iter(|| exchange(&short, &request, &response, &bodies[0].1)));
     group.finish();
 
     let clean = &bodies[0].1;

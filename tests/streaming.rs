@@ -7,7 +7,7 @@ mod traffic;
 
 use std::sync::Arc;
 
-use sieve::engine::{DetectorSet, Engine, Finding, ScanOptions};
+use sieve::engine::{DetectorSet, Engine, Finding, ScanOptions, SCAN_BATCH};
 
 /// A document with findings of many detectors, some next to each other.
 fn document(copies: usize) -> String {
@@ -114,6 +114,36 @@ fn random_chunkings_with_the_default_policy() {
         assert_eq!(r.findings, whole.findings, "findings differ for {} chunks", chunks.len());
         assert_eq!(r.output, whole.output);
         assert!(r.max_retained <= 3 * engine.window() + 5000);
+    }
+}
+
+/// A stream only scanned (monitor mode) waits for a batch of bytes before a
+/// search: chunked any way, it finds what one scan of the whole finds, key
+/// paths included, and holds at most a batch, a window and a chunk.
+#[test]
+fn a_stream_only_scanned_finds_the_same_in_batches() {
+    let engine = short_engine();
+    let doc = document(500);
+    let bytes = doc.as_bytes();
+    assert!(bytes.len() > 2 * SCAN_BATCH, "{} bytes", bytes.len());
+    let opts = ScanOptions::json(&engine);
+    let whole = engine.scan(bytes, &opts);
+    assert!(whole.len() >= 500 * 6, "the document has findings: {}", whole.len());
+    assert!(whole.iter().all(|f| f.path.is_some()), "every finding has its key path");
+    let mut rng = traffic::Rng::new(0x5eed);
+    for max_chunk in [1, 100, 5000, 70000] {
+        let mut scanner = engine.scanner(opts.clone());
+        let (mut findings, mut max_retained, mut rest) = (Vec::new(), 0, bytes);
+        while !rest.is_empty() {
+            let (a, b) = rest.split_at((1 + rng.below(max_chunk) as usize).min(rest.len()));
+            scanner.feed(a, &mut |f, _| findings.push(f));
+            max_retained = max_retained.max(scanner.retained());
+            rest = b;
+        }
+        scanner.finish(&mut |f, _| findings.push(f));
+        assert_eq!(findings, whole, "findings differ in chunks of up to {max_chunk} bytes");
+        let bound = SCAN_BATCH + engine.window() + max_chunk as usize;
+        assert!(max_retained <= bound, "retained {max_retained}, more than {bound}");
     }
 }
 

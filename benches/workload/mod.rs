@@ -28,13 +28,18 @@ pub const FINDINGS: &str =
 
 /// About 4 KiB of order items, with `extra` fields at the end.
 pub fn body(extra: &str) -> Vec<u8> {
+    items(33, extra)
+}
+
+/// `n` order items (about 125 bytes each), with `extra` fields at the end.
+pub fn items(n: usize, extra: &str) -> Vec<u8> {
     let item = |i: usize| {
         format!(
             r#"{{"id": {}, "sku": "WID-{i:04}", "name": "Widget", "price": 19.99, "updated": "2025-06-14T09:12:44Z", "status": "shipped"}}"#,
             100000 + i
         )
     };
-    let items: Vec<String> = (0..33).map(item).collect();
+    let items: Vec<String> = (0..n).map(item).collect();
     format!(r#"{{"items": [{}]{extra}}}"#, items.join(", ")).into_bytes()
 }
 

@@ -48,7 +48,7 @@ pub use json::JsonTracker;
 pub use multipart::{boundary as multipart_boundary, redact_multipart};
 pub use protobuf::{redact_protobuf, scan_protobuf};
 pub use redact::{apply as redact_value, is_same_length, HashKey};
-pub use scan::{Finding, ScanOptions, Scanner, Sink};
+pub use scan::{Finding, ScanOptions, Scanner, Sink, SCAN_BATCH};
 pub use scope::{DetectorSet, Scope, Target};
 
 /// The compiled, immutable engine. Cheap to share (`Arc<Engine>`).
@@ -195,7 +195,8 @@ impl Engine {
 
     /// The longest match (plus context on both sides) the streaming scanner
     /// guarantees to find across chunk boundaries; per-stream memory is a
-    /// small multiple of it.
+    /// small multiple of it, or [`SCAN_BATCH`] more for a stream only
+    /// scanned (see the `scan` module).
     pub fn window(&self) -> usize {
         self.window
     }

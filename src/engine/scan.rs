@@ -12,8 +12,13 @@
 //! more bytes (or the end of the stream) arrive. Accepted findings and the
 //! redacted output are therefore the same as for one whole-buffer scan.
 //!
-//! Memory per stream: the retained tail (at most about `3 W` bytes, since
-//! scanning waits until `2 W` bytes are pending) plus the chunk being fed.
+//! Memory per stream: the retained tail plus the chunk being fed. A stream
+//! being redacted is searched once `2 W` bytes are pending, so it retains at
+//! most about `3 W` bytes and its output lags by no more. A stream only
+//! scanned waits for [`SCAN_BATCH`] bytes (or `2 W`, if more): each search
+//! walks `W` bytes again and, as it drops bytes, runs the JSON key-path walk
+//! over them, so a body that fits a batch is walked once and, if it is
+//! clean, never by the key-path walk.
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -26,6 +31,15 @@ use super::scope::DetectorSet;
 use super::validate::{entropy, inside_uuid, validate};
 use super::{Engine, Family, JsonTracker};
 use crate::policy::{ActionKind, RedactSpec};
+
+/// The pending bytes a stream only scanned (not redacted) waits for before a
+/// search. Natively, an exchange with a clean 16 KiB JSON body each way, fed
+/// whole, took 32.6 µs when a search came once `2 W` bytes were pending (the
+/// default policy's `W` is 6350 bytes) and 16.6 µs with this; with 4 KiB
+/// bodies, a policy without the credential detectors (`W` 764) took 9.1 µs
+/// against 4.5 µs with this. Past a batch, each search walks at most `W`
+/// bytes again, a tenth of a batch.
+pub const SCAN_BATCH: usize = 64 * 1024;
 
 /// One finding. Offsets are absolute byte offsets in the stream.
 #[derive(Debug, Clone, PartialEq)]
@@ -202,11 +216,12 @@ impl State {
         self.buf.extend_from_slice(chunk);
         let end = self.base + self.buf.len() as u64;
         let window = engine.window as u64;
-        if !eof && end - self.next < 2 * window {
+        let redacting = out.is_some();
+        let batch = if redacting { 2 * window } else { (2 * window).max(SCAN_BATCH as u64) };
+        if !eof && end - self.next < batch {
             return; // Wait for more: keeps rescanning to at most half the work.
         }
         let limit = if eof { end } else { end - window };
-        let redacting = out.is_some();
         self.search(engine, options, limit, redacting, sink);
         if let Some(out) = out {
             self.emit(engine, options, out);
