@@ -213,11 +213,12 @@ impl State {
         out: Option<&mut Vec<u8>>,
         sink: &mut Sink,
     ) {
-        self.buf.extend_from_slice(chunk);
-        let end = self.base + self.buf.len() as u64;
         let window = engine.window as u64;
         let redacting = out.is_some();
         let batch = if redacting { 2 * window } else { (2 * window).max(SCAN_BATCH as u64) };
+        reserve(&mut self.buf, chunk.len(), (batch + 2 * window) as usize);
+        self.buf.extend_from_slice(chunk);
+        let end = self.base + self.buf.len() as u64;
         if !eof && end - self.next < batch {
             return; // Wait for more: keeps rescanning to at most half the work.
         }
@@ -505,6 +506,17 @@ impl State {
     }
 }
 
+/// Makes room for `more` bytes, doubling as a `Vec` does but not past
+/// `bound`, about the most a stream holds before a search (a batch and the
+/// bytes kept from the search before): a buffer doubled past a batch would
+/// keep nearly twice the memory its stream needs for as long as it lives.
+fn reserve(buf: &mut Vec<u8>, more: usize, bound: usize) {
+    let needed = buf.len() + more;
+    if needed > buf.capacity() {
+        buf.reserve_exact(needed.max((2 * buf.capacity()).min(bound)) - buf.len());
+    }
+}
+
 impl Family {
     /// The leftmost-first match in `input`, as `regex` finds it. The lifted
     /// patterns find it first, keeping to a few DFA states over a long token:
@@ -559,7 +571,7 @@ pub(super) fn method<'e>(engine: &'e Engine, options: &ScanOptions, detector: us
 
 #[cfg(test)]
 mod tests {
-    use crate::engine::{xorshift, Engine, ScanOptions};
+    use crate::engine::{xorshift, Engine, ScanOptions, SCAN_BATCH};
 
     /// Random runs of token bytes after the prefixes of the rules with large
     /// repetition bounds, shorter and longer than those bounds, amid text.
@@ -610,5 +622,23 @@ mod tests {
                 assert_eq!(engine.scan(&text, &options), expected, "{:?}", String::from_utf8_lossy(&text));
             }
         }
+    }
+
+    /// A stream fed in chunks keeps a buffer of about a batch, a window and
+    /// a chunk, not the doubled capacity of a growing `Vec` (128 KiB here).
+    #[test]
+    fn a_streams_buffer_grows_no_further_than_a_batch_needs() {
+        let engine = std::sync::Arc::new(Engine::from_policy_text("").unwrap());
+        let record = br#"{"id": 100001, "sku": "WID-0001", "name": "Widget", "price": 19.99}, "#;
+        let chunk: Vec<u8> = record.iter().copied().cycle().take(16 * 1024).collect();
+        let bound = SCAN_BATCH + 2 * engine.window() + chunk.len();
+        let mut scanner = engine.scanner(ScanOptions::json(&engine));
+        let mut most = 0;
+        for _ in 0..20 {
+            scanner.feed(&chunk, &mut |_, _| {});
+            most = most.max(scanner.state.buf.capacity());
+        }
+        assert!(most > SCAN_BATCH, "the buffer held a batch: {most}");
+        assert!(most <= bound, "a buffer of {most} bytes, more than {bound}");
     }
 }
