@@ -33,15 +33,42 @@ struct Run {
     max_retained: usize,
 }
 
+/// Feeds `chunks` to a scanner that redacts the stream.
 fn run(engine: &Arc<Engine>, options: &ScanOptions, chunks: &[&[u8]]) -> Run {
+    run_as(engine, options, chunks, true)
+}
+
+/// Feeds `chunks` to a scanner that redacts the stream, or only scans it
+/// (`feed`, as monitor mode does: `output` stays empty).
+fn run_as(engine: &Arc<Engine>, options: &ScanOptions, chunks: &[&[u8]], redact: bool) -> Run {
     let mut scanner = engine.scanner(options.clone());
     let (mut findings, mut output, mut max_retained) = (Vec::new(), Vec::new(), 0);
+    let mut sink = |f, _: &[u8]| findings.push(f);
     for chunk in chunks {
-        scanner.feed_redact(chunk, &mut output, &mut |f, _| findings.push(f));
+        if redact {
+            scanner.feed_redact(chunk, &mut output, &mut sink);
+        } else {
+            scanner.feed(chunk, &mut sink);
+        }
         max_retained = max_retained.max(scanner.retained());
     }
-    scanner.finish_redact(&mut output, &mut |f, _| findings.push(f));
+    if redact {
+        scanner.finish_redact(&mut output, &mut sink);
+    } else {
+        scanner.finish(&mut sink);
+    }
     Run { findings, output, max_retained }
+}
+
+/// `bytes` cut into chunks of 1 to `max` bytes at random.
+fn random_chunks<'a>(rng: &mut traffic::Rng, bytes: &'a [u8], max: u64) -> Vec<&'a [u8]> {
+    let (mut chunks, mut rest) = (Vec::new(), bytes);
+    while !rest.is_empty() {
+        let (a, b) = rest.split_at((1 + rng.below(max) as usize).min(rest.len()));
+        chunks.push(a);
+        rest = b;
+    }
+    chunks
 }
 
 fn redact_all(engine: &Engine) -> ScanOptions {
@@ -102,14 +129,7 @@ fn random_chunkings_with_the_default_policy() {
     assert!(whole.findings.iter().any(|f| engine.detector(f.detector).id == "private-key"));
     let mut rng = traffic::Rng::new(0x9e3779b97f4a7c15);
     for _ in 0..60 {
-        let mut chunks = Vec::new();
-        let mut rest = bytes;
-        while !rest.is_empty() {
-            let n = (1 + rng.below(5000) as usize).min(rest.len());
-            let (a, b) = rest.split_at(n);
-            chunks.push(a);
-            rest = b;
-        }
+        let chunks = random_chunks(&mut rng, bytes, 5000);
         let r = run(&engine, &opts, &chunks);
         assert_eq!(r.findings, whole.findings, "findings differ for {} chunks", chunks.len());
         assert_eq!(r.output, whole.output);
@@ -132,18 +152,10 @@ fn a_stream_only_scanned_finds_the_same_in_batches() {
     assert!(whole.iter().all(|f| f.path.is_some()), "every finding has its key path");
     let mut rng = traffic::Rng::new(0x5eed);
     for max_chunk in [1, 100, 5000, 70000] {
-        let mut scanner = engine.scanner(opts.clone());
-        let (mut findings, mut max_retained, mut rest) = (Vec::new(), 0, bytes);
-        while !rest.is_empty() {
-            let (a, b) = rest.split_at((1 + rng.below(max_chunk) as usize).min(rest.len()));
-            scanner.feed(a, &mut |f, _| findings.push(f));
-            max_retained = max_retained.max(scanner.retained());
-            rest = b;
-        }
-        scanner.finish(&mut |f, _| findings.push(f));
-        assert_eq!(findings, whole, "findings differ in chunks of up to {max_chunk} bytes");
+        let r = run_as(&engine, &opts, &random_chunks(&mut rng, bytes, max_chunk), false);
+        assert_eq!(r.findings, whole, "findings differ in chunks of up to {max_chunk} bytes");
         let bound = SCAN_BATCH + engine.window() + max_chunk as usize;
-        assert!(max_retained <= bound, "retained {max_retained}, more than {bound}");
+        assert!(r.max_retained <= bound, "retained {}, more than {bound}", r.max_retained);
     }
 }
 

@@ -220,7 +220,7 @@ impl State {
         self.buf.extend_from_slice(chunk);
         let end = self.base + self.buf.len() as u64;
         if !eof && end - self.next < batch {
-            return; // Wait for more: keeps rescanning to at most half the work.
+            return; // Wait for more: what is searched again is at most half of a search.
         }
         let limit = if eof { end } else { end - window };
         self.search(engine, options, limit, redacting, sink);
