@@ -219,12 +219,14 @@ for _ in range(n):
 PY
 }
 
-# A table row's first two cells: the workload and the configuration, as the tables name them.
+# What the tables call a workload or a configuration, where not by its own name; the
+# summary below reads them from `$work/names.tsv`.
+declare -A names=([findings]="3 findings each way" [bearer]="clean, bearer JWT header"
+  [large]="clean, 16 KiB" [uninspected]="sieve, inspection off")
+for key in "${!names[@]}"; do printf '%s\t%s\n' "$key" "${names[$key]}"; done > "$work/names.tsv"
+# A table row's first two cells: the workload and the configuration.
 row_start() { # workload, variant
-  local label=$1 name=$2
-  case $1 in findings) label="3 findings each way" ;; bearer) label="clean, bearer JWT header" ;; large) label="clean, 16 KiB" ;; esac
-  [ "$2" != uninspected ] || name="sieve, inspection off"
-  printf '| %s | %s |' "$label" "$name"
+  printf '| %s | %s |' "${names[$1]:-$1}" "${names[$2]:-$2}"
 }
 
 # Instructions per request: callgrind's counters are zeroed after a warm-up that lets V8
@@ -343,7 +345,7 @@ done
 
 # Medians over the cycles; each cycle's variant is compared with that cycle's no-op filter,
 # and the throughput ratio's middle half of cycles is given beside its median.
-python3 - "$work/runs.tsv" "$cycles" "$work/memory.tsv" "$work/where.tsv" <<'PY'
+python3 - "$work/runs.tsv" "$cycles" "$work/memory.tsv" "$work/where.tsv" "$work/names.tsv" <<'PY'
 import csv, statistics, sys
 runs = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
 memory = {(r["body"], r["variant"]): (int(r["rss"]), int(r["hwm"])) for r in csv.DictReader(open(sys.argv[3]), delimiter="\t")}
@@ -352,17 +354,15 @@ cycles = range(1, int(sys.argv[2]) + 1)
 med = statistics.median
 print("| body | filter | p50 µs (1 conn.) | p99 µs (1 conn.) | req/s (8 conn.) | Envoy CPU µs/req | added p50 vs no-op | added p99 vs no-op | added CPU vs no-op | throughput vs no-op (middle half) |")
 print("|---|---|---|---|---|---|---|---|---|---|")
-labels = {"clean": "clean", "findings": "3 findings each way", "bearer": "clean, bearer JWT header", "large": "clean, 16 KiB"}
-names = {"uninspected": "sieve, inspection off"}
+names = dict(line.rstrip("\n").split("\t") for line in open(sys.argv[5]))
+name = lambda key: names.get(key, key)
 for body in dict.fromkeys(r["body"] for r in runs):
-    label = labels[body]
     for v in dict.fromkeys(r["variant"] for r in runs):
         m = lambda k: med(val[body, v, r][k] for r in cycles)
         d = lambda k: med(val[body, v, r][k] - val[body, "noop", r][k] for r in cycles)
         ratios = [val[body, v, r]["rps"] / val[body, "noop", r]["rps"] for r in cycles]
         q1, _, q3 = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else (ratios[0],) * 3
-        name = names.get(v, v)
-        print(f"| {label} | {name} | {m('p50'):.0f} | {m('p99'):.0f} | {m('rps'):.0f} | {m('cpu'):.0f} | "
+        print(f"| {name(body)} | {name(v)} | {m('p50'):.0f} | {m('p99'):.0f} | {m('rps'):.0f} | {m('cpu'):.0f} | "
               f"{d('p50'):+.0f} µs | {d('p99'):+.0f} µs | {d('cpu'):+.0f} µs | {med(ratios):.2f} ({q1:.2f}–{q3:.2f}) |")
 # Memory after the last cycle, against the no-op filter's Envoy under the same load.
 print()
@@ -371,8 +371,7 @@ print("|---|---|---|---|")
 mib = lambda kib: kib / 1024
 for (body, v), (rss, hwm) in memory.items():
     base_rss, base_hwm = memory[body, "noop"]
-    name = names.get(v, v)
-    print(f"| {labels[body]} | {name} | {mib(rss):.1f} ({mib(hwm):.1f}) | {mib(rss - base_rss):+.1f} ({mib(hwm - base_hwm):+.1f}) |")
+    print(f"| {name(body)} | {name(v)} | {mib(rss):.1f} ({mib(hwm):.1f}) | {mib(rss - base_rss):+.1f} ({mib(hwm - base_hwm):+.1f}) |")
 # Where each Envoy's CPU per request went (WHERE=1): each slice's CPU split by its samples'
 # shares, medians over the cycles, and beside each the median of its difference from that
 # cycle's no-op filter.
@@ -386,5 +385,5 @@ if where:
     for body in dict.fromkeys(r["body"] for r in where):
         for v in dict.fromkeys(r["variant"] for r in where):
             cells = [f"{med(us[body, v, r][p] for r in cycles):.1f} ({med(us[body, v, r][p] - us[body, 'noop', r][p] for r in cycles):+.1f})" for p in parts]
-            print(f"| {labels[body]} | {names.get(v, v)} | " + " | ".join(cells) + " |")
+            print(f"| {name(body)} | {name(v)} | " + " | ".join(cells) + " |")
 PY
