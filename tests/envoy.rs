@@ -342,6 +342,13 @@ fn the_part_of_a_body_within_the_hold_limit_is_redacted_or_blocked_before_the_re
     let reply = bed.send("POST", "/v1/big", &[("content-type", "text/plain")], &body);
     assert_eq!(reply.status, 403, "a key within the limit blocks, though on_limit says pass");
     assert_eq!(bed.counter(r#"sieve_truncated_total{direction="request"}"#, 2), Some(2));
+    // So do the records of a stream of them, however Envoy cuts the body into chunks.
+    let lines = format!("{{\"card\": \"4111 1111 1111 1111\"}}\n{{\"pad\": \"{pad}\"}}\n");
+    let reply = bed.send("POST", "/v1/big", &[("content-type", "application/x-ndjson")], lines.as_bytes());
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let redacted = lines.replace("4111 1111 1111 1111", "**** **** **** 1111");
+    assert_eq!(String::from_utf8_lossy(&bed.last_whole().body), redacted);
+    assert_eq!(bed.counter(r#"sieve_truncated_total{direction="request"}"#, 3), Some(3));
     bed.assert_clean_log();
 }
 

@@ -701,6 +701,16 @@ fn event_streams_go_on_event_by_event_and_are_never_held_whole() {
     assert_eq!(ex.response_body(long, false), BodyAction::Replace(all));
     assert_eq!(ex.response_body(&card[..], false), BodyAction::Continue, "past the limit, not read");
     assert_eq!(ex.record().truncated, [Direction::Response]);
+
+    // A chunk that runs past the scan limit: what is within the limit is still scanned.
+    let mut ex = answering(&format!("{REDACT}http: {{max_scan_bytes: 40}}"), "text/event-stream");
+    let mut both = card.to_vec();
+    both.extend_from_slice(card);
+    let mut expected = b"data: card **** **** **** 1111\n\n".to_vec();
+    expected.extend_from_slice(card);
+    assert_eq!(ex.response_body(both, false), BodyAction::Replace(expected));
+    assert_eq!(ex.record().detectors(), ["credit-card"]);
+    assert_eq!(ex.record().truncated, [Direction::Response]);
 }
 
 #[test]

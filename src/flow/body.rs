@@ -588,26 +588,16 @@ impl Body {
         let limits = &inspector.http;
         let held_back = !held.is_empty();
         append(&mut held, chunk);
+        // Where the held bytes start in the body, for the findings' offsets.
+        let at = self.seen - held.len() as u64;
         if self.seen > limits.max_scan_bytes as u64 || held.len() > limits.max_buffer_bytes {
-            // Past a limit: what is held back goes on unscanned, and so does the rest.
-            return match self.over_limit(limits.on_limit, outcome) {
-                Step::Block => Step::Block,
-                _ if held_back => Step::Replace(held),
-                _ => Step::Continue,
-            };
+            return self.records_past_limit(inspector, held, at, held_back, outcome);
         }
         let rest = held.split_off(if end { held.len() } else { records.complete(&held) });
-        // Where the held bytes start in the body, for the findings' offsets.
-        let at = self.seen - (held.len() + rest.len()) as u64;
         let step = if held.is_empty() { Step::Continue } else { self.decide(inspector, &held, at, true, outcome) };
         let changed = matches!(step, Step::Replace(_));
         let out = match step {
-            // A response's records went out before this one: the stream,
-            // which may never end, is ended (a request gets its reply).
-            Step::Block => {
-                self.mode = Mode::Drop;
-                return if self.direction == Direction::Response { Step::Close } else { Step::Block };
-            }
+            Step::Block => return self.records_blocked(),
             Step::Replace(redacted) => redacted,
             _ => held,
         };
@@ -619,6 +609,42 @@ impl Body {
             Step::Continue
         } else {
             Step::Replace(out)
+        }
+    }
+
+    /// The records held at `at` when they went past a limit: the part
+    /// within it is scanned as records are (what blocks there blocks, what
+    /// redacts is rewritten), and the rest goes on unscanned, or the body is
+    /// blocked, as `on_limit` says. Nothing more of the body is read.
+    fn records_past_limit(
+        &mut self,
+        inspector: &Inspector,
+        mut held: Vec<u8>,
+        at: u64,
+        held_back: bool,
+        outcome: &mut Outcome,
+    ) -> Step {
+        let limits = &inspector.http;
+        let room = (limits.max_scan_bytes as u64).saturating_sub(at).min(limits.max_buffer_bytes as u64);
+        let rest = held.split_off((room as usize).min(held.len()));
+        let within = if held.is_empty() { Step::Continue } else { self.decide(inspector, &held, at, false, outcome) };
+        match (within, self.over_limit(limits.on_limit, outcome)) {
+            (Step::Block, _) | (_, Step::Block) => self.records_blocked(),
+            (Step::Replace(redacted), _) => Step::Replace([redacted, rest].concat()),
+            _ if held_back => Step::Replace([held, rest].concat()),
+            _ => Step::Continue,
+        }
+    }
+
+    /// A record stream blocked: a response's records went out before this
+    /// one, so the stream, which may never end, is ended (a request gets
+    /// its reply).
+    fn records_blocked(&mut self) -> Step {
+        self.mode = Mode::Drop;
+        if self.direction == Direction::Response {
+            Step::Close
+        } else {
+            Step::Block
         }
     }
 
