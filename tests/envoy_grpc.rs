@@ -115,6 +115,11 @@ fn grpc_web_text_from_a_browser_is_read_and_a_key_in_it_denies_the_call() {
     let reply = bed.send("POST", "/pay.v1.Payments/Charge", &headers, &base64(&frame(0, &field(1, KEY))));
     assert_eq!((reply.status, reply.header("grpc-status")), (200, Some("7")), "PERMISSION_DENIED: {:?}", reply.headers);
     assert!(bed.received()[1..].iter().all(|r| !r.complete), "the key never reached the upstream whole");
+    // So does a key in a message before text that is not base64: what decoded is read.
+    let damaged = [base64(&frame(0, &field(1, KEY))), b"*not base64*".to_vec()].concat();
+    let reply = bed.send("POST", "/pay.v1.Payments/Charge", &headers, &damaged);
+    assert_eq!((reply.status, reply.header("grpc-status")), (200, Some("7")), "PERMISSION_DENIED: {:?}", reply.headers);
+    assert!(bed.received()[1..].iter().all(|r| !r.complete), "the key never reached the upstream whole");
     // A key in the response: the client reads the status frame in its place, in base64.
     let answer = [base64(&frame(0, &field(1, b"ok"))), base64(&frame(0, &field(1, KEY)))].concat();
     bed.answer(Answer::new(200, "application/grpc-web-text", &answer));

@@ -254,6 +254,12 @@ fn grpc_web_text_is_decoded_and_scanned_at_every_split_and_goes_on_as_it_came() 
     assert_eq!(ex.record().skipped, [(Direction::Request, "undecodable body")]);
     let mut ex = text_exchange(&format!("{POLICY}http: {{on_unreadable: block}}"));
     assert!(matches!(forwarded(&mut ex, b"AAAA*not base64*", &[]), Err(BodyAction::Block(_))));
+    // The messages before the damage are read, however the text was cut: a key there blocks.
+    let damaged = [base64(&frame(0, &field(1, KEY))), b"*not base64*".to_vec()].concat();
+    for split in [0, 9, damaged.len() - 6] {
+        let mut ex = text_exchange(POLICY);
+        assert!(matches!(forwarded(&mut ex, &damaged, &[split]), Err(BodyAction::Block(_))), "split at {split}");
+    }
 }
 
 #[test]

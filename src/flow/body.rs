@@ -351,20 +351,30 @@ impl Body {
         end: bool,
         outcome: &mut Outcome,
     ) -> Step {
-        match grpc.text.as_mut().map(|rest| decode_text(rest, chunk)) {
-            None => grpc.frames.push(chunk),
-            Some(Some(bytes)) => grpc.frames.push(&bytes),
-            Some(None) => {
-                // Not text a status segment could follow.
-                self.web = None;
-                let step = self.unreadable(inspector, "undecodable body", outcome);
-                if step == Step::Block {
-                    self.mode = Mode::Drop;
-                }
-                return step;
+        let readable = match grpc.text.as_mut() {
+            None => {
+                grpc.frames.push(chunk);
+                true
             }
+            Some(rest) => {
+                let (bytes, readable) = decode_text(rest, chunk);
+                grpc.frames.push(&bytes);
+                readable
+            }
+        };
+        if readable {
+            return self.frames(inspector, grpc, end, outcome);
         }
-        self.frames(inspector, grpc, end, outcome)
+        // The messages that decoded before the damage are read (a lenient
+        // reader upstream takes them); then the rest goes on as it came.
+        if self.frames(inspector, grpc, false, outcome) == Step::Block {
+            return Step::Block;
+        }
+        // Not text a status segment could follow.
+        self.web = None;
+        let step = self.unreadable(inspector, "undecodable body", outcome);
+        self.mode = if step == Step::Block { Mode::Drop } else { Mode::Skip };
+        step
     }
 
     /// Scans a tunnel's bytes as they pass (masked where they redact);

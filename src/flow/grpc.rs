@@ -87,18 +87,23 @@ impl Deframer {
 /// gRPC-Web's text mode (`application/grpc-web-text`) sends the frames in
 /// base64, in one or several padded segments (a sender may encode each
 /// write on its own). Decodes the complete 4-character groups of `rest` and
-/// `chunk`, keeping an incomplete group in `rest` for the next chunk; `None`
-/// for text that is not base64.
-pub(super) fn decode_text(rest: &mut Vec<u8>, chunk: &[u8]) -> Option<Vec<u8>> {
+/// `chunk`, keeping an incomplete group in `rest` for the next chunk. Group
+/// by group, so that how the text was cut into chunks changes nothing: what
+/// the groups before the first that is not base64 decode to, and whether
+/// every group was.
+pub(super) fn decode_text(rest: &mut Vec<u8>, chunk: &[u8]) -> (Vec<u8>, bool) {
     rest.extend_from_slice(chunk);
     let whole = rest.len() - rest.len() % 4;
     let mut out = Vec::with_capacity(whole / 4 * 3);
-    // A group with padding ends a segment.
-    for segment in rest[..whole].split_inclusive(|&b| b == b'=').filter(|s| s != b"=") {
-        out.extend(crate::engine::validate::base64_decode(segment)?);
+    // A padded group ends a segment; the next group may start another.
+    for group in rest[..whole].chunks_exact(4) {
+        match crate::engine::validate::base64_decode(group) {
+            Some(bytes) => out.extend(bytes),
+            None => return (out, false),
+        }
     }
     rest.drain(..whole);
-    Some(out)
+    (out, true)
 }
 
 /// `bytes` as one padded base64 segment of gRPC-Web text.
@@ -163,15 +168,17 @@ mod tests {
         let text = b"QUJDRA==RUY=";
         for split in 0..=text.len() {
             let mut rest = Vec::new();
-            let mut out = decode_text(&mut rest, &text[..split]).unwrap();
-            out.extend(decode_text(&mut rest, &text[split..]).unwrap());
+            let (mut out, ok) = decode_text(&mut rest, &text[..split]);
+            assert!(ok);
+            out.extend(decode_text(&mut rest, &text[split..]).0);
             assert_eq!((out.as_slice(), rest.as_slice()), (&b"ABCDEF"[..], &b""[..]), "split at {split}");
         }
         let mut rest = Vec::new();
-        assert_eq!(decode_text(&mut rest, b"QUJDR").unwrap(), b"ABC");
+        assert_eq!(decode_text(&mut rest, b"QUJDR"), (b"ABC".to_vec(), true));
         assert_eq!(rest, b"R", "an incomplete group waits for the next chunk");
-        assert_eq!(decode_text(&mut Vec::new(), b"QU*D"), None, "not base64");
-        assert_eq!(decode_text(&mut Vec::new(), b"QQ=A"), None, "padding inside a group");
+        assert_eq!(decode_text(&mut Vec::new(), b"QUJDQU*D"), (b"ABC".to_vec(), false), "not base64 after a group");
+        assert_eq!(decode_text(&mut Vec::new(), b"QQ=A"), (Vec::new(), false), "padding inside a group");
+        assert_eq!(decode_text(&mut Vec::new(), b"===="), (Vec::new(), false), "padding alone");
     }
 
     #[test]
@@ -180,7 +187,7 @@ mod tests {
             let bytes: Vec<u8> = (0..len).map(|i| (i * 37 + 200) as u8).collect();
             let text = encode_text(&bytes);
             assert_eq!(text.len() % 4, 0);
-            assert_eq!(decode_text(&mut Vec::new(), &text), Some(bytes), "{len} bytes");
+            assert_eq!(decode_text(&mut Vec::new(), &text), (bytes, true), "{len} bytes");
         }
         assert_eq!(encode_text(b"ABCD"), b"QUJDRA==");
     }
