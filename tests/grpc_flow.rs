@@ -271,6 +271,14 @@ fn messages_over_the_limit_pass_truncated_or_block() {
 
     let mut ex = exchange(&format!("{POLICY}http: {{max_buffer_bytes: 1000, on_limit: block}}"));
     assert!(matches!(forwarded(&mut ex, &big, &[10]), Err(BodyAction::Block(_))));
+
+    // gRPC-Web text past the limit is not read further, so damage after it is not noted.
+    let text = [base64(&big[..1500]), b"*not base64*".to_vec()].concat();
+    for splits in [&[][..], &[1000]] {
+        let mut ex = text_exchange(&format!("{POLICY}http: {{max_buffer_bytes: 1000}}"));
+        assert_eq!(forwarded(&mut ex, &text, splits).unwrap(), text);
+        assert_eq!((&ex.record().truncated[..], &ex.record().skipped[..]), (&[Direction::Request][..], &[][..]));
+    }
 }
 
 #[test]

@@ -366,9 +366,11 @@ impl Body {
             return self.frames(inspector, grpc, end, outcome);
         }
         // The messages that decoded before the damage are read (a lenient
-        // reader upstream takes them); then the rest goes on as it came.
-        if self.frames(inspector, grpc, false, outcome) == Step::Block {
-            return Step::Block;
+        // reader upstream takes them); then the rest goes on as it came,
+        // unless they blocked the body or went past a limit, which ends the reading.
+        let step = self.frames(inspector, grpc, false, outcome);
+        if !matches!(self.mode, Mode::Grpc(_)) {
+            return step;
         }
         // Not text a status segment could follow.
         self.web = None;
