@@ -714,6 +714,24 @@ fn event_streams_go_on_event_by_event_and_are_never_held_whole() {
 }
 
 #[test]
+fn each_record_is_scanned_on_its_own_however_the_records_arrive() {
+    // A number that is a phone only beside a context word, which here is in the next event.
+    let body = b"data: ref 3704 0044 053\n\ndata: call me\n\n";
+    let insp = inspector(REDACT);
+    for split in 0..=body.len() {
+        let mut ex = Exchange::new(Arc::clone(&insp));
+        ex.request_headers(&post("text/event-stream"), false);
+        assert_eq!(forwarded(&mut ex, body, &[split]), body, "split {split}");
+        assert!(ex.record().findings.is_empty(), "split {split}: {:?}", ex.record().detectors());
+    }
+    // In its own event, the word counts.
+    let mut ex = Exchange::new(insp);
+    ex.request_headers(&post("text/event-stream"), false);
+    forwarded(&mut ex, b"data: call 3704 0044 053\n\n", &[]);
+    assert_eq!(ex.record().detectors(), ["phone"]);
+}
+
+#[test]
 fn an_event_stream_forwards_the_same_bytes_at_every_split() {
     let body = b"data: {\"n\": 1}\n\nevent: pay\ndata: card 4111 1111 1111 1111\n\r\ndata: x\r\n\r\ndata: end";
     let expected = String::from_utf8_lossy(body).replace("4111 1111 1111 1111", "**** **** **** 1111");

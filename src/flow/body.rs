@@ -603,10 +603,10 @@ impl Body {
         // Where the held bytes start in the body, for the findings' offsets.
         let at = self.seen - held.len() as u64;
         if self.seen > limits.max_scan_bytes as u64 || held.len() > limits.max_buffer_bytes {
-            return self.records_past_limit(inspector, held, at, held_back, outcome);
+            return self.records_past_limit(inspector, records, held, at, held_back, outcome);
         }
         let rest = held.split_off(if end { held.len() } else { records.complete(&held) });
-        let step = if held.is_empty() { Step::Continue } else { self.decide(inspector, &held, at, true, outcome) };
+        let step = self.decide_records(inspector, records, &held, at, outcome);
         let changed = matches!(step, Step::Replace(_));
         let out = match step {
             Step::Block => return self.records_blocked(),
@@ -631,6 +631,7 @@ impl Body {
     fn records_past_limit(
         &mut self,
         inspector: &Inspector,
+        records: Records,
         mut held: Vec<u8>,
         at: u64,
         held_back: bool,
@@ -639,12 +640,50 @@ impl Body {
         let limits = &inspector.http;
         let room = (limits.max_scan_bytes as u64).saturating_sub(at).min(limits.max_buffer_bytes as u64);
         let rest = held.split_off((room as usize).min(held.len()));
-        let within = if held.is_empty() { Step::Continue } else { self.decide(inspector, &held, at, false, outcome) };
+        let within = self.decide_records(inspector, records, &held, at, outcome);
         match (within, self.over_limit(limits.on_limit, outcome)) {
             (Step::Block, _) | (_, Step::Block) => self.records_blocked(),
             (Step::Replace(redacted), _) => Step::Replace([redacted, rest].concat()),
             _ if held_back => Step::Replace([held, rest].concat()),
             _ => Step::Continue,
+        }
+    }
+
+    /// Scans each record of `held` (at `at` in the body; the last may be
+    /// incomplete) on its own, as a held body is scanned: a record's context
+    /// and key paths are its own, whichever records came in one chunk.
+    /// Blocks at the first record that blocks; otherwise the records go on,
+    /// rewritten where they changed.
+    fn decide_records(
+        &self,
+        inspector: &Inspector,
+        records: Records,
+        held: &[u8],
+        at: u64,
+        outcome: &mut Outcome,
+    ) -> Step {
+        // `held[..copied]` is in `out`, which is begun at the first record rewritten.
+        let (mut out, mut copied, mut start) = (Vec::new(), 0, 0);
+        let mut changed = false;
+        let mut ends = records.ends(held);
+        while start < held.len() {
+            let end = ends.next().unwrap_or(held.len());
+            match self.decide(inspector, &held[start..end], at + start as u64, true, outcome) {
+                Step::Block => return Step::Block,
+                Step::Replace(redacted) => {
+                    out.extend_from_slice(&held[copied..start]);
+                    out.extend(redacted);
+                    (copied, changed) = (end, true);
+                }
+                _ => {}
+            }
+            start = end;
+        }
+        if changed {
+            out.extend_from_slice(&held[copied..]);
+            Step::Replace(out)
+        } else {
+            Step::Continue
         }
     }
 

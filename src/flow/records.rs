@@ -3,8 +3,6 @@
 //! never held whole: each record goes on once it is complete, and only the
 //! one still arriving is held back.
 
-use memchr::memmem;
-
 use crate::engine::bytes::{ends_with_ignore_case, eq_ignore_case};
 
 /// How records are delimited.
@@ -36,17 +34,35 @@ impl Records {
         }
     }
 
-    /// Where the last complete record of `data` ends (0 if none is).
+    /// Where the last complete record of `data` ends (0 if none is):
+    /// records are found from the start, one after the other, so the
+    /// records of a stream are the same however it was cut into chunks.
     pub(super) fn complete(self, data: &[u8]) -> usize {
         match self {
-            // A blank line: two line endings (LF, CR or CRLF) in a row. With
-            // CRLF and LF mixed, "\r\n\n" holds "\n\n"; "\n\r\n" needs its own.
-            Records::Events => [&b"\n\n"[..], b"\r\r", b"\r\n\r\n", b"\n\r\n"]
-                .iter()
-                .filter_map(|end| memmem::rfind(data, end).map(|at| at + end.len()))
-                .max()
-                .unwrap_or(0),
+            Records::Events => self.ends(data).last().unwrap_or(0),
             Records::Lines => memchr::memrchr(b'\n', data).map_or(0, |at| at + 1),
+        }
+    }
+
+    /// Where each complete record of `data` ends, in order.
+    pub(super) fn ends(self, data: &[u8]) -> impl Iterator<Item = usize> + '_ {
+        let mut at = 0;
+        std::iter::from_fn(move || {
+            at += self.first_end(&data[at..])?;
+            Some(at)
+        })
+    }
+
+    /// Where the first complete record of `data` ends.
+    fn first_end(self, data: &[u8]) -> Option<usize> {
+        match self {
+            // A blank line: two line endings (LF, CR or CRLF) in a row, ended
+            // at the first line-ending byte that completes one.
+            Records::Events => memchr::memchr2_iter(b'\n', b'\r', data).map(|at| at + 1).find(|&end| {
+                let head = &data[..end];
+                [&b"\n\n"[..], b"\r\r", b"\r\n\r\n", b"\n\r\n"].iter().any(|blank| head.ends_with(blank))
+            }),
+            Records::Lines => memchr::memchr(b'\n', data).map(|at| at + 1),
         }
     }
 }
@@ -78,5 +94,24 @@ mod tests {
         let lines = Records::Lines;
         assert_eq!(lines.complete(b"{\"a\": 1}\n{\"b\": 2}\n{\"c\""), 18);
         assert_eq!(lines.complete(b"{\"a\": 1}"), 0);
+    }
+
+    #[test]
+    fn records_are_found_one_after_the_other_from_the_start() {
+        let ends = |r: Records, data: &[u8]| r.ends(data).collect::<Vec<_>>();
+        assert_eq!(ends(Records::Events, b"data: a\n\ndata: b\r\n\r\ndata: c"), [9, 20]);
+        // A third line ending after a blank line starts the next event, whatever follows.
+        assert_eq!(ends(Records::Events, b"a\n\n\nb\n\n"), [3, 7]);
+        assert_eq!(ends(Records::Events, b"a\r\r\nb\r\r"), [3, 7]);
+        assert_eq!(ends(Records::Lines, b"{}\n\n{}\n{"), [3, 4, 7]);
+        // So a stream's records are the same whichever bytes came first.
+        let stream = b"data: a\r\n\r\n\n\ndata: b\n\r\ndata: c\r\rx";
+        let whole = ends(Records::Events, stream);
+        for split in 0..stream.len() {
+            let first = Records::Events.complete(&stream[..split]);
+            let rest = ends(Records::Events, &stream[first..]).into_iter().map(|e| e + first);
+            let cut: Vec<usize> = ends(Records::Events, &stream[..first]).into_iter().chain(rest).collect();
+            assert_eq!(cut, whole, "split at {split}");
+        }
     }
 }
