@@ -11,6 +11,9 @@ bash scripts/setup.sh
 cargo fmt --check
 cargo clippy --all-targets --locked -- -D warnings
 cargo clippy --target wasm32-wasip1 --lib --locked -- -D warnings
+# The fuzz targets (run by scripts/fuzz.sh) compile and stay lint-clean; their checks build in target/.
+cargo fmt --manifest-path fuzz/Cargo.toml --check
+CARGO_TARGET_DIR=target cargo clippy --manifest-path fuzz/Cargo.toml --locked -- -D warnings
 cargo test --all-targets --locked 2>&1 | tee -a "$log"      # includes tests/envoy.rs on Envoy 1.40.0
 cargo test --doc --locked 2>&1 | tee -a "$log"
 echo "== the library's unit tests again as wasm32-wasip1, under Wasmtime"
