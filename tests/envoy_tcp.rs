@@ -35,3 +35,16 @@ fn credentials_close_the_connection_before_they_reach_the_upstream() {
     assert!(!String::from_utf8_lossy(&bed.raw_received()).contains("dXNlcjpw"));
     bed.assert_clean_log();
 }
+
+#[test]
+fn past_the_scan_limit_bytes_pass_unscanned_and_what_is_within_it_is_still_masked() {
+    let bed = Bed::start_tcp(&format!("{POLICY}tcp: {{max_scan_bytes: 64}}\n"));
+    let sent = [&b"SET card 4111 1111 1111 1111 "[..], &[b'y'; 60], b" 4111 1111 1111 1111\r\n"].concat();
+    let (got, closed) = bed.tcp_exchange(&[&sent]);
+    assert!(!closed);
+    let expected = [&b"SET card **** **** **** 1111 "[..], &[b'y'; 60], b" 4111 1111 1111 1111\r\n"].concat();
+    assert_eq!(String::from_utf8_lossy(&bed.raw_received()), String::from_utf8_lossy(&expected));
+    assert_eq!(got.len(), sent.len());
+    assert_eq!(bed.counter(r#"sieve_truncated_total{direction="request"}"#, 1), Some(1));
+    bed.assert_clean_log();
+}

@@ -73,6 +73,13 @@ fn past_the_scan_limit_bytes_pass_and_the_connection_is_tagged() {
     assert_eq!(c.downstream(&[b'x'; 60]), TcpAction::Continue);
     assert_eq!(c.downstream(b"4111 1111 1111 1111"), TcpAction::Continue);
     assert_eq!(c.record().truncated, vec![Direction::Request]);
+
+    // A chunk that crosses the limit: its part within it is scanned, the rest passes.
+    let mut c = connection("tcp: {max_scan_bytes: 64}\ncategories:\n  pci: {action: redact}\n");
+    let chunk = [&b"card 4111 1111 1111 1111 "[..], &[b'y'; 60]].concat();
+    let masked = [&b"card **** **** **** 1111 "[..], &[b'y'; 60]].concat();
+    assert_eq!(c.downstream(&chunk), TcpAction::Replace(masked));
+    assert_eq!(c.record().truncated, vec![Direction::Request]);
 }
 
 #[test]

@@ -389,19 +389,15 @@ impl Body {
         room: usize,
         outcome: &mut Outcome,
     ) -> Step {
-        let (scanned, rest) = chunk.split_at(chunk.len().min(room));
-        let action = passing.chunk(&inspector.engine, scanned, outcome);
-        if rest.is_empty() {
+        let (action, over) = passing.chunk_within(&inspector.engine, chunk, room, outcome);
+        if !over {
             self.mode = Mode::Tunnel(passing);
         } else if self.over_limit(inspector.http.on_limit, outcome) == Step::Block {
             return Step::Close;
         }
         match action {
             TcpAction::Continue => Step::Continue,
-            TcpAction::Replace(mut out) => {
-                out.extend_from_slice(rest);
-                Step::Replace(out)
-            }
+            TcpAction::Replace(out) => Step::Replace(out),
             TcpAction::Close => {
                 self.mode = Mode::Drop;
                 Step::Close

@@ -52,8 +52,29 @@ impl Passing {
         self.tail_start + self.tail.len() as u64
     }
 
+    /// Scans the part of the next chunk within `room` bytes, and says what
+    /// goes on in place of the chunk (the rest goes on unscanned), and
+    /// whether some of it was past `room`.
+    pub(super) fn chunk_within(
+        &mut self,
+        engine: &Engine,
+        chunk: &[u8],
+        room: usize,
+        outcome: &mut Outcome,
+    ) -> (TcpAction, bool) {
+        let (scanned, rest) = chunk.split_at(chunk.len().min(room));
+        let action = match self.chunk(engine, scanned, outcome) {
+            TcpAction::Replace(mut out) => {
+                out.extend_from_slice(rest);
+                TcpAction::Replace(out)
+            }
+            action => action,
+        };
+        (action, !rest.is_empty())
+    }
+
     /// Scans the next chunk and says what goes on in its place.
-    pub(super) fn chunk(&mut self, engine: &Engine, chunk: &[u8], outcome: &mut Outcome) -> TcpAction {
+    fn chunk(&mut self, engine: &Engine, chunk: &[u8], outcome: &mut Outcome) -> TcpAction {
         if chunk.is_empty() {
             return TcpAction::Continue;
         }

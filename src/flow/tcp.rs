@@ -64,11 +64,13 @@ impl Connection {
         if s.over_limit {
             return TcpAction::Continue;
         }
-        if s.passing.seen() + chunk.len() as u64 > limit {
+        // The part within the limit is scanned; past it, bytes pass unscanned.
+        let room = usize::try_from(limit.saturating_sub(s.passing.seen())).unwrap_or(usize::MAX);
+        let (action, over) = s.passing.chunk_within(&self.inspector.engine, chunk, room, &mut self.outcome);
+        if over {
             s.over_limit = true;
             self.outcome.truncated(s.passing.direction());
-            return TcpAction::Continue;
         }
-        s.passing.chunk(&self.inspector.engine, chunk, &mut self.outcome)
+        action
     }
 }
