@@ -46,11 +46,12 @@ fn run(inspector: &Arc<Inspector>, down: &[&[u8]], up: &[&[u8]]) -> (Vec<u8>, Ve
     (passed_down, passed_up, false, c.record().clone())
 }
 
-/// Whether a finding of either record reaches, or stops just short of, a
-/// chunk's end short of the stream's end: there its value was judged on
-/// the part that had arrived (a separator may wait for more digits).
+/// Whether a finding of either record reaches, or stops short of, a chunk's
+/// end short of the stream's end by less than the default policy's context
+/// window: there its value was judged on what had arrived (a separator may
+/// wait for more digits, a context word come after it).
 fn near_an_edge(records: [&Record; 2], direction: Direction, pieces: &[&[u8]]) -> bool {
-    const SLACK: u64 = 16;
+    const SLACK: u64 = 64;
     let edges: Vec<u64> = pieces
         .iter()
         .scan(0, |at, p| {
