@@ -50,6 +50,8 @@ struct Shape<'a> {
     inspector: Arc<Inspector>,
     content_type: &'a str,
     encoding: &'a str,
+    /// The request's path and query, as sent.
+    path: &'a [u8],
     header: &'a [u8],
     trailers: bool,
     body: Vec<u8>,
@@ -126,7 +128,7 @@ fn run(shape: &Shape, cuts: &[u8]) -> Outcome {
     let mut ex = Exchange::new(Arc::clone(&shape.inspector));
     let mut headers: Vec<(&[u8], &[u8])> = vec![
         (b":method", b"POST"),
-        (b":path", b"/v1/pay?card=4111%201111%201111%201111"),
+        (b":path", shape.path),
         (b":authority", b"api.example.com"),
         (b"content-type", shape.content_type.as_bytes()),
         (b"x-fuzz", shape.header),
@@ -163,11 +165,12 @@ fuzz_target!(|data: &[u8]| {
     let inspector = Arc::clone(&inspectors()[c.below(POLICIES.len())]);
     let (content_type, encoding) = (c.pick(&CONTENT_TYPES), c.pick(&ENCODINGS));
     let (encoded, trailers) = (c.below(2) == 1, c.below(4) == 0);
+    let path = c.bytes(64);
     let header = c.bytes(48);
     let cuts = c.bytes(24);
     let raw = c.rest();
     let body = if encoded { encode(encoding, raw) } else { raw.to_vec() };
-    let shape = Shape { inspector, content_type, encoding, header, trailers, body };
+    let shape = Shape { inspector, content_type, encoding, path, header, trailers, body };
     let whole = run(&shape, &[]);
     let cut = run(&shape, cuts);
     assert_eq!(whole, cut, "chunks {:?} changed the outcome", chunks(&shape.body, cuts).len());
