@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Every test: formatting and lints (native and wasm32), unit (natively, and as wasm32 under
+# Every test: formatting and lints (native, wasm32, and the fuzz targets), unit (natively, and as wasm32 under
 # Wasmtime), property, corpus, CLI, schema, Istio-manifest and HTTP-flow tests, the release
 # .wasm in a real Envoy (the newest and an older supported release), and the release .wasm
 # build. Ends with one summary line.
