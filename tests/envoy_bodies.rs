@@ -6,8 +6,8 @@
 //! up to the cap; what sieve cannot read is blocked where the policy says so;
 //! a response blocked once its headers are gone has its body replaced (in its
 //! `content-encoding`), and one held past
-//! Envoy's buffer limit is cut off; event streams and WebSockets (over
-//! HTTP/1.1 and HTTP/2) pass as they arrive.
+//! Envoy's buffer limit is cut off; event streams (each event scanned on
+//! its own) and WebSockets (over HTTP/1.1 and HTTP/2) pass as they arrive.
 
 mod bed;
 mod fixtures;
@@ -349,6 +349,19 @@ fn an_event_stream_flows_event_by_event_while_the_upstream_holds_it_open_and_a_b
     assert!(!reply.complete, "the stream is reset");
     assert!(!reply.text().contains("MIIE"), "the key never reaches the client");
     assert_eq!(bed.counter("sieve_blocked_total{}", 1), Some(1));
+    bed.assert_clean_log();
+}
+
+#[test]
+fn each_event_of_a_stream_is_scanned_on_its_own() {
+    let bed = Bed::start(POLICY);
+    // A number that is a phone only beside a context word, which here is in the next event.
+    let reply = post(&bed, "text/event-stream", None, b"data: ref 3704 0044 053\n\ndata: call me\n\n");
+    assert_eq!(reply.status, 200);
+    let reply = post(&bed, "text/event-stream", None, b"data: call 3704 0044 053\n\n");
+    assert_eq!(reply.status, 200);
+    let phone = r#"sieve_findings_total{detector="phone",category="contact",action="monitor",direction="request"}"#;
+    assert_eq!(bed.counter(phone, 1), Some(1), "only the number with its own context word");
     bed.assert_clean_log();
 }
 
