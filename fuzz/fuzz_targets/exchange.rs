@@ -4,13 +4,15 @@
 //! (up to what blocks it: nothing after that is read).
 #![no_main]
 
-use std::io::Write;
 use std::sync::{Arc, OnceLock};
 
 use libfuzzer_sys::fuzz_target;
 use sieve::flow::{Exchange, HeaderAction, Inspector, Record};
 use sieve::policy::ActionKind;
 use sieve_fuzz::{chunks, Choices, Forwarded};
+
+#[path = "../../tests/wire/mod.rs"]
+mod wire;
 
 const POLICIES: [&str; 5] = [
     "",
@@ -36,8 +38,8 @@ const CONTENT_TYPES: [&str; 12] = [
     "",
 ];
 
-/// Encodings a body is labelled with; gzip and deflate bodies are encoded
-/// as labelled half the time, and the rest arrive as they are (damaged).
+/// Encodings a body is labelled with; half the time it is encoded as
+/// labelled (by the test suites' encoders), and else arrives as it is (damaged).
 const ENCODINGS: [&str; 6] = ["", "gzip", "deflate", "br", "zstd", "gzip, deflate"];
 
 fn inspectors() -> &'static [Arc<Inspector>] {
@@ -86,25 +88,6 @@ fn same(a: &Record, b: &Record) -> bool {
         true => b.blocked && upto(a) == upto(b),
         false => format!("{a:?}") == format!("{b:?}"),
     }
-}
-
-fn encode(encoding: &str, body: &[u8]) -> Vec<u8> {
-    let level = flate2::Compression::fast();
-    let mut out = Vec::new();
-    match encoding {
-        "gzip" => {
-            let mut e = flate2::write::GzEncoder::new(&mut out, level);
-            e.write_all(body).unwrap();
-            e.finish().unwrap();
-        }
-        "deflate" => {
-            let mut e = flate2::write::ZlibEncoder::new(&mut out, level);
-            e.write_all(body).unwrap();
-            e.finish().unwrap();
-        }
-        _ => out.extend_from_slice(body),
-    }
-    out
 }
 
 /// Sends one direction's body in `cuts`' chunks, then trailers if the shape has them.
@@ -181,7 +164,7 @@ fuzz_target!(|data: &[u8]| {
     let header = c.bytes(48);
     let cuts = c.bytes(24);
     let raw = c.rest();
-    let body = if encoded { encode(encoding, raw) } else { raw.to_vec() };
+    let body = if encoded && !encoding.is_empty() { wire::encode(encoding, raw) } else { raw.to_vec() };
     let shape = Shape { inspector, content_type, encoding, method, path, upgrade, status, header, trailers, body };
     let whole = run(&shape, &[]);
     let cut = run(&shape, cuts);
