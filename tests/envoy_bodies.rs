@@ -366,6 +366,23 @@ fn each_event_of_a_stream_is_scanned_on_its_own() {
 }
 
 #[test]
+fn a_rule_anchored_at_a_texts_start_holds_at_the_start_of_each_event() {
+    // The events come in one chunk, long enough for one region walk over
+    // them all: each is still a text of its own, which `^` opens.
+    let policy = format!(
+        "{POLICY}detectors:\n  - {{id: event-account, category: pci, patterns: ['^id: (?P<value>AC-\\d{{6}})']}}\n"
+    );
+    let bed = Bed::start(&policy);
+    let padding = format!("data: {}\n\n", "all quiet here, ".repeat(16));
+    let events =
+        format!("{padding}id: AC-123456\ndata: a\n\nid: AC-234567\ndata: b\n\ndata: c\nid: AC-345678\n\n{padding}");
+    assert_eq!(post(&bed, "text/event-stream", None, events.as_bytes()).status, 200);
+    let redacted = events.replace("AC-123456", "**-**3456").replace("AC-234567", "**-**4567");
+    assert_eq!(String::from_utf8_lossy(&last_body(&bed)), redacted, "an id opening its event, and only those");
+    bed.assert_clean_log();
+}
+
+#[test]
 fn a_websocket_passes_at_once_with_values_masked_in_place_and_a_block_ends_it() {
     let bed = Bed::start(POLICY);
     let (status, mut ws) = bed.upgrade("/v1/ws");

@@ -1,13 +1,14 @@
 //! The engine's streaming scan: the same findings and the same redacted
 //! output whether a text came whole or in chunks, redacting or only
 //! scanning; findings inside the text and in order; a same-length
-//! redaction that keeps the length.
+//! redaction that keeps the length; the records of a text (cut after
+//! each line ending) scanned over one region walk as each alone.
 #![no_main]
 
 use std::sync::{Arc, OnceLock};
 
 use libfuzzer_sys::fuzz_target;
-use sieve::engine::{DetectorSet, Engine, Finding, ScanOptions};
+use sieve::engine::{DetectorSet, Engine, Finding, RecordScan, ScanOptions};
 use sieve_fuzz::{chunks, Choices};
 
 const POLICIES: [&str; 3] = [
@@ -59,5 +60,15 @@ fuzz_target!(|data: &[u8]| {
     }
     if options.same_length {
         assert_eq!(whole.1.len(), text.len(), "a same-length redaction changed the length");
+    }
+    let mut records = RecordScan::new(engine, text, &options);
+    let mut start = 0;
+    let ends = text.iter().enumerate().filter(|(_, b)| matches!(b, b'\n' | b'\r')).map(|(at, _)| at + 1);
+    for end in ends.chain([text.len()]) {
+        let mut findings = Vec::new();
+        let out = records.redact(start..end, &mut |f, _| findings.push(f)).unwrap_or(&text[start..end]).to_vec();
+        let alone = engine.redact(&text[start..end], &options);
+        assert_eq!((out, findings), alone, "the record at {start}..{end}");
+        start = end;
     }
 });

@@ -387,6 +387,52 @@ fn lift_into(hir: &Hir, smallest: &mut Option<u32>) -> Hir {
     }
 }
 
+/// `hir` widened to match, in any text, wherever it matches a piece of that
+/// text searched alone, if the piece starts at the text's start or after a
+/// line ending (`\n` or `\r`) and ends at the text's end or with a line
+/// ending: the records of a stream (see `RecordScan` in `scan.rs`).
+///
+/// Only the assertions about a text's edges can tell a piece from the text
+/// around it. Before the piece is a line ending, which no word assertion
+/// tells from the text's start, so an assertion of a start (`^`, `(?m:^)`)
+/// may also take that byte. After it is the next piece, where the piece
+/// ends in a line ending: what asserts an end, no word boundary (`\B`) or
+/// no word after (`\b{end-half}`) holds alone and may fail there, so it is
+/// dropped. The rest hold in both alike, or more often in the text.
+pub fn widen_edges(hir: &Hir) -> Hir {
+    let all = |items: &[Hir]| items.iter().map(widen_edges).collect();
+    match hir.kind() {
+        HirKind::Look(look) => match look {
+            Look::Start | Look::StartLF | Look::StartCRLF => {
+                let line_end = hir::ClassBytes::new([
+                    hir::ClassBytesRange::new(b'\n', b'\n'),
+                    hir::ClassBytesRange::new(b'\r', b'\r'),
+                ]);
+                Hir::alternation(vec![hir.clone(), Hir::class(Class::Bytes(line_end))])
+            }
+            Look::End
+            | Look::EndLF
+            | Look::EndCRLF
+            | Look::WordAsciiNegate
+            | Look::WordUnicodeNegate
+            | Look::WordEndHalfAscii
+            | Look::WordEndHalfUnicode => Hir::empty(),
+            _ => hir.clone(),
+        },
+        HirKind::Repetition(r) => {
+            let sub = Box::new(widen_edges(&r.sub));
+            Hir::repetition(hir::Repetition { sub, ..r.clone() })
+        }
+        HirKind::Capture(c) => {
+            let sub = Box::new(widen_edges(&c.sub));
+            Hir::capture(hir::Capture { index: c.index, name: c.name.clone(), sub })
+        }
+        HirKind::Concat(items) => Hir::concat(all(items)),
+        HirKind::Alternation(items) => Hir::alternation(all(items)),
+        _ => hir.clone(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -347,6 +347,14 @@ impl JsonTracker {
         next
     }
 
+    /// Starts over, for a new text, keeping the key buffers for its objects.
+    pub fn reset(&mut self) {
+        while self.stack.last().is_some() {
+            self.close();
+        }
+        (self.state, self.pos, self.string_start) = (State::Value, 0, 0);
+    }
+
     fn close(&mut self) -> State {
         if let Some(Frame::Object { mut key, .. }) = self.stack.pop() {
             key.clear();

@@ -48,7 +48,7 @@ pub use json::JsonTracker;
 pub use multipart::{boundary as multipart_boundary, redact_multipart};
 pub use protobuf::{redact_protobuf, scan_protobuf};
 pub use redact::{apply as redact_value, is_same_length, HashKey};
-pub use scan::{Finding, ScanOptions, Scanner, Sink, SCAN_BATCH};
+pub use scan::{Finding, RecordScan, ScanOptions, Scanner, Sink, SCAN_BATCH};
 pub use scope::{DetectorSet, Scope, Target};
 
 /// The compiled, immutable engine. Cheap to share (`Arc<Engine>`).

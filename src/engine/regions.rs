@@ -21,7 +21,11 @@
 //! Every match of every pattern ends where the DFA reports one, so every
 //! match lies inside a region, and a leftmost-first search over the regions
 //! finds exactly what a search over the whole haystack finds (see
-//! `State::search` in `scan.rs`).
+//! `State::search` in `scan.rs`). The DFA's patterns assert less about a
+//! text's edges (see [`anatomy::widen_edges`]), so the same holds of a
+//! record cut from the haystack at line endings and searched alone, over
+//! the regions within it: the records of a stream share one walk (see
+//! `RecordScan` in `scan.rs`).
 
 use std::ops::Range;
 use std::panic::{RefUnwindSafe, UnwindSafe};
@@ -149,7 +153,7 @@ impl RegionFinder {
                 Some(Reach { longest: hir.properties().maximum_len()?, lead, bytes })
             })
             .collect::<Option<Vec<Reach>>>()?;
-        let lifted: Vec<_> = hirs.iter().map(|hir| anatomy::lift_bounds(hir).0).collect();
+        let lifted: Vec<_> = hirs.iter().map(|hir| anatomy::widen_edges(&anatomy::lift_bounds(hir).0)).collect();
         let nfa = thompson::Compiler::new()
             .configure(thompson::Config::new().nfa_size_limit(Some(nfa_limit)))
             .build_many_from_hir(&lifted)
@@ -166,7 +170,9 @@ impl RegionFinder {
 
     /// Sorted, disjoint ranges of `haystack[from..]` that together hold every
     /// match starting at or after `from`. The end of `haystack` is taken as
-    /// the end of the text, as a search over it would.
+    /// the end of the text, as a search over it would. They also hold every
+    /// match of a record of `haystack[from..]` searched alone, where each
+    /// record but the last ends with a line ending (`\n` or `\r`).
     pub fn find(&self, haystack: &[u8], from: usize) -> Vec<Range<usize>> {
         let whole = || std::iter::once(from..haystack.len()).collect();
         if haystack.len() - from < STREAMS * MIN_STRETCH {

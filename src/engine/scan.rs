@@ -175,6 +175,58 @@ pub(super) fn redact_whole(engine: &Engine, bytes: &[u8], options: &ScanOptions,
     out
 }
 
+/// A text cut into records (the lines of JSON lines, the events of a
+/// server-sent stream), each scanned as a text of its own, as
+/// [`redact_whole`] would scan it alone: a record's context words and key
+/// paths are its own. The regions that can hold a match are found once,
+/// over the whole text: a short record would otherwise be searched whole,
+/// at several times the cost of the region walk over its bytes. One
+/// record's buffers serve the next.
+#[derive(Debug)]
+pub struct RecordScan<'t> {
+    engine: &'t Engine,
+    text: &'t [u8],
+    options: &'t ScanOptions,
+    /// Sorted and disjoint.
+    regions: Vec<Range<usize>>,
+    state: State,
+    out: Vec<u8>,
+}
+
+impl<'t> RecordScan<'t> {
+    /// Finds the regions of `text`, whose records but the last each end
+    /// with a line ending (`\n` or `\r`).
+    pub fn new(engine: &'t Engine, text: &'t [u8], options: &'t ScanOptions) -> RecordScan<'t> {
+        let regions = match &engine.regions {
+            Some(finder) => finder.find(text, 0),
+            None => std::iter::once(0..text.len()).collect(),
+        };
+        RecordScan { engine, text, options, regions, state: State::new(options), out: Vec::new() }
+    }
+
+    /// Scans the record `text[record]` on its own, its findings' offsets
+    /// within it; returns its bytes redacted, if a finding was.
+    pub fn redact(&mut self, record: Range<usize>, sink: &mut Sink) -> Option<&[u8]> {
+        let first = self.regions.partition_point(|r| r.end <= record.start);
+        let (start, end) = (record.start, record.end);
+        let within = self.regions[first..]
+            .iter()
+            .take_while(|r| r.start < end)
+            .map(|r| r.start.max(start) - start..r.end.min(end) - start);
+        let state = &mut self.state;
+        state.reset();
+        state.buf.extend_from_slice(&self.text[record]);
+        let len = state.buf.len();
+        state.search_regions(self.engine, self.options, within, len, true, sink);
+        if state.redactions.is_empty() {
+            return None;
+        }
+        self.out.clear();
+        state.emit(self.engine, self.options, &mut self.out);
+        Some(&self.out)
+    }
+}
+
 /// The per-stream state, apart from the engine it runs.
 #[derive(Debug)]
 struct State {
@@ -201,6 +253,16 @@ impl State {
             redactions: Vec::new(),
             json: options.json.then(JsonTracker::default),
             json_pos: 0,
+        }
+    }
+
+    /// Starts over, for a new text, keeping the buffers.
+    fn reset(&mut self) {
+        self.buf.clear();
+        (self.base, self.next, self.emitted, self.json_pos) = (0, 0, 0, 0);
+        self.redactions.clear();
+        if let Some(json) = &mut self.json {
+            json.reset();
         }
     }
 
@@ -240,11 +302,26 @@ impl State {
     /// text would.
     fn search(&mut self, engine: &Engine, options: &ScanOptions, limit: u64, redacting: bool, sink: &mut Sink) {
         let lim = (limit - self.base) as usize;
-        let mut at = (self.next - self.base) as usize;
+        let at = (self.next - self.base) as usize;
         let regions = match &engine.regions {
             Some(finder) if at < lim => finder.find(&self.buf, at),
             _ => std::iter::once(at..self.buf.len()).collect(),
         };
+        self.search_regions(engine, options, regions, lim, redacting, sink);
+    }
+
+    /// Searches `regions` (sorted and disjoint, together holding every match
+    /// from `next` on) for matches starting before `lim`.
+    fn search_regions(
+        &mut self,
+        engine: &Engine,
+        options: &ScanOptions,
+        regions: impl IntoIterator<Item = Range<usize>>,
+        lim: usize,
+        redacting: bool,
+        sink: &mut Sink,
+    ) {
+        let mut at = (self.next - self.base) as usize;
         for region in regions {
             // Past `lim`, matches may run beyond the bytes at hand: the next search starts there.
             if region.start >= lim {
@@ -571,7 +648,7 @@ pub(super) fn method<'e>(engine: &'e Engine, options: &ScanOptions, detector: us
 
 #[cfg(test)]
 mod tests {
-    use crate::engine::{xorshift, Engine, ScanOptions, SCAN_BATCH};
+    use crate::engine::{xorshift, Engine, RecordScan, ScanOptions, SCAN_BATCH};
 
     /// Random runs of token bytes after the prefixes of the rules with large
     /// repetition bounds, shorter and longer than those bounds, amid text.
@@ -622,6 +699,72 @@ mod tests {
                 assert_eq!(engine.scan(&text, &options), expected, "{:?}", String::from_utf8_lossy(&text));
             }
         }
+    }
+
+    /// Records cut from a text at line endings, scanned over the regions
+    /// found once for the whole text, give what each searched whole alone
+    /// gives, with patterns asserting a text's start or end, or a word
+    /// boundary's absence, where the records meet.
+    #[test]
+    fn records_scanned_over_one_walk_find_what_each_searched_alone_finds() {
+        const POLICY: &str = r#"
+detectors:
+  - {id: at-start, category: internal, patterns: ['^XS-\d{4}']}
+  - {id: at-line-start, category: internal, patterns: ['(?m)^XL-\d{4}']}
+  - {id: at-end, category: internal, patterns: ['XE-\d{4}\s{0,3}$']}
+  - {id: no-boundary-after, category: internal, patterns: ['XB-\d{4}\s\B']}
+  - {id: no-word-after, category: internal, patterns: ['XH-\d{4}\s\b{end-half}']}
+"#;
+        const PIECES: &[&str] = &[
+            "XS-1234",
+            "XL-2345",
+            "XE-3456",
+            "XB-4567",
+            "XH-5678",
+            "grace.hopper@example.com",
+            "4532 2766 4457 7020",
+            "10.1.2.3",
+            "{\"id\": 100234, \"created_at\": \"2025-06-14T09:12:44Z\", \"status\": \"shipped\"}",
+            "data: ",
+            "word ",
+            "\": \"",
+        ];
+        const ENDS: &[&str] = &["\n", "\r", "\r\n", "\n\n", "\r\r", " \n"];
+        let engine = Engine::from_policy_text(POLICY).unwrap();
+        let mut whole = Engine::from_policy_text(POLICY).unwrap();
+        whole.regions = None;
+        let mut next = xorshift(0x7ec0_4d5c_a11e_2026);
+        let pick = |next: &mut dyn FnMut() -> u64, from: &[&'static str]| from[(next() % from.len() as u64) as usize];
+        let mut found = 0;
+        for round in 0..200 {
+            let (mut text, mut ends) = (Vec::new(), Vec::new());
+            while text.len() < 400 + round * 20 {
+                for _ in 0..=next() % 4 {
+                    text.extend_from_slice(pick(&mut next, PIECES).as_bytes());
+                }
+                text.extend_from_slice(pick(&mut next, ENDS).as_bytes());
+                ends.push(text.len());
+            }
+            // Now and then the last record is cut short, as a stream's end may be.
+            if round % 3 == 0 {
+                text.extend_from_slice(pick(&mut next, PIECES).as_bytes());
+                ends.push(text.len());
+            }
+            for options in [ScanOptions::text(&engine), ScanOptions::json(&engine)] {
+                let mut scan = RecordScan::new(&engine, &text, &options);
+                let mut start = 0;
+                for &end in &ends {
+                    let record = &text[start..end];
+                    let expected = whole.redact(record, &options);
+                    let mut findings = Vec::new();
+                    let out = scan.redact(start..end, &mut |f, _| findings.push(f)).unwrap_or(record).to_vec();
+                    assert_eq!((out, findings), expected, "{:?}", String::from_utf8_lossy(record));
+                    found += expected.1.len();
+                    start = end;
+                }
+            }
+        }
+        assert!(found > 1000, "{found} findings");
     }
 
     /// A stream fed in chunks keeps a buffer of about a batch, a window and

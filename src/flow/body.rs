@@ -4,7 +4,7 @@
 use crate::engine::bytes::{ends_with_ignore_case, eq_ignore_case, starts_with_ignore_case};
 use crate::engine::{
     multipart_boundary, redact_form, redact_multipart, redact_protobuf, scan_protobuf, DetectorSet, Finding,
-    ScanOptions, Scanner, Target,
+    RecordScan, ScanOptions, Scanner, Target,
 };
 use crate::policy::{ActionKind, BodyRedaction, Direction, Fallback, Part};
 
@@ -658,28 +658,35 @@ impl Body {
         at: u64,
         outcome: &mut Outcome,
     ) -> Step {
+        // Records come in JSON lines and event streams, never encoded.
+        debug_assert!(self.encoding.is_identity() && matches!(self.kind, Kind::Json | Kind::Text));
+        let (engine, direction) = (&inspector.engine, self.direction);
+        let mut scan = RecordScan::new(engine, held, &self.options);
         // `held[..copied]` is in `out`, which is begun at the first record rewritten.
         let (mut out, mut copied, mut start) = (Vec::new(), 0, 0);
-        let mut changed = false;
         let mut ends = records.ends(held);
         while start < held.len() {
             let end = ends.next().unwrap_or(held.len());
-            match self.decide(inspector, &held[start..end], at + start as u64, true, outcome) {
-                Step::Block => return Step::Block,
-                Step::Replace(redacted) => {
-                    out.extend_from_slice(&held[copied..start]);
-                    out.extend(redacted);
-                    (copied, changed) = (end, true);
-                }
-                _ => {}
+            let shift = at + start as u64;
+            let before = outcome.len();
+            let mut sink =
+                |f: Finding, v: &[u8]| outcome.found(engine, direction, Part::Body, None, f.shifted(shift), v);
+            let redacted = scan.redact(start..end, &mut sink);
+            if outcome.acted_since(before, ActionKind::Block) {
+                return Step::Block;
+            }
+            if let Some(redacted) = redacted.filter(|r| *r != &held[start..end]) {
+                out.extend_from_slice(&held[copied..start]);
+                out.extend_from_slice(redacted);
+                copied = end;
             }
             start = end;
         }
-        if changed {
+        if copied == 0 {
+            Step::Continue
+        } else {
             out.extend_from_slice(&held[copied..]);
             Step::Replace(out)
-        } else {
-            Step::Continue
         }
     }
 
