@@ -353,6 +353,27 @@ fn the_part_of_a_body_within_the_hold_limit_is_redacted_or_blocked_before_the_re
 }
 
 #[test]
+fn records_that_complete_in_one_chunk_are_not_held_against_the_hold_limit() {
+    // The hold limit is the record still arriving's: twenty short lines in
+    // one chunk, longer together than the limit, are each scanned.
+    let bed = Bed::start(&format!("{POLICY}http: {{max_buffer_bytes: 256}}\n"));
+    let lines = format!("{}{{\"card\": \"4111 1111 1111 1111\"}}\n", "{\"note\": \"all quiet here\"}\n".repeat(20));
+    let reply = bed.send("POST", "/v1/lines", &[("content-type", "application/x-ndjson")], lines.as_bytes());
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let redacted = lines.replace("4111 1111 1111 1111", "**** **** **** 1111");
+    assert_eq!(String::from_utf8_lossy(&bed.last_whole().body), redacted, "the card in the last line redacted");
+    assert_eq!(
+        bed.counter(
+            r#"sieve_findings_total{detector="credit-card",category="pci",action="redact",direction="request"}"#,
+            1
+        ),
+        Some(1)
+    );
+    assert!(!bed.stats().contains("sieve_truncated_total{direction=\"request\"} 1"), "nothing past a limit");
+    bed.assert_clean_log();
+}
+
+#[test]
 fn the_fail_closed_example_blocks_what_it_finds_and_what_it_cannot_read() {
     let policy = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/policies/fail-closed.yaml"));
     let bed = Bed::start(&policy.unwrap());

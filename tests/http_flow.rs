@@ -732,6 +732,27 @@ fn each_record_is_scanned_on_its_own_however_the_records_arrive() {
 }
 
 #[test]
+fn a_records_hold_limit_is_its_own_however_many_records_a_chunk_completes() {
+    // Short events, then one longer than the hold limit: the limit falls
+    // inside that one, wherever the body was cut, even when it came whole.
+    let quiet = "data: first event, all quiet\n\n".repeat(3);
+    let card = "data: card 4111 1111 1111 1111\n\n";
+    let long = format!("data: {} 4111 1111 1111 1111\n\n", "x".repeat(150));
+    let body = format!("{quiet}{card}{long}data: after\n\n");
+    let expected = format!("{quiet}data: card **** **** **** 1111\n\n{long}data: after\n\n");
+    let insp = inspector(&format!("{REDACT}http: {{max_buffer_bytes: 100, max_scan_bytes: 1000}}"));
+    for split in 0..=body.len() {
+        let mut ex = Exchange::new(Arc::clone(&insp));
+        ex.request_headers(&post("text/event-stream"), false);
+        let got = forwarded(&mut ex, body.as_bytes(), &[split]);
+        assert_eq!(String::from_utf8_lossy(&got), expected, "split {split}");
+        let found: Vec<u64> = ex.record().findings.iter().map(|f| f.start).collect();
+        assert_eq!(found, [quiet.len() as u64 + 11], "split {split}");
+        assert_eq!(ex.record().truncated, [Direction::Request], "split {split}");
+    }
+}
+
+#[test]
 fn an_event_stream_forwards_the_same_bytes_at_every_split() {
     let body = b"data: {\"n\": 1}\n\nevent: pay\ndata: card 4111 1111 1111 1111\n\r\ndata: x\r\n\r\ndata: end";
     let expected = String::from_utf8_lossy(body).replace("4111 1111 1111 1111", "**** **** **** 1111");

@@ -6,7 +6,7 @@ use crate::engine::{
     multipart_boundary, redact_form, redact_multipart, redact_protobuf, scan_protobuf, DetectorSet, Finding,
     RecordScan, ScanOptions, Scanner, Target,
 };
-use crate::policy::{ActionKind, BodyRedaction, Direction, Fallback, Part};
+use crate::policy::{ActionKind, BodyRedaction, Direction, Fallback, HttpSpec, Part};
 
 use super::decode::{decode, Decoded, Encoding};
 use super::encode::encode;
@@ -593,16 +593,16 @@ impl Body {
         end: bool,
         outcome: &mut Outcome,
     ) -> Step {
-        let limits = &inspector.http;
         let held_back = !held.is_empty();
         append(&mut held, chunk);
         // Where the held bytes start in the body, for the findings' offsets.
         let at = self.seen - held.len() as u64;
-        if self.seen > limits.max_scan_bytes as u64 || held.len() > limits.max_buffer_bytes {
-            return self.records_past_limit(inspector, records, held, at, held_back, outcome);
+        let ends: Vec<usize> = records.ends(&held).collect();
+        if let Some(cut) = limit_cut(&inspector.http, &ends, held.len(), at) {
+            return self.records_past_limit(inspector, &ends, held, cut, held_back, outcome);
         }
-        let rest = held.split_off(if end { held.len() } else { records.complete(&held) });
-        let step = self.decide_records(inspector, records, &held, at, outcome);
+        let rest = held.split_off(if end { held.len() } else { ends.last().copied().unwrap_or(0) });
+        let step = self.decide_records(inspector, &ends, &held, at, outcome);
         let changed = matches!(step, Step::Replace(_));
         let out = match step {
             Step::Block => return self.records_blocked(),
@@ -620,24 +620,24 @@ impl Body {
         }
     }
 
-    /// The records held at `at` when they went past a limit: the part
-    /// within it is scanned as records are (what blocks there blocks, what
-    /// redacts is rewritten), and the rest goes on unscanned, or the body is
-    /// blocked, as `on_limit` says. Nothing more of the body is read.
+    /// The records held (ending at `ends`; the body's latest bytes) when a
+    /// limit cut them at `cut` (see [`limit_cut`]): the part before it is
+    /// scanned as records are (what blocks there blocks, what redacts is
+    /// rewritten), and the rest goes on unscanned, or the body is blocked,
+    /// as `on_limit` says. Nothing more of the body is read.
     fn records_past_limit(
         &mut self,
         inspector: &Inspector,
-        records: Records,
+        ends: &[usize],
         mut held: Vec<u8>,
-        at: u64,
+        cut: usize,
         held_back: bool,
         outcome: &mut Outcome,
     ) -> Step {
-        let limits = &inspector.http;
-        let room = (limits.max_scan_bytes as u64).saturating_sub(at).min(limits.max_buffer_bytes as u64);
-        let rest = held.split_off((room as usize).min(held.len()));
-        let within = self.decide_records(inspector, records, &held, at, outcome);
-        match (within, self.over_limit(limits.on_limit, outcome)) {
+        let at = self.seen - held.len() as u64;
+        let rest = held.split_off(cut);
+        let within = self.decide_records(inspector, ends, &held, at, outcome);
+        match (within, self.over_limit(inspector.http.on_limit, outcome)) {
             (Step::Block, _) | (_, Step::Block) => self.records_blocked(),
             (Step::Replace(redacted), _) => Step::Replace([redacted, rest].concat()),
             _ if held_back => Step::Replace([held, rest].concat()),
@@ -653,7 +653,7 @@ impl Body {
     fn decide_records(
         &self,
         inspector: &Inspector,
-        records: Records,
+        ends: &[usize],
         held: &[u8],
         at: u64,
         outcome: &mut Outcome,
@@ -664,7 +664,7 @@ impl Body {
         let mut scan = RecordScan::new(engine, held, &self.options);
         // `held[..copied]` is in `out`, which is begun at the first record rewritten.
         let (mut out, mut copied, mut start) = (Vec::new(), 0, 0);
-        let mut ends = records.ends(held);
+        let mut ends = ends.iter().copied().take_while(|&end| end <= held.len());
         while start < held.len() {
             let end = ends.next().unwrap_or(held.len());
             let shift = at + start as u64;
@@ -846,6 +846,22 @@ impl Body {
 
 /// A message must be blocked.
 struct Blocked;
+
+/// Where a limit cuts a stream's held records (`held` bytes at `at` in the
+/// body; its complete records end at `ends`, and the rest is the record
+/// still arriving): inside the first record that runs past
+/// `max_scan_bytes`, or that grows longer than `max_buffer_bytes`, which is
+/// what a record held back until it completes may take. `None` if no record
+/// does. Records that complete in one chunk are not held, however many
+/// came: the limits fall where they would had the records come one by one.
+fn limit_cut(limits: &HttpSpec, ends: &[usize], held: usize, at: u64) -> Option<usize> {
+    let scan_room = (limits.max_scan_bytes as u64).saturating_sub(at);
+    let starts = std::iter::once(0).chain(ends.iter().copied());
+    starts.zip(ends.iter().copied().chain([held])).find_map(|(start, end)| {
+        let cut = scan_room.min(start.saturating_add(limits.max_buffer_bytes) as u64) as usize;
+        (end > cut).then_some(cut)
+    })
+}
 
 /// Where a body cannot be scanned whole, it goes on or is blocked, as the policy says.
 fn fall_back(fallback: Fallback) -> Step {

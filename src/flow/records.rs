@@ -34,17 +34,9 @@ impl Records {
         }
     }
 
-    /// Where the last complete record of `data` ends (0 if none is):
-    /// records are found from the start, one after the other, so the
-    /// records of a stream are the same however it was cut into chunks.
-    pub(super) fn complete(self, data: &[u8]) -> usize {
-        match self {
-            Records::Events => self.ends(data).last().unwrap_or(0),
-            Records::Lines => memchr::memrchr(b'\n', data).map_or(0, |at| at + 1),
-        }
-    }
-
-    /// Where each complete record of `data` ends, in order.
+    /// Where each complete record of `data` ends, in order: records are
+    /// found from the start, one after the other, so the records of a
+    /// stream are the same however it was cut into chunks.
     pub(super) fn ends(self, data: &[u8]) -> impl Iterator<Item = usize> + '_ {
         let mut at = 0;
         std::iter::from_fn(move || {
@@ -83,17 +75,18 @@ mod tests {
 
     #[test]
     fn the_last_complete_record_ends_after_its_delimiter() {
+        let last = |r: Records, data: &[u8]| r.ends(data).last().unwrap_or(0);
         let events = Records::Events;
-        assert_eq!(events.complete(b"data: a\n\ndata: b\n\ndata: c"), 18);
-        assert_eq!(events.complete(b"data: a\r\n\r\ndata: b"), 11);
-        assert_eq!(events.complete(b"data: a\r\rdata: b\r\r"), 18);
-        assert_eq!(events.complete(b"data: a\ndata: b\n"), 0, "one event, not yet ended");
-        assert_eq!(events.complete(b"data: a\n\r\ndata: b"), 10, "LF, then CRLF");
-        assert_eq!(events.complete(b"data: a\r\n\ndata: b"), 10, "CRLF, then LF");
-        assert_eq!(events.complete(b""), 0);
+        assert_eq!(last(events, b"data: a\n\ndata: b\n\ndata: c"), 18);
+        assert_eq!(last(events, b"data: a\r\n\r\ndata: b"), 11);
+        assert_eq!(last(events, b"data: a\r\rdata: b\r\r"), 18);
+        assert_eq!(last(events, b"data: a\ndata: b\n"), 0, "one event, not yet ended");
+        assert_eq!(last(events, b"data: a\n\r\ndata: b"), 10, "LF, then CRLF");
+        assert_eq!(last(events, b"data: a\r\n\ndata: b"), 10, "CRLF, then LF");
+        assert_eq!(last(events, b""), 0);
         let lines = Records::Lines;
-        assert_eq!(lines.complete(b"{\"a\": 1}\n{\"b\": 2}\n{\"c\""), 18);
-        assert_eq!(lines.complete(b"{\"a\": 1}"), 0);
+        assert_eq!(last(lines, b"{\"a\": 1}\n{\"b\": 2}\n{\"c\""), 18);
+        assert_eq!(last(lines, b"{\"a\": 1}"), 0);
     }
 
     #[test]
@@ -108,7 +101,7 @@ mod tests {
         let stream = b"data: a\r\n\r\n\n\ndata: b\n\r\ndata: c\r\rx";
         let whole = ends(Records::Events, stream);
         for split in 0..stream.len() {
-            let first = Records::Events.complete(&stream[..split]);
+            let first = Records::Events.ends(&stream[..split]).last().unwrap_or(0);
             let rest = ends(Records::Events, &stream[first..]).into_iter().map(|e| e + first);
             let cut: Vec<usize> = ends(Records::Events, &stream[..first]).into_iter().chain(rest).collect();
             assert_eq!(cut, whole, "split at {split}");
