@@ -197,10 +197,7 @@ impl<'t> RecordScan<'t> {
     /// Finds the regions of `text`, whose records but the last each end
     /// with a line ending (`\n` or `\r`).
     pub fn new(engine: &'t Engine, text: &'t [u8], options: &'t ScanOptions) -> RecordScan<'t> {
-        let regions = match &engine.regions {
-            Some(finder) => finder.find(text, 0),
-            None => std::iter::once(0..text.len()).collect(),
-        };
+        let regions = regions(engine, text, 0);
         RecordScan { engine, text, options, regions, state: State::new(options), out: Vec::new() }
     }
 
@@ -224,6 +221,15 @@ impl<'t> RecordScan<'t> {
         self.out.clear();
         state.emit(self.engine, self.options, &mut self.out);
         Some(&self.out)
+    }
+}
+
+/// The regions of `text[from..]` that can hold a match: all of it where the
+/// engine has no region finder.
+fn regions(engine: &Engine, text: &[u8], from: usize) -> Vec<Range<usize>> {
+    match &engine.regions {
+        Some(finder) => finder.find(text, from),
+        None => std::iter::once(from..text.len()).collect(),
     }
 }
 
@@ -303,10 +309,7 @@ impl State {
     fn search(&mut self, engine: &Engine, options: &ScanOptions, limit: u64, redacting: bool, sink: &mut Sink) {
         let lim = (limit - self.base) as usize;
         let at = (self.next - self.base) as usize;
-        let regions = match &engine.regions {
-            Some(finder) if at < lim => finder.find(&self.buf, at),
-            _ => std::iter::once(at..self.buf.len()).collect(),
-        };
+        let regions = if at < lim { regions(engine, &self.buf, at) } else { Vec::new() };
         self.search_regions(engine, options, regions, lim, redacting, sink);
     }
 

@@ -3,7 +3,7 @@
 
 use crate::engine::bytes::{ends_with_ignore_case, eq_ignore_case, starts_with_ignore_case};
 use crate::engine::{
-    multipart_boundary, redact_form, redact_multipart, redact_protobuf, scan_protobuf, DetectorSet, Finding,
+    multipart_boundary, redact_form, redact_multipart, redact_protobuf, scan_protobuf, DetectorSet, Engine, Finding,
     RecordScan, ScanOptions, Scanner, Target,
 };
 use crate::policy::{ActionKind, BodyRedaction, Direction, Fallback, HttpSpec, Part};
@@ -417,11 +417,10 @@ impl Body {
     ) -> Step {
         let over = chunk.len() > room;
         let (engine, direction) = (&inspector.engine, self.direction);
-        let mut sink = |f, v: &[u8]| outcome.found(engine, direction, Part::Body, None, f, v);
         chunk.truncate(room);
-        scanner.feed_owned(chunk, &mut sink);
+        scanner.feed_owned(chunk, &mut body_sink(engine, direction, 0, outcome));
         if over || end {
-            scanner.finish(&mut sink);
+            scanner.finish(&mut body_sink(engine, direction, 0, outcome));
         }
         if over {
             let step = self.over_limit(inspector.http.on_limit, outcome);
@@ -444,12 +443,11 @@ impl Body {
     ) -> Step {
         let (scanned, rest) = chunk.split_at(chunk.len().min(room));
         let (engine, direction) = (&inspector.engine, self.direction);
-        let mut sink = |f, v: &[u8]| outcome.found(engine, direction, Part::Body, None, f, v);
         let mut out = Vec::with_capacity(chunk.len() + engine.window());
-        scanner.feed_redact(scanned, &mut out, &mut sink);
+        scanner.feed_redact(scanned, &mut out, &mut body_sink(engine, direction, 0, outcome));
         let over = !rest.is_empty();
         if over || end {
-            scanner.finish_redact(&mut out, &mut sink);
+            scanner.finish_redact(&mut out, &mut body_sink(engine, direction, 0, outcome));
             out.extend_from_slice(rest);
         }
         if !over {
@@ -660,18 +658,15 @@ impl Body {
     ) -> Step {
         // Records come in JSON lines and event streams, never encoded.
         debug_assert!(self.encoding.is_identity() && matches!(self.kind, Kind::Json | Kind::Text));
-        let (engine, direction) = (&inspector.engine, self.direction);
+        let engine = &inspector.engine;
         let mut scan = RecordScan::new(engine, held, &self.options);
         // `held[..copied]` is in `out`, which is begun at the first record rewritten.
         let (mut out, mut copied, mut start) = (Vec::new(), 0, 0);
         let mut ends = ends.iter().copied().take_while(|&end| end <= held.len());
         while start < held.len() {
             let end = ends.next().unwrap_or(held.len());
-            let shift = at + start as u64;
             let before = outcome.len();
-            let mut sink =
-                |f: Finding, v: &[u8]| outcome.found(engine, direction, Part::Body, None, f.shifted(shift), v);
-            let redacted = scan.redact(start..end, &mut sink);
+            let redacted = scan.redact(start..end, &mut body_sink(engine, self.direction, at + start as u64, outcome));
             if outcome.acted_since(before, ActionKind::Block) {
                 return Step::Block;
             }
@@ -826,8 +821,7 @@ impl Body {
 
     fn scan_held(&self, inspector: &Inspector, held: &[u8], at: u64, outcome: &mut Outcome) -> Vec<u8> {
         let (engine, options) = (&inspector.engine, &self.options);
-        let direction = self.direction;
-        let mut sink = |f: Finding, v: &[u8]| outcome.found(engine, direction, Part::Body, None, f.shifted(at), v);
+        let mut sink = body_sink(engine, self.direction, at, outcome);
         let multipart = match self.kind {
             Kind::Form => return redact_form(engine, held, options, &mut sink),
             Kind::Multipart => redact_multipart(engine, held, &self.boundary, options, &mut sink),
@@ -861,6 +855,16 @@ fn limit_cut(limits: &HttpSpec, ends: &[usize], held: usize, at: u64) -> Option<
         let cut = scan_room.min(start.saturating_add(limits.max_buffer_bytes) as u64) as usize;
         (end > cut).then_some(cut)
     })
+}
+
+/// Where a body's findings go: into `outcome`, found `at` bytes into the body.
+fn body_sink<'a>(
+    engine: &'a Engine,
+    direction: Direction,
+    at: u64,
+    outcome: &'a mut Outcome,
+) -> impl FnMut(Finding, &[u8]) + 'a {
+    move |f, v| outcome.found(engine, direction, Part::Body, None, f.shifted(at), v)
 }
 
 /// Where a body cannot be scanned whole, it goes on or is blocked, as the policy says.
