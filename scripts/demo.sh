@@ -50,7 +50,9 @@ curl -s -w '\nHTTP %{http_code}\n' localhost:10000/v1/upload -H 'content-type: t
   --data-binary $'-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\n-----END PRIVATE KEY-----\n'
 
 step "the Prometheus counters that moved (curl localhost:9901/stats/prometheus)"
-sleep 0.5
+# sieve adds its counts to Envoy's counters once a second (a host call per counter, not per
+# exchange): wait for the four exchanges above.
+for _ in $(seq 50); do curl -s localhost:9901/stats/prometheus | grep -q '^sieve_exchanges_total{} 4$' && break; sleep 0.1; done
 curl -s localhost:9901/stats/prometheus | grep -E '^sieve_' || true
 
 step "Envoy's access log: sieve's findings by name, from the filter state it sets (never the values)"
