@@ -1,17 +1,22 @@
 //! The `sieve` binary: exit codes, output formats, and no value in clear.
 
 use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 
-fn sieve(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sieve"))
+/// sieve started with `args`, its standard streams piped.
+fn spawn(args: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_sieve"))
         .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
+        .unwrap()
+}
+
+fn sieve(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = spawn(args);
     child.stdin.take().unwrap().write_all(stdin).unwrap();
     child.wait_with_output().unwrap()
 }
@@ -145,4 +150,31 @@ fn replay_refuses_what_is_not_a_har_file() {
     let out = sieve(&["replay", "samples/api/orders-response.json"], b"");
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("log.entries"));
+}
+
+/// Runs sieve with its standard output already closed, as `sieve ... | head`
+/// leaves it once `head` has its lines: the input comes on standard input,
+/// after the output's reader is gone, so every write meets a closed pipe.
+fn with_output_closed(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = spawn(args);
+    drop(child.stdout.take());
+    // sieve may stop reading once it cannot write; what it did not read is not the point.
+    let _ = child.stdin.take().unwrap().write_all(stdin);
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_closed_output_ends_every_command_quietly() {
+    let file = |path: &str| std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/").to_owned() + path).unwrap();
+    let cases: [(&[&str], Vec<u8>); 5] = [
+        (&["scan", "-"], file("samples/api/orders-response.json")),
+        (&["redact", "-"], file("samples/logs/gateway.log")),
+        (&["replay", "/dev/stdin"], file("samples/traffic.har")),
+        (&["check", "/dev/stdin"], file("examples/policies/monitor.yaml")),
+        (&["detectors", "--policy", "/dev/stdin"], Vec::new()),
+    ];
+    for (args, stdin) in cases {
+        let out = with_output_closed(args, &stdin);
+        assert_eq!((out.status.code(), text(&out.stderr)), (Some(0), String::new()), "sieve {args:?}");
+    }
 }

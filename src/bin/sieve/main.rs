@@ -36,14 +36,41 @@ const CHUNK: usize = 64 * 1024;
 fn main() -> ExitCode {
     match run(std::env::args().skip(1).collect()) {
         Ok(code) => code,
-        Err(message) => {
+        // What reads the output has stopped (`sieve scan | head`): nothing
+        // is wrong, and nothing more can be said, as ripgrep does.
+        Err(Stop::Closed) => ExitCode::SUCCESS,
+        Err(Stop::Error(message)) => {
             eprintln!("sieve: {message}");
             ExitCode::from(2)
         }
     }
 }
 
-fn run(argv: Vec<String>) -> Result<ExitCode, String> {
+/// Why a command stopped before its end.
+enum Stop {
+    /// Its standard output was closed.
+    Closed,
+    /// An error, for the user.
+    Error(String),
+}
+
+impl From<String> for Stop {
+    fn from(message: String) -> Stop {
+        Stop::Error(message)
+    }
+}
+
+/// A failed write to standard output.
+impl From<io::Error> for Stop {
+    fn from(e: io::Error) -> Stop {
+        match e.kind() {
+            io::ErrorKind::BrokenPipe => Stop::Closed,
+            _ => Stop::Error(format!("standard output: {e}")),
+        }
+    }
+}
+
+fn run(argv: Vec<String>) -> Result<ExitCode, Stop> {
     let args = Args::parse(argv).map_err(|e| format!("{e}\n{USAGE}"))?;
     match args.command.as_str() {
         "scan" => scan(&args),
@@ -52,10 +79,10 @@ fn run(argv: Vec<String>) -> Result<ExitCode, String> {
         "check" => check(&args),
         "detectors" => detectors(&args),
         "help" | "--help" | "-h" => {
-            println!("{USAGE}");
+            writeln!(io::stdout(), "{USAGE}")?;
             Ok(ExitCode::SUCCESS)
         }
-        other => Err(format!("unknown command {other:?}\n{USAGE}")),
+        other => Err(format!("unknown command {other:?}\n{USAGE}").into()),
     }
 }
 
@@ -76,7 +103,7 @@ fn load_engine(policy: Option<&Path>) -> Result<Arc<Engine>, String> {
     Ok(Arc::new(engine))
 }
 
-fn scan(args: &Args) -> Result<ExitCode, String> {
+fn scan(args: &Args) -> Result<ExitCode, Stop> {
     let engine = load_engine(args.policy.as_deref())?;
     let mut out = io::BufWriter::new(io::stdout().lock());
     let reporter = Reporter::new(&engine, args.format);
@@ -98,22 +125,22 @@ fn scan(args: &Args) -> Result<ExitCode, String> {
         scanner.finish(&mut sink);
         total += lines.len();
         for line in lines {
-            writeln!(out, "{line}").map_err(|e| e.to_string())?;
+            writeln!(out, "{line}")?;
         }
     }
     if args.format == Format::Text {
-        writeln!(out, "{total} finding{}", if total == 1 { "" } else { "s" }).map_err(|e| e.to_string())?;
+        writeln!(out, "{total} finding{}", if total == 1 { "" } else { "s" })?;
     }
-    out.flush().map_err(|e| e.to_string())?;
+    out.flush()?;
     Ok(if total > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
-fn redact(args: &Args) -> Result<ExitCode, String> {
+fn redact(args: &Args) -> Result<ExitCode, Stop> {
     let engine = load_engine(args.policy.as_deref())?;
     let input = match args.paths.as_slice() {
         [] => PathBuf::from("-"),
         [one] => one.clone(),
-        _ => return Err("redact takes one PATH".into()),
+        _ => return Err(Stop::Error("redact takes one PATH".into())),
     };
     let mut options = options_for(&engine, &input);
     if !args.by_action {
@@ -129,53 +156,60 @@ fn redact(args: &Args) -> Result<ExitCode, String> {
             break;
         }
         scanner.feed_redact(&buf[..n], &mut out, &mut |_, _| found += 1);
-        stdout.write_all(&out).map_err(|e| e.to_string())?;
+        stdout.write_all(&out)?;
         out.clear();
     }
     scanner.finish_redact(&mut out, &mut |_, _| found += 1);
-    stdout.write_all(&out).and_then(|_| stdout.flush()).map_err(|e| e.to_string())?;
+    stdout.write_all(&out)?;
+    stdout.flush()?;
     Ok(if found > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
-fn replay(args: &Args) -> Result<ExitCode, String> {
-    let [har] = args.paths.as_slice() else { return Err(format!("replay takes one HAR file\n{USAGE}")) };
+fn replay(args: &Args) -> Result<ExitCode, Stop> {
+    let [har] = args.paths.as_slice() else { return Err(format!("replay takes one HAR file\n{USAGE}").into()) };
     let inspector =
         sieve::flow::Inspector::from_policy_text(&read_policy(args.policy.as_deref())?).map_err(|e| e.to_string())?;
     let har_text = std::fs::read_to_string(har).map_err(|e| format!("{}: {e}", har.display()))?;
     let har_json = serde_json::from_str(&har_text).map_err(|e| format!("{}: not JSON: {e}", har.display()))?;
     let replayed = replay::replay(&inspector, &har_json).map_err(|e| format!("{}: {e}", har.display()))?;
+    let mut out = io::BufWriter::new(io::stdout().lock());
     let mut found = 0;
     for (i, r) in replayed.iter().enumerate() {
         found += r.record.findings.len();
         if let Some(line) = replay::report(r, i, args.format) {
-            println!("{line}");
+            writeln!(out, "{line}")?;
         }
     }
     if args.format == Format::Text {
-        println!("{} exchanges, {found} findings", replayed.len());
+        writeln!(out, "{} exchanges, {found} findings", replayed.len())?;
     }
+    out.flush()?;
     Ok(if found > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
-fn check(args: &Args) -> Result<ExitCode, String> {
-    let [policy] = args.paths.as_slice() else { return Err(format!("check takes one POLICY file\n{USAGE}")) };
+fn check(args: &Args) -> Result<ExitCode, Stop> {
+    let [policy] = args.paths.as_slice() else { return Err(format!("check takes one POLICY file\n{USAGE}").into()) };
     let engine = load_engine(Some(policy))?;
-    println!(
+    writeln!(
+        io::stdout(),
         "{}: ok, {} detectors in {} categories, streaming window {} bytes",
         policy.display(),
         engine.detectors().len(),
         engine.categories().len(),
         engine.window()
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn detectors(args: &Args) -> Result<ExitCode, String> {
+fn detectors(args: &Args) -> Result<ExitCode, Stop> {
     let engine = load_engine(args.policy.as_deref())?;
+    let mut out = io::BufWriter::new(io::stdout().lock());
     for (i, d) in engine.detectors().iter().enumerate() {
         let cat = engine.category_of(i);
-        println!("{:<24} {:<12} {:<9} {:<8} {}", d.id, cat.name, d.severity.as_str(), d.action.as_str(), d.description);
+        let (severity, action) = (d.severity.as_str(), d.action.as_str());
+        writeln!(out, "{:<24} {:<12} {severity:<9} {action:<8} {}", d.id, cat.name, d.description)?;
     }
+    out.flush()?;
     Ok(ExitCode::SUCCESS)
 }
 
