@@ -1,5 +1,5 @@
 //! The JSON Schema stays in step with the policy model, and the example
-//! policies compile.
+//! policies, the README's among them, compile.
 
 use serde::Serialize;
 use serde_json::Value;
@@ -55,4 +55,36 @@ fn example_policies_compile() {
         n += 1;
     }
     assert!(n >= 3);
+}
+
+/// The README's fenced blocks of `lang`.
+fn readme_blocks(lang: &str) -> Vec<String> {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let fence = format!("```{lang}");
+    let mut blocks = Vec::new();
+    let mut lines = readme.lines();
+    while lines.by_ref().any(|l| l == fence) {
+        blocks.push(lines.by_ref().take_while(|l| *l != "```").map(|l| format!("{l}\n")).collect());
+    }
+    blocks
+}
+
+#[test]
+fn the_readmes_policies_compile_and_show_the_defaults_they_say_they_show() {
+    let policies = readme_blocks("yaml");
+    for text in &policies {
+        Engine::from_policy_text(text).unwrap_or_else(|e| panic!("README policy refused: {e}\n{text}"));
+    }
+    // "The parts of a policy" gives `http:` with its defaults shown, its routes aside, and
+    // `tcp:` likewise.
+    let parts = policies.iter().find(|p| p.contains("\nhttp:")).expect("the README's policy with every part");
+    let parts: Value = serde_yaml_ng::from_str(parts).unwrap();
+    let defaults = serde_json::to_value(PolicySpec::default()).unwrap();
+    for section in ["http", "tcp"] {
+        for (knob, shown) in parts[section].as_object().unwrap() {
+            if knob != "routes" {
+                assert_eq!(shown, &defaults[section][knob], "README: {section}.{knob} is not the default");
+            }
+        }
+    }
 }
