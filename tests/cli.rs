@@ -178,3 +178,20 @@ fn a_closed_output_ends_every_command_quietly() {
         assert_eq!((out.status.code(), text(&out.stderr)), (Some(0), String::new()), "sieve {args:?}");
     }
 }
+
+#[test]
+fn scan_walks_a_directory_without_following_the_links_inside_it() {
+    let dir = std::env::temp_dir().join(format!("sieve-cli-links-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("a")).unwrap();
+    std::fs::write(dir.join("a/card.txt"), "card 4111 1111 1111 1111\n").unwrap();
+    // A link to a parent made the walk loop until the OS refused the path.
+    std::os::unix::fs::symlink("..", dir.join("a/up")).unwrap();
+    std::os::unix::fs::symlink("card.txt", dir.join("a/same-card.txt")).unwrap();
+    let out = sieve(&["scan", "--format", "jsonl", dir.to_str().unwrap()], b"");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let lines = json_lines(&out.stdout);
+    assert_eq!(lines.len(), 1, "the card once: {lines:?}");
+    assert!(lines[0]["path"].as_str().unwrap().ends_with("a/card.txt"), "{lines:?}");
+}

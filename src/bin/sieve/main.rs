@@ -240,7 +240,9 @@ fn open(path: &Path) -> Result<Box<dyn Read>, String> {
 }
 
 /// Files named on the command line, directories walked in name order;
-/// no paths means standard input.
+/// no paths means standard input. Symbolic links met inside a directory are
+/// not followed, as ripgrep does by default: one to a parent would loop,
+/// and one to elsewhere leaves the tree that was named.
 fn inputs(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     if paths.is_empty() {
         return Ok(vec![PathBuf::from("-")]);
@@ -259,7 +261,9 @@ fn walk(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
     }
     let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
         .map_err(|e| format!("{}: {e}", path.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_ok_and(|t| !t.is_symlink()))
+        .map(|e| e.path())
         .collect();
     entries.sort();
     for e in entries {
