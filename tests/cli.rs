@@ -180,7 +180,7 @@ fn a_closed_output_ends_every_command_quietly() {
 }
 
 #[test]
-fn scan_walks_a_directory_without_following_the_links_inside_it() {
+fn scan_walks_a_directorys_files_and_directories_only() {
     let dir = std::env::temp_dir().join(format!("sieve-cli-links-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("a")).unwrap();
@@ -188,6 +188,8 @@ fn scan_walks_a_directory_without_following_the_links_inside_it() {
     // A link to a parent made the walk loop until the OS refused the path.
     std::os::unix::fs::symlink("..", dir.join("a/up")).unwrap();
     std::os::unix::fs::symlink("card.txt", dir.join("a/same-card.txt")).unwrap();
+    // A FIFO no one writes to made the scan wait for ever.
+    assert!(Command::new("mkfifo").arg(dir.join("a/fifo")).status().unwrap().success());
     let out = sieve(&["scan", "--format", "jsonl", dir.to_str().unwrap()], b"");
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));

@@ -240,9 +240,10 @@ fn open(path: &Path) -> Result<Box<dyn Read>, String> {
 }
 
 /// Files named on the command line, directories walked in name order;
-/// no paths means standard input. Symbolic links met inside a directory are
-/// not followed, as ripgrep does by default: one to a parent would loop,
-/// and one to elsewhere leaves the tree that was named.
+/// no paths means standard input. Inside a directory only files and
+/// directories are read, as ripgrep does by default: a symbolic link to a
+/// parent would loop, one to elsewhere leaves the tree that was named, and a
+/// FIFO or a device may never end.
 fn inputs(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     if paths.is_empty() {
         return Ok(vec![PathBuf::from("-")]);
@@ -262,7 +263,7 @@ fn walk(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
         .map_err(|e| format!("{}: {e}", path.display()))?
         .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_ok_and(|t| !t.is_symlink()))
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file() || t.is_dir()))
         .map(|e| e.path())
         .collect();
     entries.sort();
