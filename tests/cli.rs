@@ -197,3 +197,31 @@ fn scan_walks_a_directorys_files_and_directories_only() {
     assert_eq!(lines.len(), 1, "the card once: {lines:?}");
     assert!(lines[0]["path"].as_str().unwrap().ends_with("a/card.txt"), "{lines:?}");
 }
+
+#[test]
+fn replay_reads_forms_recorded_as_params_and_notes_bodies_it_cannot_decode() {
+    // HAR 1.2 records a posted form as `text` or as `params`, one or the other.
+    let har = serde_json::json!({"log": {"entries": [
+        {"request": {"method": "POST", "url": "https://shop.example.com/checkout", "headers": [],
+            "postData": {"mimeType": "application/x-www-form-urlencoded",
+                "params": [{"name": "card", "value": "4111 1111 1111 1111"}, {"name": "note", "value": "a & b"}]}},
+         "response": {"status": 200, "headers": [],
+            "content": {"mimeType": "application/json", "text": "@@ not base64 @@", "encoding": "base64"}}},
+        {"request": {"method": "POST", "url": "https://shop.example.com/upload", "headers": [],
+            "postData": {"mimeType": "multipart/form-data; boundary=----B", "params": [
+                {"name": "email", "value": "ann@example.com"},
+                {"name": "doc", "fileName": "x.bin", "contentType": "application/octet-stream",
+                 "value": "4111 1111 1111 1111"}]}},
+         "response": {"status": 204, "headers": []}}
+    ]}});
+    let har = policy_file("params.har", &har.to_string());
+    let lines = json_lines(&sieve(&["replay", "--format", "jsonl", &har], b"").stdout);
+    let found = |line: &serde_json::Value| -> Vec<(String, String)> {
+        let findings = line["findings"].as_array().unwrap();
+        findings.iter().map(|f| (f["detector"].to_string(), f["key_path"].to_string())).collect()
+    };
+    assert_eq!(found(&lines[0]), [(r#""credit-card""#.into(), r#""$.card""#.into())], "{}", lines[0]);
+    assert_eq!(lines[0]["skipped"], serde_json::json!([["response", "the HAR's base64 text does not decode"]]));
+    // The file part's type is binary, so only the text field is read, as the filter reads it.
+    assert_eq!(found(&lines[1]), [(r#""email""#.into(), r#""$.email""#.into())], "{}", lines[1]);
+}

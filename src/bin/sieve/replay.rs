@@ -10,6 +10,8 @@ use sieve::policy::Direction;
 
 use crate::args::Format;
 
+mod form;
+
 /// What happened to one direction of an exchange.
 fn verdict(action: &BodyAction) -> &'static str {
     match action {
@@ -42,43 +44,92 @@ fn replay_entry(inspector: &Arc<Inspector>, entry: &Value) -> Replayed {
     let method = request["method"].as_str().unwrap_or("GET").to_string();
     let url = request["url"].as_str().unwrap_or_default().to_string();
     let mut ex = Exchange::new(Arc::clone(inspector));
-    let (request_verdict, request_tags) = replay_request(&mut ex, request, &method, &url);
+    let mut unread = Vec::new();
+    let (request_verdict, request_tags) = replay_request(&mut ex, request, &method, &url, &mut unread);
     let (response_verdict, response_tags) = match request_verdict {
         "blocked" => ("not sent", Vec::new()),
-        _ => replay_response(&mut ex, &entry["response"]),
+        _ => replay_response(&mut ex, &entry["response"], &mut unread),
     };
-    Replayed {
-        method,
-        url,
-        request: request_verdict,
-        response: response_verdict,
-        request_tags,
-        response_tags,
-        record: ex.record().clone(),
-    }
+    let mut record = ex.record().clone();
+    record.skipped.extend(unread);
+    Replayed { method, url, request: request_verdict, response: response_verdict, request_tags, response_tags, record }
 }
 
+/// Why a HAR body could not be replayed.
+const BAD_BASE64: &str = "the HAR's base64 text does not decode";
+
 /// Runs a HAR request through `ex`: its verdict, and the tags sent upstream.
+/// A body that cannot be read is noted in `unread`.
 fn replay_request(
     ex: &mut Exchange,
     request: &Value,
     method: &str,
     url: &str,
+    unread: &mut Vec<(Direction, &'static str)>,
 ) -> (&'static str, Vec<(String, String)>) {
     let (authority, path) = split_url(url);
     let mut headers = vec![pair(":method", method), pair(":authority", authority), pair(":path", path)];
     headers.extend(har_headers(&request["headers"]));
-    let body = text_of(&request["postData"]["text"], &request["postData"]["encoding"]);
-    replay_direction(ex, Direction::Request, &headers, body)
+    let body = request_body(&request["postData"], &mut headers);
+    replay_direction(ex, Direction::Request, &headers, readable(body, Direction::Request, unread))
 }
 
 /// Runs a HAR response through `ex`: its verdict, and the tags sent to the client.
-fn replay_response(ex: &mut Exchange, response: &Value) -> (&'static str, Vec<(String, String)>) {
+fn replay_response(
+    ex: &mut Exchange,
+    response: &Value,
+    unread: &mut Vec<(Direction, &'static str)>,
+) -> (&'static str, Vec<(String, String)>) {
     let status = response["status"].as_u64().unwrap_or(200).to_string();
     let mut headers = vec![pair(":status", &status)];
     headers.extend(har_headers(&response["headers"]));
-    let body = text_of(&response["content"]["text"], &response["content"]["encoding"]);
-    replay_direction(ex, Direction::Response, &headers, body)
+    let content = &response["content"];
+    with_content_type(&mut headers, content["mimeType"].as_str());
+    let body = text_of(&content["text"], &content["encoding"]);
+    replay_direction(ex, Direction::Response, &headers, readable(body, Direction::Response, unread))
+}
+
+/// The body, or none with the reason noted.
+fn readable(
+    body: Result<Vec<u8>, &'static str>,
+    direction: Direction,
+    unread: &mut Vec<(Direction, &'static str)>,
+) -> Vec<u8> {
+    body.unwrap_or_else(|why| {
+        unread.push((direction, why));
+        Vec::new()
+    })
+}
+
+/// A request's body from its HAR `postData`: its `text`, or its `params`
+/// (HAR 1.2 gives one or the other; a form is often recorded as params)
+/// encoded as the content type says, multipart or URL-encoded, which
+/// `headers` then carry.
+fn request_body(post: &Value, headers: &mut Vec<(Vec<u8>, Vec<u8>)>) -> Result<Vec<u8>, &'static str> {
+    with_content_type(headers, post["mimeType"].as_str());
+    match post["params"].as_array() {
+        Some(params) if post["text"].is_null() => {
+            let (body, content_type) = form::encode(params, &content_type(headers));
+            headers.retain(|(k, _)| k != b"content-type");
+            headers.push(pair("content-type", &content_type));
+            Ok(body)
+        }
+        _ => text_of(&post["text"], &post["encoding"]),
+    }
+}
+
+/// Adds `content-type: mime` where the headers have none (some exporters
+/// keep the type only in the body's `mimeType`).
+fn with_content_type(headers: &mut Vec<(Vec<u8>, Vec<u8>)>, mime: Option<&str>) {
+    match mime {
+        Some(mime) if !mime.is_empty() && content_type(headers).is_empty() => headers.push(pair("content-type", mime)),
+        _ => {}
+    }
+}
+
+/// The `content-type` header's value, or nothing.
+fn content_type(headers: &[(Vec<u8>, Vec<u8>)]) -> String {
+    headers.iter().find(|(k, _)| k == b"content-type").map_or(String::new(), |(_, v)| String::from_utf8_lossy(v).into())
 }
 
 /// Runs one direction's headers, then its body if it has one, through `ex`,
@@ -197,12 +248,12 @@ fn har_headers(list: &Value) -> Vec<(Vec<u8>, Vec<u8>)> {
 }
 
 /// A HAR text field, base64-decoded when its `encoding` says so.
-fn text_of(text: &Value, encoding: &Value) -> Vec<u8> {
+fn text_of(text: &Value, encoding: &Value) -> Result<Vec<u8>, &'static str> {
     let text = text.as_str().unwrap_or_default();
     if encoding.as_str() == Some("base64") {
-        sieve::engine::validate::base64_decode(text.trim().as_bytes()).unwrap_or_default()
+        sieve::engine::validate::base64_decode(text.trim().as_bytes()).ok_or(BAD_BASE64)
     } else {
-        text.as_bytes().to_vec()
+        Ok(text.as_bytes().to_vec())
     }
 }
 
