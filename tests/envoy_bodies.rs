@@ -7,7 +7,8 @@
 //! a response blocked once its headers are gone has its body replaced (in its
 //! `content-encoding`), and one held past
 //! Envoy's buffer limit is cut off; event streams (each event scanned on
-//! its own) and WebSockets (over HTTP/1.1 and HTTP/2) pass as they arrive.
+//! its own) and WebSockets (over HTTP/1.1 and HTTP/2) pass as they arrive;
+//! a client waiting for `100 Continue` gets it while sieve holds the headers.
 
 mod bed;
 mod fixtures;
@@ -413,6 +414,32 @@ fn a_websocket_over_http2_passes_at_once_with_values_masked_in_place_and_a_block
     assert!(!echoes[2].as_str().unwrap_or_default().contains("MIIE"), "the key never reached the upstream");
     assert_eq!(reply["reset"], true, "the block reset the stream: {reply}");
     assert_eq!(bed.counter("sieve_blocked_total{}", 1), Some(1));
+    bed.assert_clean_log();
+}
+
+#[test]
+fn a_client_waiting_for_100_continue_gets_it_and_its_body_is_redacted() {
+    // curl sends `expect: 100-continue` before a large upload and waits (a second) for
+    // the interim response. sieve holds the request's headers until the body is in; Envoy
+    // itself answers the expectation, so the client is not left waiting for a body that
+    // sieve is waiting for.
+    let bed = Bed::start(POLICY);
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", bed.port)).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_millis(800))).unwrap();
+    let head = format!(
+        "POST /v1/orders HTTP/1.1\r\nhost: sieve.test\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\nexpect: 100-continue\r\nconnection: close\r\n\r\n",
+        CARD_BODY.len()
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    let interim = read_until(&mut s, b"\r\n\r\n");
+    assert!(interim.starts_with(b"HTTP/1.1 100 Continue\r\n"), "{}", String::from_utf8_lossy(&interim));
+    s.write_all(CARD_BODY).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    let reply = read_until(&mut s, b"never");
+    assert!(reply.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&reply));
+    assert_eq!(last_body(&bed), REDACTED);
+    assert!(bed.last_whole().header("expect").is_none(), "Envoy answered the expectation itself");
     bed.assert_clean_log();
 }
 
