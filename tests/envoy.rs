@@ -438,6 +438,50 @@ fn a_bad_policy_pushed_to_a_running_envoy_is_refused_and_the_last_good_one_stays
     assert_eq!(bed.send("POST", "/v1/upload", &key, KEY).status, 200, "and applies");
 }
 
+/// Connections worker `n` of the bed's listener has accepted.
+fn accepted_by(bed: &Bed, n: u32) -> u64 {
+    let series = format!(
+        "envoy_listener_worker_downstream_cx_total{{envoy_worker_id=\"{n}\",envoy_listener_address=\"127.0.0.1_{}\"}} ",
+        bed.port
+    );
+    let stats = bed.stats();
+    stats.lines().find_map(|l| l.strip_prefix(&series)?.trim().parse().ok()).unwrap_or(0)
+}
+
+/// Runs `exchange` (each on a connection of its own) until both workers
+/// have accepted one since the call, which the kernel decides; how many ran.
+fn on_both_workers(bed: &Bed, mut exchange: impl FnMut()) -> u64 {
+    let before = [accepted_by(bed, 0), accepted_by(bed, 1)];
+    let mut runs = 0;
+    while runs < 60 && (accepted_by(bed, 0) == before[0] || accepted_by(bed, 1) == before[1]) {
+        exchange();
+        runs += 1;
+    }
+    assert!(accepted_by(bed, 0) > before[0] && accepted_by(bed, 1) > before[1], "both workers served: {runs} runs");
+    runs
+}
+
+#[test]
+fn two_workers_each_hold_the_policy_count_into_one_counter_and_keep_it_through_a_bad_reload() {
+    // Istio's sidecars run two workers: each has a VM and a root context of its own.
+    let bed = Bed::start_reloadable_with_workers(POLICY, 2);
+    let (json, text) = ([("content-type", "application/json")], [("content-type", "text/plain")]);
+    let sent = on_both_workers(&bed, || {
+        assert_eq!(bed.send("POST", "/v1/orders", &json, CARD_BODY).status, 200);
+        assert_eq!(bed.last_whole().body, REDACTED);
+    });
+    // Each worker adds its own counts to the same counter on its own tick.
+    assert_eq!(bed.counter("sieve_exchanges_total{}", sent), Some(sent));
+    let bad = "detectors:\n  - id: employee-id\n    category: pii\n    patterns: ['E\\d{6']\n";
+    assert!(!bed.reload(bad));
+    on_both_workers(&bed, || {
+        assert_eq!(bed.send("POST", "/v1/upload", &text, KEY).status, 403, "the last good policy")
+    });
+    assert!(bed.reload("categories:\n  credentials: {action: monitor}\n"));
+    on_both_workers(&bed, || assert_eq!(bed.send("POST", "/v1/upload", &text, KEY).status, 200, "the new policy"));
+    assert!(!bed.log().contains("panicked"));
+}
+
 /// The compile times the filter logged, in milliseconds, one per configure.
 fn compile_times(log: &str) -> Vec<f64> {
     log.lines().filter_map(|line| line.split("policy loaded in ").nth(1)?.split(" ms: ").next()?.parse().ok()).collect()

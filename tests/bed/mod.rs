@@ -380,47 +380,53 @@ impl Bed {
 
     /// Starts Envoy with sieve as a network filter in front of an echo server.
     pub fn start_tcp(policy: &str) -> Bed {
-        Bed::launch("envoy/tcp.yaml", policy, Shape::Static, Upstream::start_echo)
+        Bed::launch("envoy/tcp.yaml", policy, Shape::Static, Upstream::start_echo, 1)
             .unwrap_or_else(|log| panic!("Envoy did not become ready:\n{log}"))
     }
 
     /// Starts Envoy from another shipped HTTP configuration (a path from the
     /// repository root) with `policy` as sieve's.
     pub fn start_from(config: &str, policy: &str) -> Bed {
-        Bed::launch(config, policy, Shape::Static, Upstream::start)
+        Bed::launch(config, policy, Shape::Static, Upstream::start, 1)
             .unwrap_or_else(|log| panic!("Envoy did not become ready:\n{log}"))
     }
 
     /// Starts Envoy; `Err` holds its log when it does not become ready.
     pub fn try_start(policy: &str) -> Result<Bed, String> {
-        Bed::launch("envoy/http.yaml", policy, Shape::Static, Upstream::start)
+        Bed::launch("envoy/http.yaml", policy, Shape::Static, Upstream::start, 1)
     }
 
     /// Starts Envoy with `vm_policy` as the VM configuration (the default
     /// policy) and `policy` as the plugin configuration.
     pub fn start_with_vm_policy(vm_policy: &str, policy: &str) -> Bed {
-        Bed::launch("envoy/http.yaml", policy, Shape::VmPolicy(vm_policy), Upstream::start)
+        Bed::launch("envoy/http.yaml", policy, Shape::VmPolicy(vm_policy), Upstream::start, 1)
             .unwrap_or_else(|log| panic!("Envoy did not become ready:\n{log}"))
     }
 
     /// Starts Envoy as [`Shape::Overridden`] arranges it, with `overlay` merged
     /// into its bootstrap.
     pub fn start_with_bootstrap_overlay(overlay: &str, policy: &str) -> Bed {
-        Bed::launch("envoy/http.yaml", policy, Shape::Overridden(overlay), Upstream::start)
+        Bed::launch("envoy/http.yaml", policy, Shape::Overridden(overlay), Upstream::start, 1)
             .unwrap_or_else(|log| panic!("Envoy did not become ready:\n{log}"))
     }
 
     /// Starts Envoy with its HTTP listener (and so sieve's policy) in a
     /// watched LDS file, which [`Bed::reload`] replaces.
     pub fn start_reloadable(policy: &str) -> Bed {
-        Bed::launch("envoy/http.yaml", policy, Shape::Reloadable, Upstream::start)
+        Bed::start_reloadable_with_workers(policy, 1)
+    }
+
+    /// [`Bed::start_reloadable`] with `workers` worker threads (Istio's
+    /// sidecars run two): each has its own VM, root context and policy.
+    pub fn start_reloadable_with_workers(policy: &str, workers: u32) -> Bed {
+        Bed::launch("envoy/http.yaml", policy, Shape::Reloadable, Upstream::start, workers)
             .unwrap_or_else(|log| panic!("Envoy did not become ready:\n{log}"))
     }
 
     /// Starts a second Envoy on this bed's listener port, as a parallel
     /// test's bed would if it drew the same free port: `Err` holds its log.
     pub fn try_start_on_its_port(&self, policy: &str) -> Result<Bed, String> {
-        Bed::launch_once("envoy/http.yaml", policy, &Shape::Static, Upstream::start(), self.port)
+        Bed::launch_once("envoy/http.yaml", policy, &Shape::Static, Upstream::start(), self.port, 1)
     }
 
     /// Replaces the listener with one carrying `policy`; returns whether
@@ -452,20 +458,33 @@ impl Bed {
         panic!("Envoy neither accepted nor rejected the new listener:\n{}", self.log());
     }
 
-    fn launch(template: &str, policy: &str, shape: Shape, upstream: fn() -> Upstream) -> Result<Bed, String> {
+    fn launch(
+        template: &str,
+        policy: &str,
+        shape: Shape,
+        upstream: fn() -> Upstream,
+        workers: u32,
+    ) -> Result<Bed, String> {
         // A port found free may be taken by a parallel test before Envoy
         // binds it: then Envoy exits, and the bed starts again on new ports.
         let mut tries = 3;
         loop {
-            match Bed::launch_once(template, policy, &shape, upstream(), free_port()) {
+            match Bed::launch_once(template, policy, &shape, upstream(), free_port(), workers) {
                 Err(log) if tries > 1 && log.contains("Address already in use") => tries -= 1,
                 result => return result,
             }
         }
     }
 
-    /// Starts Envoy once, its listener on `port`.
-    fn launch_once(template: &str, policy: &str, shape: &Shape, upstream: Upstream, port: u16) -> Result<Bed, String> {
+    /// Starts Envoy once, its listener on `port`, with `workers` worker threads.
+    fn launch_once(
+        template: &str,
+        policy: &str,
+        shape: &Shape,
+        upstream: Upstream,
+        port: u16,
+        workers: u32,
+    ) -> Result<Bed, String> {
         static NEXT: AtomicU32 = AtomicU32::new(0);
         let (wasm, envoy) = (wasm(), envoy());
         let admin = free_port();
@@ -496,7 +515,7 @@ impl Bed {
         let envoy = Command::new(envoy)
             .arg("-c")
             .arg(&config_path)
-            .args(["--base-id", &base_id.to_string(), "--concurrency", "1", "--log-level", "info"])
+            .args(["--base-id", &base_id.to_string(), "--concurrency", &workers.to_string(), "--log-level", "info"])
             .args(overlay)
             .stdout(std::fs::File::create(dir.join("access.log")).unwrap())
             // Envoy's stderr log is written line by line; --log-path buffers.
