@@ -438,6 +438,30 @@ fn a_bad_policy_pushed_to_a_running_envoy_is_refused_and_the_last_good_one_stays
     assert_eq!(bed.send("POST", "/v1/upload", &key, KEY).status, 200, "and applies");
 }
 
+#[test]
+fn streams_of_one_http2_connection_are_inspected_each_on_its_own_however_their_chunks_interleave() {
+    let bed = Bed::start(POLICY);
+    let (json, text) = ([("content-type", "application/json")], [("content-type", "text/plain")]);
+    let clean: &[u8] = br#"{"order": 8, "note": "4111 alone is no card"}"#;
+    // Each body in thirds, so the card and the key are cut while the other streams' chunks
+    // come between their parts.
+    let thirds = |b: &'static [u8]| -> Vec<&'static [u8]> { b.chunks(b.len().div_ceil(3)).collect() };
+    let (card, key, plain) = (thirds(CARD_BODY), thirds(KEY), thirds(clean));
+    let replies =
+        bed.h2c_streams(&[("/v1/card", &json, &card), ("/v1/key", &text, &key), ("/v1/clean", &json, &plain)]);
+    let statuses: Vec<_> = replies.iter().map(|r| r["status"].as_u64()).collect();
+    assert_eq!(statuses, [Some(200), Some(403), Some(200)], "{replies:?}");
+    assert!(replies[1]["body"].as_str().unwrap_or_default().contains("credentials"), "{replies:?}");
+    let received = bed.received();
+    let body_of = |path: &str| received.iter().find(|r| r.path == path && r.complete).map(|r| r.body.clone());
+    assert_eq!(body_of("/v1/card").as_deref(), Some(REDACTED));
+    assert_eq!(body_of("/v1/clean").as_deref(), Some(clean));
+    // Envoy forwards request headers before the body arrives; the held body never follows.
+    let key_upstream = |r: &&bed::Received| r.path == "/v1/key";
+    assert!(received.iter().filter(key_upstream).all(|r| !r.complete && r.body.is_empty()), "{received:?}");
+    bed.assert_clean_log();
+}
+
 /// Connections worker `n` of the bed's listener has accepted.
 fn accepted_by(bed: &Bed, n: u32) -> u64 {
     let series = format!(

@@ -6,17 +6,21 @@ prints the response as JSON: status, headers, body (text) and body_hex, trailers
 With {"websocket": true}, it opens a WebSocket by extended CONNECT (RFC 8441) instead, sends
 each chunk once the echo of the one before (up to a newline) came back, and prints the status,
 each chunk's echo, and whether the stream was reset.
+With {"streams": [{"path", "headers", "chunks"}]}, it sends several POSTs on the one connection,
+their bodies' chunks interleaved (the first chunk of each, then the second of each, with a pause
+between rounds), and prints a list of each stream's status and body (text), in order.
 Used by tests/envoy.rs, tests/envoy_bodies.rs and tests/envoy_grpc.rs; needs the `h2` package."""
 import json
 import socket
 import sys
+import time
 
 import h2.config
 import h2.connection
 import h2.events
 
 port, spec = int(sys.argv[1]), json.loads(sys.argv[2])
-chunks = [bytes.fromhex(c) for c in spec["chunks"]]
+chunks = [bytes.fromhex(c) for c in spec.get("chunks", [])]
 trailers = [tuple(t) for t in spec.get("trailers", [])]
 sock = socket.create_connection(("127.0.0.1", port), timeout=10)
 conn = h2.connection.H2Connection(config=h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
@@ -72,6 +76,41 @@ def websocket():
     return out
 
 
+def streams():
+    """Several POSTs on one connection, their chunks interleaved: each one's status and body."""
+    ids = [1 + 2 * i for i in range(len(spec["streams"]))]
+    bodies = [[bytes.fromhex(c) for c in s["chunks"]] for s in spec["streams"]]
+    for sid, s in zip(ids, spec["streams"]):
+        head = [(":method", "POST"), (":path", s["path"]), (":authority", "sieve.test"), (":scheme", "http")]
+        conn.send_headers(sid, head + [tuple(h) for h in s["headers"]])
+    sock.sendall(conn.data_to_send())
+    for r in range(max(len(b) for b in bodies)):
+        for sid, body in zip(ids, bodies):
+            if r < len(body):
+                conn.send_data(sid, body[r], end_stream=r == len(body) - 1)
+        sock.sendall(conn.data_to_send())
+        time.sleep(0.05)  # Envoy then hands each round to the filters as its own chunks.
+    out = {sid: {"status": 0, "body": b""} for sid in ids}
+    ended = set()
+    while len(ended) < len(ids):
+        data = sock.recv(65536)
+        if not data:
+            break
+        for event in conn.receive_data(data):
+            if isinstance(event, h2.events.ResponseReceived):
+                out[event.stream_id]["status"] = int(dict(event.headers).get(":status", 0))
+            elif isinstance(event, h2.events.DataReceived):
+                out[event.stream_id]["body"] += event.data
+                conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+            elif isinstance(event, (h2.events.StreamEnded, h2.events.StreamReset)):
+                ended.add(event.stream_id)
+        sock.sendall(conn.data_to_send())
+    return [{"status": out[sid]["status"], "body": out[sid]["body"].decode("utf-8", "replace")} for sid in ids]
+
+
+if "streams" in spec:
+    print(json.dumps(streams()))
+    sys.exit(0)
 if spec.get("websocket"):
     sock.settimeout(3)
     print(json.dumps(websocket()))

@@ -60,6 +60,9 @@ pub fn h2_python() -> &'static Path {
     })
 }
 
+/// A POST for [`Bed::h2c_streams`]: its path, headers and body chunks.
+pub type Post<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a [&'a [u8]]);
+
 /// A request as the upstream received it.
 #[derive(Debug, Clone, Default)]
 pub struct Received {
@@ -716,6 +719,20 @@ impl Bed {
     }
 
     /// Runs `tests/h2c_client.py` on `spec`.
+    /// Sends POSTs as streams of one HTTP/2 connection, their chunks
+    /// interleaved round by round; returns each stream's `status` and
+    /// `body`, in order.
+    pub fn h2c_streams(&self, streams: &[Post]) -> Vec<serde_json::Value> {
+        let streams: Vec<_> = streams
+            .iter()
+            .map(|(path, headers, chunks)| {
+                serde_json::json!({"path": path, "headers": headers, "chunks": chunks.iter().map(hex).collect::<Vec<_>>()})
+            })
+            .collect();
+        let replies = self.h2c(serde_json::json!({ "streams": streams }));
+        replies.as_array().expect("one reply per stream").clone()
+    }
+
     fn h2c(&self, spec: serde_json::Value) -> serde_json::Value {
         let out = Command::new(h2_python())
             .arg(PathBuf::from(ROOT).join("tests/h2c_client.py"))
