@@ -1,5 +1,7 @@
 //! The `sieve` binary: exit codes, output formats, and no value in clear.
 
+mod wire;
+
 use std::io::Write;
 use std::process::{Child, Command, Output, Stdio};
 
@@ -224,4 +226,38 @@ fn replay_reads_forms_recorded_as_params_and_notes_bodies_it_cannot_decode() {
     assert_eq!(lines[0]["skipped"], serde_json::json!([["response", "the HAR's base64 text does not decode"]]));
     // The file part's type is binary, so only the text field is read, as the filter reads it.
     assert_eq!(found(&lines[1]), [(r#""email""#.into(), r#""$.email""#.into())], "{}", lines[1]);
+}
+
+#[test]
+fn compressed_files_are_scanned_as_the_text_they_hold() {
+    let json = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/api/orders-response.json")).unwrap();
+    let plain = json_lines(&sieve(&["scan", "--format", "jsonl", "samples/api/orders-response.json"], b"").stdout);
+    let without_path = |lines: Vec<serde_json::Value>| -> Vec<serde_json::Value> {
+        lines
+            .into_iter()
+            .map(|mut l| {
+                l.as_object_mut().unwrap().retain(|k, _| k != "path" && k != "fingerprint");
+                l
+            })
+            .collect()
+    };
+    let plain = without_path(plain);
+    assert!(!plain.is_empty());
+    // Rotated logs are gzip files, often of several members; zstd is the other common choice.
+    let (half, rest) = json.split_at(json.len() / 2);
+    let cases =
+        [("orders.json.gz", [wire::gzip(half), wire::gzip(rest)].concat()), ("orders.json.zst", wire::zstd(&json))];
+    for (name, bytes) in cases {
+        let path = policy_file(name, "");
+        std::fs::write(&path, bytes).unwrap();
+        let out = sieve(&["scan", "--format", "jsonl", &path], b"");
+        assert_eq!(out.status.code(), Some(1), "{name}: {}", text(&out.stderr));
+        assert_eq!(without_path(json_lines(&out.stdout)), plain, "{name}: the same findings, key paths and offsets");
+    }
+    let cut = wire::gzip(&json);
+    let path = policy_file("cut.json.gz", "");
+    std::fs::write(&path, &cut[..cut.len() / 2]).unwrap();
+    let out = sieve(&["scan", &path], b"");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("gzip data cut short"), "{}", text(&out.stderr));
 }

@@ -11,10 +11,11 @@
 //! Exit codes: 0 no findings (or a valid policy), 1 findings, 2 error.
 
 mod args;
+mod compressed;
 mod replay;
 mod report;
 
-use std::io::{self, Read, Write};
+use std::io::{self, BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -111,7 +112,7 @@ fn scan(args: &Args) -> Result<ExitCode, Stop> {
     for input in inputs(&args.paths)? {
         let name = input.display().to_string();
         let mut reader = open(&input)?;
-        let mut scanner = engine.scanner(options_for(&engine, &input));
+        let mut scanner = engine.scanner(options_for(&engine, &input, &mut reader));
         let mut lines = Vec::new();
         let mut sink = |f, value: &[u8]| lines.push(reporter.line(&name, &f, value));
         let mut buf = vec![0; CHUNK];
@@ -142,12 +143,12 @@ fn redact(args: &Args) -> Result<ExitCode, Stop> {
         [one] => one.clone(),
         _ => return Err(Stop::Error("redact takes one PATH".into())),
     };
-    let mut options = options_for(&engine, &input);
+    let mut reader = open(&input)?;
+    let mut options = options_for(&engine, &input, &mut reader);
     if !args.by_action {
         options.redact = DetectorSet::all(&engine);
     }
     let mut scanner = engine.scanner(options);
-    let mut reader = open(&input)?;
     let mut stdout = io::stdout().lock();
     let (mut found, mut out, mut buf) = (0usize, Vec::with_capacity(CHUNK), vec![0; CHUNK]);
     loop {
@@ -213,30 +214,31 @@ fn detectors(args: &Args) -> Result<ExitCode, Stop> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// JSON key paths are tracked for `.json` files and for anything that
-/// starts like JSON; the tracker falls back to text on its own.
-fn options_for(engine: &Engine, input: &Path) -> ScanOptions {
-    let json = input.extension().is_some_and(|e| e == "json" || e == "jsonl" || e == "har")
-        || (input != Path::new("-") && first_byte(input).is_some_and(|b| b == b'{' || b == b'['));
-    if json {
+/// JSON key paths are tracked for `.json` files (compressed too) and for
+/// anything that starts like JSON once decoded; the tracker falls back to
+/// text on its own.
+fn options_for(engine: &Engine, input: &Path, reader: &mut dyn BufRead) -> ScanOptions {
+    let plain = match input.extension() {
+        Some(e) if e == "gz" || e == "zst" => input.file_stem().map(Path::new).unwrap_or(input),
+        _ => input,
+    };
+    let named = plain.extension().is_some_and(|e| e == "json" || e == "jsonl" || e == "har");
+    let first = reader.fill_buf().ok().and_then(|head| head.iter().copied().find(|b| !b.is_ascii_whitespace()));
+    if named || first.is_some_and(|b| b == b'{' || b == b'[') {
         ScanOptions::json(engine)
     } else {
         ScanOptions::text(engine)
     }
 }
 
-fn first_byte(path: &Path) -> Option<u8> {
-    let mut buf = [0u8; 64];
-    let n = std::fs::File::open(path).and_then(|mut f| f.read(&mut buf)).ok()?;
-    buf[..n].iter().copied().find(|b| !b.is_ascii_whitespace())
-}
-
-fn open(path: &Path) -> Result<Box<dyn Read>, String> {
-    if path == Path::new("-") {
-        return Ok(Box::new(io::stdin()));
-    }
-    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(Box::new(file))
+/// A file, or standard input for `-`, decoded if it is compressed.
+fn open(path: &Path) -> Result<Box<dyn BufRead>, String> {
+    let reader: Box<dyn std::io::Read> = if path == Path::new("-") {
+        Box::new(io::stdin())
+    } else {
+        Box::new(std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?)
+    };
+    compressed::decoded(reader).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// Files named on the command line, directories walked in name order;
