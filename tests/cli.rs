@@ -85,6 +85,17 @@ fn check_accepts_good_and_refuses_bad_policies() {
         err.contains("detectors[0].patterns[0]") && err.contains("\"x\"") && err.contains("invalid regex"),
         "{err}"
     );
+    // What Envoy refuses in the HTTP filter's part of a policy, check refuses too.
+    let cases = [
+        ("http:\n  sample: 1.5\n", "http.sample"),
+        ("http:\n  block_status: 99\n", "http.block_status"),
+        ("http:\n  routes:\n    - {paths: ['/x'], actions: {nosuch: block}}\n", "http.routes[0].actions.nosuch"),
+    ];
+    for (policy, field) in cases {
+        let out = sieve(&["check", &policy_file("http.yaml", policy)], b"");
+        assert_eq!(out.status.code(), Some(2), "{policy}");
+        assert!(text(&out.stderr).contains(&format!("http.yaml: {field}")), "{}", text(&out.stderr));
+    }
 }
 
 #[test]

@@ -23,6 +23,7 @@ use std::sync::Arc;
 use args::{Args, Format};
 use report::Reporter;
 use sieve::engine::{DetectorSet, Engine, ScanOptions};
+use sieve::flow::Inspector;
 
 const USAGE: &str = "usage:
   sieve scan   [--policy FILE] [--format text|jsonl] [PATH...]   find sensitive data (PATH: file, directory or -)
@@ -87,21 +88,23 @@ fn run(argv: Vec<String>) -> Result<ExitCode, Stop> {
     }
 }
 
-/// The policy file's text, or the default (empty) policy.
-fn read_policy(policy: Option<&Path>) -> Result<String, String> {
-    match policy {
-        Some(p) => std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display())),
-        None => Ok(String::new()),
-    }
-}
-
-fn load_engine(policy: Option<&Path>) -> Result<Arc<Engine>, String> {
-    let text = read_policy(policy)?;
-    let engine = Engine::from_policy_text(&text).map_err(|e| match policy {
+/// The policy in a file, or the default (empty) one, compiled as the filter
+/// compiles it: every command refuses what Envoy would refuse, the `http`
+/// and `tcp` parts included, with the file's name before the reason.
+fn load(policy: Option<&Path>) -> Result<Arc<Inspector>, String> {
+    let text = match policy {
+        Some(p) => std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?,
+        None => String::new(),
+    };
+    Inspector::from_policy_text(&text).map_err(|e| match policy {
         Some(p) => format!("{}: {e}", p.display()),
         None => e.to_string(),
-    })?;
-    Ok(Arc::new(engine))
+    })
+}
+
+/// The engine of [`load`]'s policy.
+fn load_engine(policy: Option<&Path>) -> Result<Arc<Engine>, String> {
+    Ok(Arc::clone(&load(policy)?.engine))
 }
 
 fn scan(args: &Args) -> Result<ExitCode, Stop> {
@@ -168,8 +171,7 @@ fn redact(args: &Args) -> Result<ExitCode, Stop> {
 
 fn replay(args: &Args) -> Result<ExitCode, Stop> {
     let [har] = args.paths.as_slice() else { return Err(format!("replay takes one HAR file\n{USAGE}").into()) };
-    let inspector =
-        sieve::flow::Inspector::from_policy_text(&read_policy(args.policy.as_deref())?).map_err(|e| e.to_string())?;
+    let inspector = load(args.policy.as_deref())?;
     let har_text = std::fs::read_to_string(har).map_err(|e| format!("{}: {e}", har.display()))?;
     let har_json = serde_json::from_str(&har_text).map_err(|e| format!("{}: not JSON: {e}", har.display()))?;
     let replayed = replay::replay(&inspector, &har_json).map_err(|e| format!("{}: {e}", har.display()))?;
