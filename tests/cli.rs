@@ -103,6 +103,17 @@ fn usage_errors_exit_two() {
     assert_eq!(sieve(&["scan", "--format", "xml"], b"").status.code(), Some(2));
     assert_eq!(sieve(&["frobnicate"], b"").status.code(), Some(2));
     assert_eq!(sieve(&["scan", "no/such/file"], b"").status.code(), Some(2));
+    let out = sieve(&["scan", "--format"], b"");
+    assert!(text(&out.stderr).starts_with("sieve: --format needs text or jsonl\n"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn version_and_help_exit_zero() {
+    let out = sieve(&["--version"], b"");
+    assert_eq!((out.status.code(), text(&out.stdout)), (Some(0), format!("sieve {}\n", env!("CARGO_PKG_VERSION"))));
+    let out = sieve(&["--help"], b"");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stdout).contains("sieve replay"));
 }
 
 /// Writes a policy to a file of this test process's own; its path.

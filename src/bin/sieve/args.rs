@@ -30,7 +30,8 @@ impl Args {
                     args.format = match it.next().as_deref() {
                         Some("text") => Format::Text,
                         Some("jsonl") => Format::Jsonl,
-                        other => return Err(format!("--format takes text or jsonl, not {other:?}")),
+                        Some(other) => return Err(format!("--format takes text or jsonl, not {other:?}")),
+                        None => return Err("--format needs text or jsonl".into()),
                     }
                 }
                 "--by-action" => args.by_action = true,
@@ -61,7 +62,8 @@ mod tests {
 
     #[test]
     fn bad_input_is_an_error() {
-        assert!(parse("scan --format xml").is_err());
+        assert_eq!(parse("scan --format xml").unwrap_err(), r#"--format takes text or jsonl, not "xml""#);
+        assert_eq!(parse("scan --format").unwrap_err(), "--format needs text or jsonl");
         assert!(parse("scan --policy").is_err());
         assert!(parse("scan --bogus").is_err());
         assert!(parse("").is_err());

@@ -6,6 +6,7 @@
 //! sieve replay [--policy FILE] [--format text|jsonl] FILE.har
 //! sieve check  POLICY
 //! sieve detectors [--policy FILE]
+//! sieve --version
 //! ```
 //!
 //! Exit codes: 0 no findings (or a valid policy), 1 findings, 2 error.
@@ -31,6 +32,7 @@ const USAGE: &str = "usage:
   sieve replay [--policy FILE] [--format text|jsonl] FILE.har   what the Envoy filter would do to each exchange
   sieve check  POLICY                                           validate a policy file
   sieve detectors [--policy FILE]                               list the active detectors
+  sieve --version
 exit codes: 0 nothing found / policy valid, 1 findings, 2 error";
 
 const CHUNK: usize = 64 * 1024;
@@ -82,6 +84,10 @@ fn run(argv: Vec<String>) -> Result<ExitCode, Stop> {
         "detectors" => detectors(&args),
         "help" | "--help" | "-h" => {
             writeln!(io::stdout(), "{USAGE}")?;
+            Ok(ExitCode::SUCCESS)
+        }
+        "version" | "--version" | "-V" => {
+            writeln!(io::stdout(), "sieve {}", env!("CARGO_PKG_VERSION"))?;
             Ok(ExitCode::SUCCESS)
         }
         other => Err(format!("unknown command {other:?}\n{USAGE}").into()),
