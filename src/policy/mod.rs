@@ -8,6 +8,7 @@
 
 mod error;
 mod model;
+mod nesting;
 
 pub use error::PolicyError;
 pub use model::*;
@@ -48,6 +49,8 @@ fn to_value(text: &str) -> Result<serde_json::Value, PolicyError> {
     }
     if trimmed.starts_with('{') {
         serde_json::from_str(text).map_err(|e| PolicyError::new("", format!("invalid JSON: {e}")))
+    } else if let Some(line) = nesting::too_deep(text) {
+        Err(PolicyError::new("", format!("invalid YAML: flow collections nested too deeply at line {line}")))
     } else {
         serde_yaml_ng::from_str(text).map_err(|e| PolicyError::new("", format!("invalid YAML: {e}")))
     }
@@ -100,6 +103,14 @@ mod tests {
     fn broken_json_is_refused_with_the_parser_message() {
         let e = parse("{\"detectors\": [").unwrap_err();
         assert!(e.reason.starts_with("invalid JSON"), "{e}");
+    }
+
+    #[test]
+    fn yaml_nested_past_any_use_is_refused_before_the_parser_reads_it() {
+        // libyaml would take seconds over this, quadratic in the depth.
+        let deep = format!("categories: {}{}", "[".repeat(50_000), "]".repeat(50_000));
+        let e = parse(&deep).unwrap_err();
+        assert_eq!(e.reason, "invalid YAML: flow collections nested too deeply at line 1");
     }
 
     #[test]
