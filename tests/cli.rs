@@ -283,3 +283,16 @@ fn compressed_files_are_scanned_as_the_text_they_hold() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("gzip data cut short"), "{}", text(&out.stderr));
 }
+
+#[test]
+fn a_closed_output_stops_a_scan_before_the_rest_of_its_input_is_read() {
+    let mut child = spawn(&["scan", "-"]);
+    drop(child.stdout.take());
+    // 50 MB, a finding on every line: each line is written as it is found, so the first
+    // write that fails ends the scan, and sieve stops reading (it kept every line until
+    // the input's end, and read all of it).
+    let fed = child.stdin.take().unwrap().write_all(&b"card 4111 1111 1111 1111\n".repeat(2_000_000));
+    let out = child.wait_with_output().unwrap();
+    assert_eq!((out.status.code(), text(&out.stderr)), (Some(0), String::new()));
+    assert!(fed.is_err(), "sieve read all its input though it could write nothing");
+}

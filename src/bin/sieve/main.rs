@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 use args::{Args, Format};
 use report::Reporter;
-use sieve::engine::{DetectorSet, Engine, ScanOptions};
+use sieve::engine::{DetectorSet, Engine, Finding, ScanOptions};
 use sieve::flow::Inspector;
 
 const USAGE: &str = "usage:
@@ -119,30 +119,40 @@ fn scan(args: &Args) -> Result<ExitCode, Stop> {
     let reporter = Reporter::new(&engine, args.format);
     let mut total = 0;
     for input in inputs(&args.paths)? {
-        let name = input.display().to_string();
-        let mut reader = open(&input)?;
-        let mut scanner = engine.scanner(options_for(&engine, &input, &mut reader));
-        let mut lines = Vec::new();
-        let mut sink = |f, value: &[u8]| lines.push(reporter.line(&name, &f, value));
-        let mut buf = vec![0; CHUNK];
-        loop {
-            let n = reader.read(&mut buf).map_err(|e| format!("{name}: {e}"))?;
-            if n == 0 {
-                break;
-            }
-            scanner.feed(&buf[..n], &mut sink);
-        }
-        scanner.finish(&mut sink);
-        total += lines.len();
-        for line in lines {
-            writeln!(out, "{line}")?;
-        }
+        total += scan_input(&engine, &reporter, &input, &mut out)?;
     }
     if args.format == Format::Text {
         writeln!(out, "{total} finding{}", if total == 1 { "" } else { "s" })?;
     }
     out.flush()?;
     Ok(if total > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// Scans one input, each finding's line written as it is found, so memory
+/// stays bounded however many there are, and a closed output stops the
+/// scan; how many it found.
+fn scan_input<W: Write>(engine: &Arc<Engine>, reporter: &Reporter, input: &Path, out: &mut W) -> Result<usize, Stop> {
+    let name = input.display().to_string();
+    let mut reader = open(input)?;
+    let mut scanner = engine.scanner(options_for(engine, input, &mut reader));
+    let (mut found, mut written) = (0, Ok(()));
+    let line = |out: &mut W, found: &mut usize, written: &mut io::Result<()>, f: Finding, value: &[u8]| {
+        *found += 1;
+        if written.is_ok() {
+            *written = writeln!(out, "{}", reporter.line(&name, &f, value));
+        }
+    };
+    let mut buf = vec![0; CHUNK];
+    while written.is_ok() {
+        let n = reader.read(&mut buf).map_err(|e| format!("{name}: {e}"))?;
+        if n == 0 {
+            scanner.finish(&mut |f, value| line(out, &mut found, &mut written, f, value));
+            break;
+        }
+        scanner.feed(&buf[..n], &mut |f, value| line(out, &mut found, &mut written, f, value));
+    }
+    written?;
+    Ok(found)
 }
 
 fn redact(args: &Args) -> Result<ExitCode, Stop> {
