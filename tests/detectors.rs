@@ -187,6 +187,26 @@ fn private_key_block_is_found_whole() {
 }
 
 #[test]
+fn credentials_in_json_strings_are_found_as_json_encoders_escape_them() {
+    let e = engine();
+    // A service account key file (GCP's layout): the PEM's line ends are `\n` escapes, and
+    // PHP's json_encode writes `/` as `\/` too.
+    let lines = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\\n".repeat(20) + "Ab+c\\/dEf==\\n";
+    let key = format!("-----BEGIN PRIVATE KEY-----\\n{lines}-----END PRIVATE KEY-----");
+    let account = format!(
+        r#"{{"type": "service_account", "private_key": "{key}\n", "client_email": "ci@p.iam.gserviceaccount.com"}}"#
+    );
+    let got = json_found(&e, &account);
+    let want = ("private-key".to_string(), key.clone(), Some("$.private_key".to_string()));
+    assert!(got.contains(&want), "{got:?}");
+    assert_finds(&e, "url-password", r#"{"dsn": "postgres:\/\/app:s3cr3tPw@db.internal:5432\/x"}"#, "s3cr3tPw");
+    let hook = r#"https:\/\/hooks.slack.com\/services\/T0123ABCD\/B0123ABCD\/abcdefghijklmnopqrstuvwx"#;
+    assert_finds(&e, "slack-token", &format!(r#"{{"webhook": "{hook}"}}"#), hook);
+    let token = r#"9fK2mQ7xL4\/pZ8wR1+aB3"#;
+    assert_finds(&e, "bearer-token", &format!(r#"{{"authorization": "Bearer {token}"}}"#), token);
+}
+
+#[test]
 fn url_passwords_and_http_credentials() {
     let e = engine();
     assert_finds(&e, "url-password", "db=postgres://app:s3cr3tPw@db.internal:5432/x", "s3cr3tPw");

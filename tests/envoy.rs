@@ -107,6 +107,21 @@ fn private_key_is_blocked_with_a_json_reply_and_never_reaches_upstream() {
 }
 
 #[test]
+fn a_service_account_key_file_in_a_json_body_is_blocked() {
+    // The PEM sits in a JSON string, its line ends written as `\n` escapes.
+    let bed = Bed::start(POLICY);
+    let pem = String::from_utf8_lossy(KEY).replace('\n', "\\n");
+    let body = format!(r#"{{"type": "service_account", "project_id": "p", "private_key": "{pem}"}}"#);
+    let reply = bed.send("POST", "/v1/upload", &[("content-type", "application/json")], body.as_bytes());
+    assert_eq!(reply.status, 403, "{}", reply.text());
+    assert!(reply.text().contains("private-key"), "{}", reply.text());
+    for got in bed.received() {
+        assert!(!got.complete && !String::from_utf8_lossy(&got.body).contains("MIIE"), "the key reached the upstream");
+    }
+    bed.assert_clean_log();
+}
+
+#[test]
 fn a_private_key_in_a_gzip_body_is_found_and_blocked() {
     let bed = Bed::start(POLICY);
     let body = wire::gzip(KEY);
