@@ -187,6 +187,19 @@ fn private_key_block_is_found_whole() {
 }
 
 #[test]
+fn azure_storage_keys_in_connection_strings() {
+    let e = engine();
+    let key = "CzBVep/E6Q4zWH2ix+wRNluApcrvFDleg6jN8hc8YYar0PUaP2SJrtP4HUJnjLHW+yBFao+02f4jSG2St9wBJg==";
+    let conn =
+        format!("DefaultEndpointsProtocol=https;AccountName=acme;AccountKey={key};EndpointSuffix=core.windows.net");
+    assert_finds(&e, "azure-storage-key", &conn, key);
+    assert_not(&e, "azure-storage-key", "AccountKey=Zm9vYmFy=="); // not 64 bytes
+                                                                  // The storage emulator's published key is a documented example.
+    let emulator = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+    assert_not(&e, "azure-storage-key", &format!("AccountName=devstoreaccount1;AccountKey={emulator};"));
+}
+
+#[test]
 fn credentials_in_json_strings_are_found_as_json_encoders_escape_them() {
     let e = engine();
     // A service account key file (GCP's layout): the PEM's line ends are `\n` escapes, and

@@ -33,8 +33,13 @@ const TRIGGER_LEN: usize = 11;
 /// Room for the combined pattern set's NFA.
 const NFA_SIZE_LIMIT: usize = 64 << 20;
 
-/// Documented example credentials, allowed unless the policy says otherwise.
-const DOCUMENTED_EXAMPLES: &[&str] = &["AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"];
+/// Documented example credentials, allowed unless the policy says otherwise:
+/// AWS's, and the Azure Storage emulator's well-known account key.
+const DOCUMENTED_EXAMPLES: &[&str] = &[
+    "AKIAIOSFODNN7EXAMPLE",
+    "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==",
+];
 
 /// Patterns are byte-oriented with ASCII classes (`\d`, `\w`, `\b`) unless
 /// a pattern opts into Unicode with `(?u)`: the lazy DFA then never has to
