@@ -33,9 +33,9 @@ fn last_body(bed: &Bed) -> Vec<u8> {
 }
 
 #[test]
-fn forms_xml_text_json_lines_and_malformed_json_are_redacted_in_their_own_syntax() {
+fn forms_xml_text_yaml_json_lines_and_malformed_json_are_redacted_in_their_own_syntax() {
     let bed = Bed::start(POLICY);
-    let cases: [(&str, &[u8], &[u8]); 6] = [
+    let cases: [(&str, &[u8], &[u8]); 7] = [
         (
             "application/x-www-form-urlencoded",
             b"name=Ann&card=4111+1111+1111+1111",
@@ -56,6 +56,12 @@ fn forms_xml_text_json_lines_and_malformed_json_are_redacted_in_their_own_syntax
             "application/json",
             b"{\"note\": \"\xff\xfe\", \"card\": \"4111 1111 1111 1111\"}",
             b"{\"note\": \"\xff\xfe\", \"card\": \"**** **** **** 1111\"}",
+        ),
+        (
+            // Kubernetes' server-side apply: a Secret's stringData in plain text.
+            "application/apply-patch+yaml",
+            b"kind: Secret\nstringData:\n  card: 4111 1111 1111 1111\n",
+            b"kind: Secret\nstringData:\n  card: **** **** **** 1111\n",
         ),
         (
             "application/x-ndjson",

@@ -56,13 +56,26 @@ impl Kind {
             Ok(Kind::Multipart)
         } else if is(b"application/x-www-form-urlencoded") {
             Ok(Kind::Form)
-        } else if starts(b"text/") || ends(b"xml") || is(b"application/javascript") || is(b"application/graphql") {
+        } else if starts(b"text/") || ends(b"xml") || TEXT_TYPES.iter().any(|t| is(t)) || ends(b"+yaml") {
             Ok(Kind::Text)
         } else {
             Err(BINARY)
         }
     }
 }
+
+/// Types outside `text/` whose bodies are text: YAML among them (Kubernetes'
+/// API takes manifests, Secrets included, as `application/yaml` and
+/// `application/apply-patch+yaml`).
+const TEXT_TYPES: [&[u8]; 7] = [
+    b"application/javascript",
+    b"application/x-javascript",
+    b"application/ecmascript",
+    b"application/graphql",
+    b"application/yaml",
+    b"application/x-yaml",
+    b"application/toml",
+];
 
 /// Why a body of a type sieve does not read is skipped: by the policy
 /// (`http.scan_binary`), not because sieve could not read it.
@@ -947,6 +960,9 @@ mod tests {
             ("application/x-www-form-urlencoded", Ok(Kind::Form)),
             ("TEXT/html", Ok(Kind::Text)),
             ("application/soap+XML", Ok(Kind::Text)),
+            ("application/yaml", Ok(Kind::Text)),
+            ("application/apply-patch+yaml", Ok(Kind::Text)),
+            ("application/x-javascript", Ok(Kind::Text)),
             ("", Ok(Kind::Text)),
             ("  ; charset=utf-8", Ok(Kind::Text)),
             ("image/png", Err("binary content type")),
