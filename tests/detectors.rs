@@ -160,6 +160,20 @@ fn vendor_tokens() {
     assert_finds(&e, "openai-api-key", &openai, &openai);
     let anthropic = format!("sk-ant-api03-{}AA", "Xy9_".repeat(23));
     assert_finds(&e, "anthropic-api-key", &anthropic, &anthropic);
+    let npm = format!("npm_{}", "aB3dE5fG7h".repeat(3) + "J9kL1m");
+    assert_finds(&e, "npm-token", &format!("//registry.npmjs.org/:_authToken={npm}\n"), &npm);
+    assert_not(&e, "npm-token", "npm_install_dependencies_for_the_project_now");
+    let sendgrid = format!("SG.{}.{}", "aB3dE5fG7hJ9kL1mN3pQ5r", "S7tU9vW1xY3zA5bC7dE9fG1hJ3kL5mN7pQ9rS1tU3vW");
+    assert_finds(&e, "sendgrid-key", &format!("\"{sendgrid}\""), &sendgrid);
+    let vault = format!("hvs.{}", "CAESIJ7xq_Lm2".repeat(8));
+    assert_finds(&e, "vault-token", &format!("X-Vault-Token: {vault}"), &vault);
+    assert_not(&e, "vault-token", "hvs.short");
+    let shopify = format!("shpat_{}", "0123456789abcdef".repeat(2));
+    assert_finds(&e, "shopify-token", &shopify, &shopify);
+    let digitalocean = format!("dop_v1_{}", "0123456789abcdef".repeat(4));
+    assert_finds(&e, "digitalocean-token", &digitalocean, &digitalocean);
+    let oauth = "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";
+    assert_finds(&e, "google-oauth-client-secret", &format!(r#"{{"client_secret":"{oauth}"}}"#), oauth);
 }
 
 #[test]
