@@ -66,18 +66,17 @@ fn redact_writes_the_stream_with_values_replaced() {
 #[test]
 fn redact_by_action_follows_the_policy() {
     let policy =
-        policy_file("p.yaml", "categories:\n  contact: {action: redact, redact: {method: replace, text: '<email>'}}\n");
+        temp_file("p.yaml", "categories:\n  contact: {action: redact, redact: {method: replace, text: '<email>'}}\n");
     let out = sieve(&["redact", "--by-action", "--policy", &policy, "-"], b"4111111111111111 a@b.io");
     assert_eq!(text(&out.stdout), "4111111111111111 <email>");
 }
 
 #[test]
 fn check_accepts_good_and_refuses_bad_policies() {
-    let good =
-        policy_file("good.yaml", "detectors:\n  - id: codename\n    category: internal\n    keywords: [falcon]\n");
+    let good = temp_file("good.yaml", "detectors:\n  - id: codename\n    category: internal\n    keywords: [falcon]\n");
     let out = sieve(&["check", &good], b"");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let bad = policy_file("bad.json", r#"{"detectors": [{"id": "x", "category": "c", "patterns": ["([a-z"]}]}"#);
+    let bad = temp_file("bad.json", r#"{"detectors": [{"id": "x", "category": "c", "patterns": ["([a-z"]}]}"#);
     let out = sieve(&["check", &bad], b"");
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
@@ -92,7 +91,7 @@ fn check_accepts_good_and_refuses_bad_policies() {
         ("http:\n  routes:\n    - {paths: ['/x'], actions: {nosuch: block}}\n", "http.routes[0].actions.nosuch"),
     ];
     for (policy, field) in cases {
-        let out = sieve(&["check", &policy_file("http.yaml", policy)], b"");
+        let out = sieve(&["check", &temp_file("http.yaml", policy)], b"");
         assert_eq!(out.status.code(), Some(2), "{policy}");
         assert!(text(&out.stderr).contains(&format!("http.yaml: {field}")), "{}", text(&out.stderr));
     }
@@ -116,12 +115,13 @@ fn version_and_help_exit_zero() {
     assert!(text(&out.stdout).contains("sieve replay"));
 }
 
-/// Writes a policy to a file of this test process's own; its path.
-fn policy_file(name: &str, policy: &str) -> String {
+/// Writes a file (a policy, a HAR file, a compressed input) in a directory of
+/// this test process's own; its path.
+fn temp_file(name: &str, contents: impl AsRef<[u8]>) -> String {
     let dir = std::env::temp_dir().join(format!("sieve-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(name);
-    std::fs::write(&path, policy).unwrap();
+    std::fs::write(&path, contents).unwrap();
     path.to_str().unwrap().to_string()
 }
 
@@ -131,7 +131,7 @@ fn json_lines(out: &[u8]) -> Vec<serde_json::Value> {
 
 #[test]
 fn replay_reports_what_the_filter_would_do_to_each_har_exchange() {
-    let policy = policy_file("block.yaml", "categories:\n  credentials: {action: block}\n  pci: {action: redact}\n");
+    let policy = temp_file("block.yaml", "categories:\n  credentials: {action: block}\n  pci: {action: redact}\n");
     let out = sieve(&["replay", "--format", "jsonl", "--policy", &policy, "samples/traffic.har"], b"");
     assert_eq!(out.status.code(), Some(1));
     let lines = json_lines(&out.stdout);
@@ -154,7 +154,7 @@ fn replay_reports_what_the_filter_would_do_to_each_har_exchange() {
 
 #[test]
 fn replay_reports_the_tags_each_direction_would_carry() {
-    let policy = policy_file("tag-both.yaml", "http:\n  tag_response: true\n");
+    let policy = temp_file("tag-both.yaml", "http:\n  tag_response: true\n");
     let lines =
         json_lines(&sieve(&["replay", "--format", "jsonl", "--policy", &policy, "samples/traffic.har"], b"").stdout);
     // The card and the email are in the request body, read after the request headers went
@@ -238,7 +238,7 @@ fn replay_reads_forms_recorded_as_params_and_notes_bodies_it_cannot_decode() {
                  "value": "4111 1111 1111 1111"}]}},
          "response": {"status": 204, "headers": []}}
     ]}});
-    let har = policy_file("params.har", &har.to_string());
+    let har = temp_file("params.har", har.to_string());
     let lines = json_lines(&sieve(&["replay", "--format", "jsonl", &har], b"").stdout);
     let found = |line: &serde_json::Value| -> Vec<(String, String)> {
         let findings = line["findings"].as_array().unwrap();
@@ -270,15 +270,13 @@ fn compressed_files_are_scanned_as_the_text_they_hold() {
     let cases =
         [("orders.json.gz", [wire::gzip(half), wire::gzip(rest)].concat()), ("orders.json.zst", wire::zstd(&json))];
     for (name, bytes) in cases {
-        let path = policy_file(name, "");
-        std::fs::write(&path, bytes).unwrap();
+        let path = temp_file(name, bytes);
         let out = sieve(&["scan", "--format", "jsonl", &path], b"");
         assert_eq!(out.status.code(), Some(1), "{name}: {}", text(&out.stderr));
         assert_eq!(without_path(json_lines(&out.stdout)), plain, "{name}: the same findings, key paths and offsets");
     }
     let cut = wire::gzip(&json);
-    let path = policy_file("cut.json.gz", "");
-    std::fs::write(&path, &cut[..cut.len() / 2]).unwrap();
+    let path = temp_file("cut.json.gz", &cut[..cut.len() / 2]);
     let out = sieve(&["scan", &path], b"");
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("gzip data cut short"), "{}", text(&out.stderr));

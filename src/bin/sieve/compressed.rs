@@ -97,10 +97,9 @@ impl<R: BufRead> Read for Gunzip<R> {
                     }
                 }
                 Ok(_) if result.bytes_written > 0 => return Ok(result.bytes_written),
-                Ok(_) if flush == MZFlush::Finish => return Err(invalid("gzip data cut short")),
-                Ok(_) => {}
-                Err(MZError::Buf) if flush == MZFlush::Finish => return Err(invalid("gzip data cut short")),
-                Err(MZError::Buf) => {}
+                // No output, and no input left to give it.
+                Ok(_) | Err(MZError::Buf) if flush == MZFlush::Finish => return Err(invalid("gzip data cut short")),
+                Ok(_) | Err(MZError::Buf) => {}
                 Err(_) => return Err(invalid("gzip data does not decode")),
             }
         }

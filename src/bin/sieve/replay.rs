@@ -109,7 +109,7 @@ fn request_body(post: &Value, headers: &mut Vec<(Vec<u8>, Vec<u8>)>) -> Result<V
     with_content_type(headers, post["mimeType"].as_str());
     match post["params"].as_array() {
         Some(params) if post["text"].is_null() => {
-            let (body, content_type) = form::encode(params, &content_type(headers));
+            let (body, content_type) = form::encode(params, &content_type(headers).unwrap_or_default());
             headers.retain(|(k, _)| k != b"content-type");
             headers.push(pair("content-type", &content_type));
             Ok(body)
@@ -122,14 +122,14 @@ fn request_body(post: &Value, headers: &mut Vec<(Vec<u8>, Vec<u8>)>) -> Result<V
 /// keep the type only in the body's `mimeType`).
 fn with_content_type(headers: &mut Vec<(Vec<u8>, Vec<u8>)>, mime: Option<&str>) {
     match mime {
-        Some(mime) if !mime.is_empty() && content_type(headers).is_empty() => headers.push(pair("content-type", mime)),
+        Some(mime) if !mime.is_empty() && content_type(headers).is_none() => headers.push(pair("content-type", mime)),
         _ => {}
     }
 }
 
-/// The `content-type` header's value, or nothing.
-fn content_type(headers: &[(Vec<u8>, Vec<u8>)]) -> String {
-    headers.iter().find(|(k, _)| k == b"content-type").map_or(String::new(), |(_, v)| String::from_utf8_lossy(v).into())
+/// The `content-type` header's value, if there is one.
+fn content_type(headers: &[(Vec<u8>, Vec<u8>)]) -> Option<std::borrow::Cow<'_, str>> {
+    headers.iter().find(|(k, _)| k == b"content-type").map(|(_, v)| String::from_utf8_lossy(v))
 }
 
 /// Runs one direction's headers, then its body if it has one, through `ex`,
