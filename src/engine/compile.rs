@@ -468,7 +468,7 @@ fn check_unit(x: f32) -> Result<f32, String> {
 /// (bounded, non-empty matches) and returns its maximum length and whether
 /// it has a `value` group.
 fn check_pattern(source: &str) -> Result<(usize, bool), String> {
-    let hir = syntax::parse_with(source, &syntax_config()).map_err(|e| format!("invalid regex: {e}"))?;
+    let hir = syntax::parse_with(source, &syntax_config()).map_err(|e| format!("invalid regex: {e}{}", hint(&e)))?;
     let props = hir.properties();
     let Some(max) = props.maximum_len() else {
         return Err("the pattern can match an unbounded length (`+`, `*` or `{n,}`); bound it, e.g. `{1,256}`, so matches are found across chunk boundaries in bounded memory".into());
@@ -480,6 +480,17 @@ fn check_pattern(source: &str) -> Result<(usize, bool), String> {
         return Err("the pattern can match the empty string".into());
     }
     Ok((max, capture_names(&hir).iter().any(|n| n == "value")))
+}
+
+/// What to write instead, where the parser's message alone leaves a user
+/// guessing: patterns are ASCII by default, and a non-ASCII class is refused.
+fn hint(e: &regex_syntax::Error) -> &'static str {
+    match e {
+        regex_syntax::Error::Translate(t) if *t.kind() == regex_syntax::hir::ErrorKind::UnicodeNotAllowed => {
+            "\npatterns are ASCII by default: write non-ASCII classes and Unicode properties in Unicode mode, as `(?u:[äöü])` or `(?u:\\p{Greek})`"
+        }
+        _ => "",
+    }
 }
 
 fn capture_names(hir: &regex_syntax::hir::Hir) -> Vec<String> {
@@ -579,6 +590,16 @@ mod tests {
         assert_eq!(e.path, "detectors[1].patterns[1]");
         assert_eq!(e.detector.as_deref(), Some("broken"));
         assert!(e.reason.contains("invalid regex") && e.reason.contains("unclosed group"), "{e}");
+    }
+
+    #[test]
+    fn a_non_ascii_class_is_refused_with_the_way_to_write_it() {
+        let e = refuse("detectors:\n  - id: umlaut\n    category: c\n    patterns: ['[äöü]{2}']\n");
+        assert!(e.reason.contains("Unicode not allowed") && e.reason.contains("(?u:[äöü])"), "{e}");
+        assert!(Engine::from_policy_text(
+            "detectors:\n  - id: umlaut\n    category: c\n    patterns: ['(?u:[äöü]{2})']\n"
+        )
+        .is_ok());
     }
 
     #[test]
