@@ -378,28 +378,44 @@ impl Allocator<u8> for Capped {
 
 /// The deflate stream inside a gzip member (RFC 1952), past its header.
 fn gzip_payload(data: &[u8]) -> Option<&[u8]> {
+    let mut bytes = data.iter().copied();
+    take_gzip_header(&mut bytes)?;
+    data.get(data.len() - bytes.len()..)
+}
+
+/// Takes a gzip member's header (RFC 1952) from the front of `bytes`:
+/// `None` where they do not start one, or end inside it. Byte by byte, so a
+/// reader of a stream (the CLI's) takes it as this module takes it from a
+/// body.
+pub fn take_gzip_header(bytes: &mut impl Iterator<Item = u8>) -> Option<()> {
     const FHCRC: u8 = 2;
     const FEXTRA: u8 = 4;
     const FNAME: u8 = 8;
     const FCOMMENT: u8 = 16;
-    if data.get(..3)? != [0x1f, 0x8b, 8] {
+    let mut fixed = [0; 10];
+    for byte in &mut fixed {
+        *byte = bytes.next()?;
+    }
+    if fixed[..3] != [0x1f, 0x8b, 8] {
         return None;
     }
-    let flags = data[3];
-    let mut rest = data.get(10..)?;
+    let flags = fixed[3];
     if flags & FEXTRA != 0 {
-        let len = usize::from(u16::from_le_bytes([*rest.first()?, *rest.get(1)?]));
-        rest = rest.get(2 + len..)?;
+        let len = u16::from_le_bytes([bytes.next()?, bytes.next()?]);
+        if let Some(last) = usize::from(len).checked_sub(1) {
+            bytes.nth(last)?;
+        }
     }
-    for flag in [FNAME, FCOMMENT] {
-        if flags & flag != 0 {
-            rest = rest.get(memchr::memchr(0, rest)? + 1..)?;
+    for field in [FNAME, FCOMMENT] {
+        // Zero-terminated.
+        if flags & field != 0 {
+            bytes.find(|&b| b == 0)?;
         }
     }
     if flags & FHCRC != 0 {
-        rest = rest.get(2..)?;
+        bytes.nth(1)?;
     }
-    Some(rest)
+    Some(())
 }
 
 #[cfg(test)]
@@ -432,6 +448,21 @@ pub(crate) mod tests {
         assert_eq!(decode(GZIP, &gzip(&text), 1 << 20), Decoded::Whole(text.clone()));
         assert_eq!(decode(DEFLATE, &compress_to_vec_zlib(&text, 6), 1 << 20), Decoded::Whole(text.clone()));
         assert_eq!(decode(DEFLATE, &compress_to_vec(&text, 6), 1 << 20), Decoded::Whole(text));
+    }
+
+    #[test]
+    fn every_optional_field_of_a_gzip_header_is_skipped_and_a_cut_header_is_refused() {
+        // FHCRC, FEXTRA (3 bytes), FNAME and FCOMMENT, then the deflate data.
+        let mut member = vec![0x1f, 0x8b, 8, 2 | 4 | 8 | 16, 0, 0, 0, 0, 0, 255, 3, 0, b'x', b'y', b'z'];
+        member.extend_from_slice(b"name.json\0a comment\0\xab\xcd");
+        let header = member.len();
+        member.extend_from_slice(&compress_to_vec(b"card 4111 1111 1111 1111", 6));
+        assert_eq!(gzip_payload(&member), Some(&member[header..]));
+        for cut in 0..header {
+            assert_eq!(gzip_payload(&member[..cut]), None, "a header cut after {cut} bytes");
+        }
+        member[2] = 9; // Not deflate.
+        assert_eq!(gzip_payload(&member), None);
     }
 
     #[test]

@@ -18,6 +18,7 @@ mod value_memo;
 
 use std::sync::Arc;
 
+pub use decode::take_gzip_header;
 pub use http::{BodyAction, Exchange, HeaderAction, LocalReply, TrailersAction};
 pub use passing::TcpAction;
 pub use record::{Fingerprints, Record, Recorded};

@@ -8,6 +8,7 @@ use std::io::{self, BufRead, BufReader, Read};
 use miniz_oxide::inflate::stream::{inflate, InflateState};
 use miniz_oxide::{DataFormat, MZError, MZFlush, MZStatus};
 use ruzstd::decoding::{FrameDecoder, StreamingDecoder};
+use sieve::flow::take_gzip_header;
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
@@ -50,26 +51,13 @@ impl<R: BufRead> Gunzip<R> {
         if self.input.fill_buf()?.is_empty() {
             return Ok(false);
         }
-        let mut fixed = [0u8; 10];
-        self.input.read_exact(&mut fixed)?;
-        if fixed[..3] != [GZIP_MAGIC[0], GZIP_MAGIC[1], 8] {
-            return Err(invalid("not a gzip member (or trailing bytes after one)"));
+        let mut failed = None;
+        let mut bytes = (&mut self.input).bytes().map_while(|b| b.map_err(|e| failed = Some(e)).ok());
+        let taken = take_gzip_header(&mut bytes);
+        if let Some(e) = failed {
+            return Err(e);
         }
-        let flags = fixed[3];
-        if flags & 0x04 != 0 {
-            let mut len = [0u8; 2];
-            self.input.read_exact(&mut len)?;
-            io::copy(&mut (&mut self.input).take(u16::from_le_bytes(len).into()), &mut io::sink())?;
-        }
-        for field in [0x08, 0x10] {
-            // A file name, a comment: zero-terminated.
-            if flags & field != 0 {
-                self.input.read_until(0, &mut Vec::new())?;
-            }
-        }
-        if flags & 0x02 != 0 {
-            self.input.read_exact(&mut [0u8; 2])?;
-        }
+        taken.ok_or_else(|| invalid("not a gzip member (or trailing bytes after one), or one cut short"))?;
         self.state.reset(DataFormat::Raw);
         Ok(true)
     }
