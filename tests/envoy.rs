@@ -209,16 +209,22 @@ fn header_values_and_cookies_are_redacted_in_place_and_the_client_can_be_told() 
 #[test]
 fn urls_are_redacted_in_the_path_and_query_before_the_upstream_and_the_logs_see_them() {
     let bed = Bed::start("categories:\n  pci: {action: redact}\n");
-    let reply = bed.send("GET", "/v1/cards/4111111111111111/limits?card=4111+1111+1111+1111&page=2", &[], b"");
+    // The owner's email as `encodeURIComponent` writes it: found decoded, monitored.
+    let url = "/v1/cards/4111111111111111/limits/ann%40example.com?card=4111+1111+1111+1111&page=2";
+    let reply = bed.send("GET", url, &[], b"");
     assert_eq!(reply.status, 200);
     let got = &bed.received()[0];
-    assert_eq!(got.path, "/v1/cards/************1111/limits?card=****%20****%20****%201111&page=2");
+    assert_eq!(got.path, "/v1/cards/************1111/limits/ann%40example.com?card=****%20****%20****%201111&page=2");
     let lines = bed.access_log(1);
-    assert_eq!(lines[0]["path"], "/v1/cards/************1111/limits", "Envoy logs the rewritten path");
-    bed.stats_with("sieve_findings_total");
+    assert_eq!(
+        lines[0]["path"], "/v1/cards/************1111/limits/ann%40example.com",
+        "Envoy logs the rewritten path"
+    );
+    let email = r#"sieve_findings_total{detector="email",category="contact",action="monitor",direction="request"}"#;
+    assert_eq!(bed.counter(email, 1), Some(1));
     let log = bed.log();
-    assert!(log.contains(r#""path":"/v1/cards/****************/limits""#), "{log}");
-    assert!(!log.contains("4111111111111111") && !log.contains("4111 1111"), "{log}");
+    assert!(log.contains(r#""path":"/v1/cards/****************/limits/*****************""#), "{log}");
+    assert!(!log.contains("4111111111111111") && !log.contains("4111 1111") && !log.contains("ann%40"), "{log}");
     bed.assert_clean_log();
 }
 

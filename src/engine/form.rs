@@ -1,6 +1,6 @@
-//! Percent-encoded forms and query strings (`a=1&b=x%40y.com`), scanned
-//! decoded, with findings mapped back to the encoded bytes; and request
-//! targets (`/path?query`), whose path is scanned as sent.
+//! Percent-encoded forms and query strings (`a=1&b=x%40y.com`) and request
+//! targets (`/users/ann%40example.com?query`), scanned decoded, with
+//! findings mapped back to the encoded bytes.
 //!
 //! Each value is scanned under its field name (`$.name`), which serves as
 //! context and as the path for `json_paths` scopes. Forms are scanned whole:
@@ -17,7 +17,7 @@ pub type FormFinding = Finding;
 pub fn scan_form(engine: &Engine, form: &[u8], options: &ScanOptions, sink: &mut dyn FnMut(Finding, &[u8])) {
     for field in fields(form) {
         let opts = field.options(options);
-        scan_whole(engine, &field.value, &opts, &mut |f, v| sink(field.to_encoded(f), v));
+        scan_whole(engine, &field.value.bytes, &opts, &mut |f, v| sink(field.value.to_encoded(f), v));
     }
 }
 
@@ -33,11 +33,11 @@ pub fn redact_form(
     for field in fields(form) {
         let opts = field.options(options);
         let mut found = false;
-        let redacted = redact_whole(engine, &field.value, &opts, &mut |f, v| {
+        let redacted = redact_whole(engine, &field.value.bytes, &opts, &mut |f, v| {
             found = true;
-            sink(field.to_encoded(f), v)
+            sink(field.value.to_encoded(f), v)
         });
-        if found && redacted != field.value {
+        if found && redacted != field.value.bytes {
             out.extend_from_slice(&form[copied..field.value_at]);
             encode(&redacted, &mut out);
             copied = field.value_end;
@@ -49,8 +49,10 @@ pub fn redact_form(
 
 /// The request target (`/path?query`) with the findings of
 /// `options.redact` replaced, and every finding handed to `sink` with
-/// offsets into `target`. Replacements are percent-encoded, so they stay
-/// inside their path segment or query field.
+/// offsets into `target`. The path is scanned decoded (`encodeURIComponent`
+/// writes an email in a path as `ann%40example.com`), `+` staying a plus.
+/// Replacements are percent-encoded, so they stay inside their path segment
+/// or query field.
 pub fn redact_url(
     engine: &Engine,
     target: &[u8],
@@ -59,9 +61,11 @@ pub fn redact_url(
 ) -> Vec<u8> {
     let path_len = target.iter().position(|&b| b == b'?').unwrap_or(target.len());
     let path = &target[..path_len];
+    let decoded = Decoded::of(path, 0, Plus::Literal);
     let mut out = Vec::with_capacity(target.len());
     let mut copied = 0;
-    scan_whole(engine, path, options, &mut |f, v| {
+    scan_whole(engine, &decoded.bytes, options, &mut |f, v| {
+        let f = decoded.to_encoded(f);
         if options.redact.contains(f.detector) {
             out.extend_from_slice(&path[copied..f.start as usize]);
             let mut replacement = Vec::new();
@@ -82,9 +86,7 @@ pub fn redact_url(
 
 struct Field {
     name: String,
-    value: Vec<u8>,
-    /// Encoded offset of each decoded byte, and one past the end.
-    map: Vec<usize>,
+    value: Decoded,
     value_at: usize,
     value_end: usize,
 }
@@ -93,9 +95,55 @@ impl Field {
     fn options(&self, base: &ScanOptions) -> ScanOptions {
         ScanOptions { json: false, field: Some(self.name.clone()), ..base.clone() }
     }
+}
 
+/// What `+` means: a space in forms and query strings, itself in a path.
+#[derive(Clone, Copy, PartialEq)]
+enum Plus {
+    Space,
+    Literal,
+}
+
+/// Percent-decoded bytes, and where each came from.
+struct Decoded {
+    bytes: Vec<u8>,
+    /// The encoded offset of each decoded byte, and one past the end.
+    map: Vec<usize>,
+}
+
+impl Decoded {
+    /// Decodes `%XX` (and `+`, as `plus` says) in `encoded`, which starts at
+    /// `offset`; a malformed escape stays as it is.
+    fn of(encoded: &[u8], offset: usize, plus: Plus) -> Decoded {
+        let mut bytes = Vec::with_capacity(encoded.len());
+        let mut map = Vec::with_capacity(encoded.len() + 1);
+        let mut i = 0;
+        while i < encoded.len() {
+            map.push(offset + i);
+            let hex = |b: u8| (b as char).to_digit(16);
+            match (encoded[i], encoded.get(i + 1).copied().and_then(hex), encoded.get(i + 2).copied().and_then(hex)) {
+                (b'%', Some(h), Some(l)) => {
+                    bytes.push((h * 16 + l) as u8);
+                    i += 3;
+                }
+                (b'+', _, _) if plus == Plus::Space => {
+                    bytes.push(b' ');
+                    i += 1;
+                }
+                (b, _, _) => {
+                    bytes.push(b);
+                    i += 1;
+                }
+            }
+        }
+        map.push(offset + encoded.len());
+        Decoded { bytes, map }
+    }
+
+    /// `f`, found in the decoded bytes, with offsets into the encoded ones.
     fn to_encoded(&self, mut f: Finding) -> Finding {
-        let at = |i: u64| self.map.get(i as usize).copied().unwrap_or(self.value_end) as u64;
+        let end = self.map.last().copied().unwrap_or_default();
+        let at = |i: u64| self.map.get(i as usize).copied().unwrap_or(end) as u64;
         f.start = at(f.start);
         f.end = at(f.end);
         f
@@ -108,42 +156,14 @@ fn fields(form: &[u8]) -> impl Iterator<Item = Field> + '_ {
         let start = at;
         at += pair.len() + 1;
         let eq = pair.iter().position(|&b| b == b'=')?;
-        let (value, map) = decode(&pair[eq + 1..], start + eq + 1);
-        (!value.is_empty()).then(|| Field {
-            name: String::from_utf8_lossy(&decode(&pair[..eq], 0).0).into_owned(),
+        let value = Decoded::of(&pair[eq + 1..], start + eq + 1, Plus::Space);
+        (!value.bytes.is_empty()).then(|| Field {
+            name: String::from_utf8_lossy(&Decoded::of(&pair[..eq], 0, Plus::Space).bytes).into_owned(),
             value,
-            map,
             value_at: start + eq + 1,
             value_end: start + pair.len(),
         })
     })
-}
-
-/// Decodes `+` and `%XX`; a malformed escape stays as it is.
-fn decode(encoded: &[u8], offset: usize) -> (Vec<u8>, Vec<usize>) {
-    let mut out = Vec::with_capacity(encoded.len());
-    let mut map = Vec::with_capacity(encoded.len() + 1);
-    let mut i = 0;
-    while i < encoded.len() {
-        map.push(offset + i);
-        let hex = |b: u8| (b as char).to_digit(16);
-        match (encoded[i], encoded.get(i + 1).copied().and_then(hex), encoded.get(i + 2).copied().and_then(hex)) {
-            (b'%', Some(h), Some(l)) => {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-            }
-            (b'+', _, _) => {
-                out.push(b' ');
-                i += 1;
-            }
-            (b, _, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    map.push(offset + encoded.len());
-    (out, map)
 }
 
 /// Percent-encodes all but unreserved characters and `*` (the mask).
@@ -225,6 +245,33 @@ mod tests {
     }
 
     #[test]
+    fn a_path_is_scanned_decoded_with_plus_signs_kept() {
+        let e = Engine::from_policy_text("categories:\n  pci: {action: redact}").unwrap();
+        let opts =
+            ScanOptions { redact: DetectorSet::acting(&e, crate::policy::ActionKind::Redact), ..ScanOptions::text(&e) };
+        let url = b"/users/ann%40example.com/cards/4111%201111%201111%201111/a+b";
+        let mut found = Vec::new();
+        let out =
+            redact_url(&e, url, &opts, &mut |f, v| found.push((e.detector(f.detector).id.clone(), f, v.to_vec())));
+        let spans: Vec<(&str, &[u8], &[u8])> = found
+            .iter()
+            .map(|(id, f, v)| (id.as_str(), &url[f.start as usize..f.end as usize], v.as_slice()))
+            .collect();
+        assert_eq!(
+            spans,
+            vec![
+                ("email", &b"ann%40example.com"[..], &b"ann@example.com"[..]),
+                ("credit-card", b"4111%201111%201111%201111", b"4111 1111 1111 1111"),
+            ]
+        );
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "/users/ann%40example.com/cards/****%20****%20****%201111/a+b",
+            "the encoded value is replaced; what is not redacted stays as sent"
+        );
+    }
+
+    #[test]
     fn redaction_rewrites_only_the_encoded_value() {
         let e = engine();
         let opts = ScanOptions { redact: DetectorSet::all(&e), ..ScanOptions::text(&e) };
@@ -234,6 +281,6 @@ mod tests {
 
     #[test]
     fn malformed_escapes_survive() {
-        assert_eq!(decode(b"%4g%", 0).0, b"%4g%");
+        assert_eq!(Decoded::of(b"%4g%", 0, Plus::Space).bytes, b"%4g%");
     }
 }

@@ -376,7 +376,7 @@ impl Exchange {
         }
     }
 
-    /// Scans the path (as sent) and the query (field by field, decoded).
+    /// Scans the path and the query (field by field), decoded.
     /// Returns the rewritten `:path` when a finding is redacted; the record
     /// keeps the path with every finding masked, whatever its action.
     fn scan_url(&mut self, full_path: &[u8], target: Target, redact: DetectorSet) -> Option<Vec<u8>> {
