@@ -693,6 +693,9 @@ fn routes_turn_inspection_off_or_change_actions_per_path() {
     assert_eq!(reply.status, 200);
     assert_eq!(String::from_utf8_lossy(&bed.received()[0].body), String::from_utf8_lossy(CARD_BODY), "not inspected");
     assert_eq!(bed.send("POST", "/v1/cards/7", &json, CARD_BODY).status, 403, "pci blocks here");
+    for path in ["/healthz/../v1/cards/7", "/v1//%63ards/7", "/v1\\cards/7"] {
+        assert_eq!(bed.send("POST", path, &json, CARD_BODY).status, 403, "{path} is /v1/cards/7");
+    }
     assert_eq!(bed.send("POST", "/v1/orders", &json, CARD_BODY).status, 200);
     let orders = bed.received().into_iter().find(|r| r.path == "/v1/orders").expect("reached the upstream");
     assert_eq!(String::from_utf8_lossy(&orders.body), String::from_utf8_lossy(REDACTED), "the policy elsewhere");

@@ -995,6 +995,22 @@ fn a_route_changes_actions_by_host_path_and_method() {
 }
 
 #[test]
+fn routes_match_the_path_the_application_reads_however_it_was_written() {
+    let insp = inspector(ROUTES);
+    for path in
+        ["/v1/%63ards/7", "//v1//cards/7", "/v1/./cards/7", "/metrics/../v1/cards/7", "/metrics/%2e%2e/v1/cards/7"]
+    {
+        let mut ex = Exchange::new(Arc::clone(&insp));
+        request(&mut ex, "payments.internal", path, "r1");
+        assert!(matches!(ex.request_body(CARD_BODY, true), BodyAction::Block(_)), "{path}: the blocking route applies");
+        assert_eq!(ex.record().path.as_deref(), Some(path), "the record keeps the path as sent");
+    }
+    let mut ex = Exchange::new(Arc::clone(&insp));
+    request(&mut ex, "api", "/%68ealthz", "r2");
+    assert_eq!(ex.record().uninspected, Some("route"), "an encoded letter still names the health check");
+}
+
+#[test]
 fn sampling_inspects_a_stable_share_of_request_ids() {
     let insp = inspector("http: {sample: 0.5}");
     let inspected = |id: &str| {

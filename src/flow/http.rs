@@ -13,6 +13,7 @@ use std::sync::Arc;
 use serde_json::json;
 
 use super::body::{Body, Step};
+use super::path;
 use super::record::{Fingerprints, Outcome, Record};
 use super::{Found, Headers, Inspector, Known, CATEGORIES_TAG, DETECTORS_TAG};
 use crate::engine::bytes::starts_with_ignore_case;
@@ -128,7 +129,7 @@ pub struct Exchange {
     /// The request asks to switch protocols (`upgrade`), or is a CONNECT:
     /// what follows a successful answer is a tunnel's bytes, not a body.
     tunnel: Option<Tunnel>,
-    /// The request path as sent (no query), which route and scope globs match.
+    /// The request path (no query) that route and scope globs match: normalized.
     path: String,
 }
 
@@ -165,9 +166,11 @@ impl Exchange {
         self.outcome.record.host = text(known.authority);
         self.outcome.record.request_id = text(known.request_id);
         let full_path = known.path.unwrap_or_default();
-        let path = full_path.split(|&b| b == b'?').next().unwrap_or_default();
+        let sent = full_path.split(|&b| b == b'?').next().unwrap_or_default();
+        self.outcome.record.path = Some(String::from_utf8_lossy(sent).into_owned());
+        let path = path::normalized(sent);
+        let path = path.as_ref();
         self.path = String::from_utf8_lossy(path).into_owned();
-        self.outcome.record.path = Some(self.path.clone());
         let (host, method) = (known.authority.unwrap_or_default(), known.method.unwrap_or_default());
         let plan = Arc::clone(self.inspector.routes.plan(host, path, method));
         if !plan.inspect || !plan.samples(known.request_id.unwrap_or_default()) {
@@ -388,8 +391,8 @@ impl Exchange {
         }
         let before = self.outcome.len();
         let options = ScanOptions::with(detectors, redact);
-        // The raw bytes: finding offsets count them, not a lossy decoding.
-        let mut masked = target.path.unwrap_or_default().to_vec();
+        // The path as sent: finding offsets count its bytes.
+        let mut masked = full_path.split(|&b| b == b'?').next().unwrap_or_default().to_vec();
         let outcome = &mut self.outcome;
         let rewritten = redact_url(&engine, full_path, &options, &mut |f, v| {
             if let Some(span) = masked.get_mut(f.start as usize..f.end as usize) {

@@ -10,6 +10,8 @@ mod encode;
 mod grpc;
 mod http;
 mod passing;
+mod path;
+
 mod record;
 mod records;
 mod route;
