@@ -1011,6 +1011,29 @@ fn routes_match_the_path_the_application_reads_however_it_was_written() {
 }
 
 #[test]
+fn scopes_match_the_host_name_and_path_as_routes_do() {
+    let policy = "detectors:\n  - id: order-ref\n    category: internal\n    keywords: [ORD-7]\n    \
+                  scope: {hosts: ['payments.internal'], paths: ['/v1/cards/*']}\n";
+    let insp = inspector(policy);
+    let body: &[u8] = br#"{"ref": "ORD-7"}"#;
+    for (host, path) in [
+        ("payments.internal", "/v1/cards/7"),
+        ("payments.internal:8443", "/v1/cards/7"),
+        ("Payments.Internal.", "/v1//%63ards/7"),
+    ] {
+        let mut ex = Exchange::new(Arc::clone(&insp));
+        request(&mut ex, host, path, "r1");
+        ex.request_body(body, true);
+        let found: Vec<&str> = ex.record().findings.iter().map(|f| f.detector.as_str()).collect();
+        assert_eq!(found, ["order-ref"], "{host} {path}");
+    }
+    let mut ex = Exchange::new(Arc::clone(&insp));
+    request(&mut ex, "shop.internal", "/v1/cards/7", "r1");
+    ex.request_body(body, true);
+    assert!(ex.record().findings.is_empty(), "another host is out of scope");
+}
+
+#[test]
 fn sampling_inspects_a_stable_share_of_request_ids() {
     let insp = inspector("http: {sample: 0.5}");
     let inspected = |id: &str| {

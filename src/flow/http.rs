@@ -13,7 +13,7 @@ use std::sync::Arc;
 use serde_json::json;
 
 use super::body::{Body, Step};
-use super::path;
+use super::destination::Destination;
 use super::record::{Fingerprints, Outcome, Record};
 use super::{Found, Headers, Inspector, Known, CATEGORIES_TAG, DETECTORS_TAG};
 use crate::engine::bytes::starts_with_ignore_case;
@@ -129,8 +129,8 @@ pub struct Exchange {
     /// The request asks to switch protocols (`upgrade`), or is a CONNECT:
     /// what follows a successful answer is a tunnel's bytes, not a body.
     tunnel: Option<Tunnel>,
-    /// The request path (no query) that route and scope globs match: normalized.
-    path: String,
+    /// The request's host name and path, which routes and scopes match.
+    destination: Destination,
 }
 
 impl Exchange {
@@ -145,7 +145,7 @@ impl Exchange {
             grpc_web: None,
             denied: false,
             tunnel: None,
-            path: String::new(),
+            destination: Destination::default(),
         }
     }
 
@@ -162,47 +162,52 @@ impl Exchange {
 
     pub fn request_headers(&mut self, headers: &Headers, end_of_stream: bool) -> HeaderAction {
         let known = Known::of(headers);
-        let text = |v: Option<&[u8]>| v.map(|v| String::from_utf8_lossy(v).into_owned());
-        self.outcome.record.host = text(known.authority);
-        self.outcome.record.request_id = text(known.request_id);
+        let text = |v: &[u8]| String::from_utf8_lossy(v).into_owned();
         let full_path = known.path.unwrap_or_default();
         let sent = full_path.split(|&b| b == b'?').next().unwrap_or_default();
-        self.outcome.record.path = Some(String::from_utf8_lossy(sent).into_owned());
-        let path = path::normalized(sent);
-        let path = path.as_ref();
-        self.path = String::from_utf8_lossy(path).into_owned();
-        let (host, method) = (known.authority.unwrap_or_default(), known.method.unwrap_or_default());
-        let plan = Arc::clone(self.inspector.routes.plan(host, path, method));
+        let record = &mut self.outcome.record;
+        (record.host, record.path) = (known.authority.map(text), Some(text(sent)));
+        record.request_id = known.request_id.map(text);
+        // Lent to the scan and put back, rather than copied for it.
+        let destination = Destination::of(known.authority.unwrap_or_default(), sent);
+        let action = self.request_verdict(headers, &known, &destination, end_of_stream);
+        self.destination = destination;
+        action
+    }
+
+    fn request_verdict(&mut self, headers: &Headers, known: &Known, to: &Destination, end: bool) -> HeaderAction {
+        let (host, path) = (to.host.as_bytes(), to.path.as_bytes());
+        let plan = Arc::clone(self.inspector.routes.plan(host, path, known.method.unwrap_or_default()));
         if !plan.inspect || !plan.samples(known.request_id.unwrap_or_default()) {
             self.outcome.record.uninspected = Some(if plan.inspect { "sampled out" } else { "route" });
             self.passive = true;
             // Uninspected, it is still not tagged by anyone but sieve.
-            let tags = self.tags(self.inspector.http.tag_request, &known);
+            let tags = self.tags(self.inspector.http.tag_request, known);
             return HeaderAction::Continue { tags, set: Vec::new(), remove_content_length: false };
         }
         self.outcome.plan = plan;
         self.grpc = known.content_type.is_some_and(|ct| starts_with_ignore_case(ct, b"application/grpc"));
         let web = known.content_type.filter(|ct| starts_with_ignore_case(ct, b"application/grpc-web"));
         self.grpc_web = web.map(|ct| String::from_utf8_lossy(ct).into_owned());
-        self.tunnel = Tunnel::of(&known);
+        self.tunnel = Tunnel::of(known);
         let target = |part, header| Target {
             direction: Direction::Request,
             part,
             header,
             content_type: known.content_type,
-            host: known.authority,
+            host: Some(host),
             path: Some(path),
         };
         let before = self.outcome.len();
         let redact = self.outcome.plan.redact.clone();
-        let url = self.scan_url(full_path, target(Part::Url, None), redact.clone());
+        let url = self.scan_url(known.path.unwrap_or_default(), target(Part::Url, None), redact.clone());
         let mut set = self.scan_headers(Direction::Request, headers, |name| target(Part::Headers, Some(name)), redact);
         set.extend(url.map(|url| (":path".to_string(), url)));
         if self.outcome.acted_since(before, ActionKind::Block) {
             return HeaderAction::Block(self.block_reply(Direction::Request));
         }
         let tag = self.inspector.http.tag_request;
-        self.headers_verdict(Direction::Request, &known, target(Part::Body, None), end_of_stream, set, tag)
+        self.headers_verdict(Direction::Request, known, target(Part::Body, None), end, set, tag)
     }
 
     /// Whether the exchange is still inspected: not once a route or sampling
@@ -246,23 +251,22 @@ impl Exchange {
         if self.passive {
             return HeaderAction::pass();
         }
-        // The request's path and host, which scopes match, are lent to the
-        // scan and put back, rather than copied for it.
-        let (path, host) = (std::mem::take(&mut self.path), self.outcome.record.host.take());
-        let action = self.response_verdict(headers, &path, host.as_deref(), end_of_stream);
-        (self.path, self.outcome.record.host) = (path, host);
+        // Lent to the scan and put back, rather than copied for it.
+        let destination = std::mem::take(&mut self.destination);
+        let action = self.response_verdict(headers, &destination, end_of_stream);
+        self.destination = destination;
         action
     }
 
-    fn response_verdict(&mut self, headers: &Headers, path: &str, host: Option<&str>, end: bool) -> HeaderAction {
+    fn response_verdict(&mut self, headers: &Headers, to: &Destination, end: bool) -> HeaderAction {
         let known = Known::of(headers);
         let target = |part, header| Target {
             direction: Direction::Response,
             part,
             header,
             content_type: known.content_type,
-            host: Some(host.unwrap_or_default().as_bytes()),
-            path: Some(path.as_bytes()),
+            host: Some(to.host.as_bytes()),
+            path: Some(to.path.as_bytes()),
         };
         let before = self.outcome.len();
         let redact = self.outcome.plan.redact.clone();
@@ -415,16 +419,19 @@ impl Exchange {
         trailers: &Headers,
         redact: DetectorSet,
     ) -> Vec<(String, Vec<u8>)> {
-        let (host, path) = (self.outcome.record.host.clone(), self.path.clone());
+        // Lent to the scan and put back, rather than copied for it.
+        let to = std::mem::take(&mut self.destination);
         let target = |name| Target {
             direction,
             part: Part::Headers,
             header: Some(name),
             content_type: None,
-            host: host.as_deref().map(str::as_bytes),
-            path: Some(path.as_bytes()),
+            host: Some(to.host.as_bytes()),
+            path: Some(to.path.as_bytes()),
         };
-        self.scan_headers(direction, trailers, target, redact)
+        let set = self.scan_headers(direction, trailers, target, redact);
+        self.destination = to;
+        set
     }
 
     /// Scans the header values the inspector scans and

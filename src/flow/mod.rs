@@ -6,11 +6,11 @@
 
 mod body;
 mod decode;
+mod destination;
 mod encode;
 mod grpc;
 mod http;
 mod passing;
-mod path;
 
 mod record;
 mod records;

@@ -70,9 +70,9 @@ impl Routes {
         Ok(Routes { routes: routes.collect::<Result<_, _>>()?, default })
     }
 
-    /// The plan for an exchange, from its request's host (port ignored), path and method.
+    /// The plan for an exchange, from its request's host name and path (as
+    /// its [`Destination`](super::destination::Destination) has them) and its method.
     pub(super) fn plan(&self, host: &[u8], path: &[u8], method: &[u8]) -> &Arc<Plan> {
-        let host = without_port(host);
         self.routes
             .iter()
             .find(|r| {
@@ -129,27 +129,9 @@ fn check_sample(sample: f64, at: &str) -> Result<(), PolicyError> {
     }
 }
 
-/// `host:port` → `host` (IPv6 literals keep their brackets).
-fn without_port(host: &[u8]) -> &[u8] {
-    match host.iter().rposition(|&b| b == b':') {
-        Some(colon) if !host[colon..].contains(&b']') && host[colon + 1..].iter().all(u8::is_ascii_digit) => {
-            &host[..colon]
-        }
-        _ => host,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn hosts_lose_only_a_numeric_port() {
-        assert_eq!(without_port(b"api.example.com:8443"), b"api.example.com");
-        assert_eq!(without_port(b"api.example.com"), b"api.example.com");
-        assert_eq!(without_port(b"[::1]:80"), b"[::1]");
-        assert_eq!(without_port(b"[::1]"), b"[::1]");
-    }
 
     #[test]
     fn sampling_is_a_stable_fraction_of_request_ids() {

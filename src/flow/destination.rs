@@ -1,10 +1,38 @@
-//! The request path as routes and scopes match it. A client can write one
-//! resource's path many ways (`/v1/%63ards`, `/v1//cards`,
-//! `/healthz/../v1/cards`), and the application behind the proxy reads them
-//! all as `/v1/cards`; a route matched on the path as sent would let
-//! `inspect: false` reach that resource, or a blocking route miss it.
+//! Where a request goes, as routes and scopes match it: its host name and
+//! path, normalized. A client can write one resource's path many ways
+//! (`/v1/%63ards`, `/v1//cards`, `/healthz/../v1/cards`) and its host with a
+//! port or a trailing dot, and the application behind the proxy reads them
+//! all as one; matched as sent, `inspect: false` would reach that resource,
+//! or a blocking route or scope miss it.
 
 use std::borrow::Cow;
+
+/// The request's host name and path (without its query), normalized.
+#[derive(Debug, Default)]
+pub struct Destination {
+    pub host: String,
+    pub path: String,
+}
+
+impl Destination {
+    /// From the request's `:authority` and `:path` (without its query).
+    pub fn of(authority: &[u8], path: &[u8]) -> Destination {
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        Destination { host: text(host_name(authority)), path: text(&normalized(path)) }
+    }
+}
+
+/// `host:port` → `host`, without a trailing dot (`api.example.com.` names
+/// the same host); IPv6 literals keep their brackets.
+pub fn host_name(authority: &[u8]) -> &[u8] {
+    let host = match authority.iter().rposition(|&b| b == b':') {
+        Some(colon) if !authority[colon..].contains(&b']') && authority[colon + 1..].iter().all(u8::is_ascii_digit) => {
+            &authority[..colon]
+        }
+        _ => authority,
+    };
+    host.strip_suffix(b".").unwrap_or(host)
+}
 
 /// `path` (without its query) as Envoy's `normalize_path` with
 /// `merge_slashes` has it (Istio's `MERGE_SLASHES` path normalization):
@@ -71,6 +99,16 @@ mod tests {
 
     fn n(path: &str) -> String {
         String::from_utf8(normalized(path.as_bytes()).into_owned()).unwrap()
+    }
+
+    #[test]
+    fn hosts_lose_a_numeric_port_and_a_trailing_dot() {
+        assert_eq!(host_name(b"api.example.com:8443"), b"api.example.com");
+        assert_eq!(host_name(b"api.example.com.:8443"), b"api.example.com");
+        assert_eq!(host_name(b"api.example.com."), b"api.example.com");
+        assert_eq!(host_name(b"api.example.com"), b"api.example.com");
+        assert_eq!(host_name(b"[::1]:80"), b"[::1]");
+        assert_eq!(host_name(b"[::1]"), b"[::1]");
     }
 
     #[test]
