@@ -196,13 +196,18 @@ fn header_values_and_cookies_are_redacted_in_place_and_the_client_can_be_told() 
          http: {tag_response: true}\n",
     );
     let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyIn0.c2lnbmF0dXJlc2lnbmF0dXJl";
-    let cookie = format!("theme=dark; session={jwt}");
+    // The email as PHP and Express write a cookie: found decoded, and monitored.
+    let cookie = format!("theme=dark; session={jwt}; email=ann%40example.com");
     let reply = bed.send("GET", "/v1/me", &[("cookie", &cookie), ("x-trace", "t1")], b"");
     assert_eq!(reply.status, 200);
     let got = &bed.received()[0];
-    assert_eq!(got.header("cookie"), Some("theme=dark; session=[secret]"), "rewritten in place");
+    assert_eq!(
+        got.header("cookie"),
+        Some("theme=dark; session=%5Bsecret%5D; email=ann%40example.com"),
+        "rewritten in place, escaped as the cookie was"
+    );
     assert_eq!(got.header("x-trace"), Some("t1"));
-    assert_eq!(reply.header("x-sieve-categories"), Some("credentials"), "tag_response tells the client");
+    assert_eq!(reply.header("x-sieve-categories"), Some("contact,credentials"), "tag_response tells the client");
     bed.assert_clean_log();
 }
 

@@ -152,6 +152,37 @@ fn header_findings_tag_block_and_redact_in_the_headers_callback() {
     }
 }
 
+#[test]
+fn header_values_are_scanned_with_their_escapes_decoded() {
+    // Cookies as PHP and Express write them, and a redirect's query.
+    let policy = "categories:\n  pci: {action: redact}\nredaction: {hash_key: 'a key of sixteen bytes or more'}\n";
+    let insp = inspector(policy);
+    let mut h = post("application/json");
+    h.push((b"cookie", b"theme=dark; email=ann%40example.com; card=4111%201111%201111%201111"));
+    h.push((b"referer", b"https://shop.example/signup?email=bob%40example.org"));
+    let mut ex = Exchange::new(Arc::clone(&insp));
+    match ex.request_headers(&h, false) {
+        HeaderAction::Continue { set, .. } => assert_eq!(
+            set,
+            vec![(
+                "cookie".to_string(),
+                b"theme=dark; email=ann%40example.com; card=****%20****%20****%201111".to_vec()
+            )],
+            "the card's replacement is escaped as the value was"
+        ),
+        other => panic!("{other:?}"),
+    }
+    let found: Vec<(&str, Option<&str>)> =
+        ex.record().findings.iter().map(|f| (f.detector.as_str(), f.header.as_deref())).collect();
+    assert_eq!(found, [("email", Some("cookie")), ("credit-card", Some("cookie")), ("email", Some("referer"))]);
+    // The fingerprint is the value's, as it would be found unescaped in a body.
+    let mut plain = Exchange::new(Arc::clone(&insp));
+    plain.request_headers(&post("application/json"), false);
+    plain.request_body(&br#"{"email": "ann@example.com"}"#[..], true);
+    assert_eq!(ex.record().findings[0].fingerprint, plain.record().findings[0].fingerprint);
+    assert!(ex.record().findings[0].fingerprint.is_some());
+}
+
 fn plain_get() -> Vec<(&'static [u8], &'static [u8])> {
     headers(&[(":path", "/v1/orders"), (":method", "GET")])
 }

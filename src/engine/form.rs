@@ -60,27 +60,51 @@ pub fn redact_url(
     sink: &mut dyn FnMut(Finding, &[u8]),
 ) -> Vec<u8> {
     let path_len = target.iter().position(|&b| b == b'?').unwrap_or(target.len());
-    let path = &target[..path_len];
-    let decoded = Decoded::of(path, 0, Plus::Literal);
-    let mut out = Vec::with_capacity(target.len());
-    let mut copied = 0;
-    scan_whole(engine, &decoded.bytes, options, &mut |f, v| {
-        let f = decoded.to_encoded(f);
-        if options.redact.contains(f.detector) {
-            out.extend_from_slice(&path[copied..f.start as usize]);
-            let mut replacement = Vec::new();
-            apply(method(engine, options, f.detector), engine.hash_key(), v, &mut replacement);
-            encode(&replacement, &mut out);
-            copied = f.end as usize;
-        }
-        sink(f, v);
-    });
-    out.extend_from_slice(&path[copied..]);
+    let mut out = redact_escaped(engine, &target[..path_len], options, Escape::Replacements, sink);
     if let Some(query) = target.get(path_len + 1..) {
         out.push(b'?');
         let shift = path_len as u64 + 1;
         out.extend(redact_form(engine, query, options, &mut |f, v| sink(f.shifted(shift), v)));
     }
+    out
+}
+
+/// Whether replacements are percent-encoded where they go.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Escape {
+    Replacements,
+    Nothing,
+}
+
+/// `text` scanned with its `%XX` escapes decoded (`+` stays a plus), the
+/// findings of `options.redact` replaced (written as `escape` says), and
+/// every finding handed to `sink` with offsets into `text` and its decoded
+/// value.
+pub fn redact_escaped(
+    engine: &Engine,
+    text: &[u8],
+    options: &ScanOptions,
+    escape: Escape,
+    sink: &mut dyn FnMut(Finding, &[u8]),
+) -> Vec<u8> {
+    let decoded = Decoded::of(text, 0, Plus::Literal);
+    let mut out = Vec::with_capacity(text.len());
+    let mut copied = 0;
+    scan_whole(engine, &decoded.bytes, options, &mut |f, v| {
+        let f = decoded.to_encoded(f);
+        if options.redact.contains(f.detector) {
+            out.extend_from_slice(&text[copied..f.start as usize]);
+            let mut replacement = Vec::new();
+            apply(method(engine, options, f.detector), engine.hash_key(), v, &mut replacement);
+            match escape {
+                Escape::Replacements => encode(&replacement, &mut out),
+                Escape::Nothing => out.extend_from_slice(&replacement),
+            }
+            copied = f.end as usize;
+        }
+        sink(f, v);
+    });
+    out.extend_from_slice(&text[copied..]);
     out
 }
 

@@ -42,7 +42,7 @@ use regex_automata::meta;
 use crate::policy::{ActionKind, PolicyError, RedactSpec, Severity, ValidatorKind};
 
 pub use builtin::{builtin_detector_ids, BUILTIN_PACKS};
-pub use form::{redact_form, redact_url, scan_form, FormFinding};
+pub use form::{redact_escaped, redact_form, redact_url, scan_form, Escape, FormFinding};
 pub use glob::{any_matches, GlobSet};
 pub use json::JsonTracker;
 pub use multipart::{boundary as multipart_boundary, redact_multipart};

@@ -17,7 +17,7 @@ use super::destination::Destination;
 use super::record::{Fingerprints, Outcome, Record};
 use super::{Found, Headers, Inspector, Known, CATEGORIES_TAG, DETECTORS_TAG};
 use crate::engine::bytes::starts_with_ignore_case;
-use crate::engine::{redact_url, DetectorSet, ScanOptions, Scanner, Target};
+use crate::engine::{redact_escaped, redact_url, DetectorSet, Escape, ScanOptions, Target};
 use crate::policy::{ActionKind, Direction, Part};
 
 /// A reply sieve sends instead of the upstream's.
@@ -471,8 +471,7 @@ impl Exchange {
             else {
                 continue;
             };
-            for f in &found.findings {
-                let v = value.get(f.start as usize..f.end as usize).unwrap_or_default();
+            for (f, v) in &found.findings {
                 self.outcome.found(&engine, direction, Part::Headers, Some(&name_text), f.clone(), v);
             }
             if let Some(redacted) = &found.redacted {
@@ -483,7 +482,10 @@ impl Exchange {
     }
 
     /// Scans one header value and remembers what it holds: nothing (`None`),
-    /// or its findings and its value as `redact` rewrites it.
+    /// or its findings and its value as `redact` rewrites it. The value is
+    /// scanned with its `%XX` escapes decoded, as the application reads a
+    /// cookie (`email=ann%40example.com`), a `referer` or a `location`; a
+    /// replacement in a value that held escapes is escaped too.
     fn scan_value(
         &self,
         name_text: &str,
@@ -495,11 +497,10 @@ impl Exchange {
         let inspector = &self.inspector;
         let field = Some(name_text.to_string());
         let options = ScanOptions { field, ..ScanOptions::with(detectors.clone(), redact.clone()) };
-        let mut scanner = Scanner::new(Arc::clone(&inspector.engine), options);
-        let (mut out, mut findings) = (Vec::with_capacity(value.len()), Vec::new());
-        let mut sink = |f, _: &[u8]| findings.push(f);
-        scanner.feed_redact(value, &mut out, &mut sink);
-        scanner.finish_redact(&mut out, &mut sink);
+        let escape = if value.contains(&b'%') { Escape::Replacements } else { Escape::Nothing };
+        let mut findings = Vec::new();
+        let out =
+            redact_escaped(&inspector.engine, value, &options, escape, &mut |f, v| findings.push((f, v.to_vec())));
         if findings.is_empty() {
             inspector.clean_values.insert(name, value, detectors, ());
             return None;

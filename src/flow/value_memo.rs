@@ -45,10 +45,11 @@ pub struct ValueMemo<T> {
 }
 
 /// What a scan found in a header value: the findings (offsets within the
-/// value), and the value as redacted under `redact`, if that changed it.
+/// value) with the values they found (decoded, where the header value held
+/// escapes), and the value as redacted under `redact`, if that changed it.
 #[derive(Debug)]
 pub struct Found {
-    pub findings: Vec<Finding>,
+    pub findings: Vec<(Finding, Vec<u8>)>,
     pub redacted: Option<Vec<u8>>,
     pub redact: DetectorSet,
 }
