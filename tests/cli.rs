@@ -283,6 +283,17 @@ fn compressed_files_are_scanned_as_the_text_they_hold() {
 }
 
 #[test]
+fn json_after_a_byte_order_mark_is_read_as_json() {
+    let doc = "\u{feff}{\"customer\": {\"email\": \"ann@example.com\"}}";
+    let from_stdin = json_lines(&sieve(&["scan", "--format", "jsonl", "-"], doc.as_bytes()).stdout);
+    let from_file = json_lines(&sieve(&["scan", "--format", "jsonl", &temp_file("bom.json", doc)], b"").stdout);
+    for found in [from_stdin, from_file] {
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0]["key_path"], "$.customer.email");
+    }
+}
+
+#[test]
 fn a_closed_output_stops_a_scan_before_the_rest_of_its_input_is_read() {
     let mut child = spawn(&["scan", "-"]);
     drop(child.stdout.take());

@@ -858,6 +858,20 @@ fn malformed_and_truncated_json_is_still_scanned() {
 }
 
 #[test]
+fn a_json_body_after_a_byte_order_mark_keeps_its_key_paths() {
+    let policy =
+        "detectors:\n  - {id: emp, category: pii, patterns: ['E\\d{6}'], scope: {json_paths: ['*.employee_id']}}\n";
+    let body = "\u{feff}{\"employee_id\": \"E123456\"}".as_bytes();
+    for split in 1..4 {
+        let mut ex = Exchange::new(inspector(policy));
+        ex.request_headers(&post("application/json"), false);
+        feed(&mut ex, body, &[split]);
+        let found: Vec<Option<&str>> = ex.record().findings.iter().map(|f| f.key_path.as_deref()).collect();
+        assert_eq!(found, [Some("$.employee_id")], "split at {split}");
+    }
+}
+
+#[test]
 fn random_input_and_chunking_never_panic() {
     let strict = format!("{REDACT}http: {{on_unreadable: block, max_buffer_bytes: 64, on_limit: block}}");
     let policies = [inspector(REDACT), inspector(&strict)];

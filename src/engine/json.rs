@@ -12,6 +12,9 @@ pub const MAX_DEPTH: usize = 64;
 /// Longer keys are truncated in paths.
 pub const MAX_KEY: usize = 128;
 
+/// UTF-8's byte order mark.
+pub const BOM: [u8; 3] = [0xef, 0xbb, 0xbf];
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     /// Before a value (document start, after `:` or `,` in an array, after `[`).
@@ -111,6 +114,11 @@ impl JsonTracker {
                 }
                 State::Failed => return,
                 State::Value | State::AfterValue | State::Colon if is_space(bytes[i]) => i = skip_space(bytes, i + 1),
+                // A byte order mark, which RFC 8259 lets a parser ignore
+                // (.NET and PowerShell write one), before the document.
+                State::Value if self.stack.is_empty() && BOM.get((base + i as u64) as usize) == Some(&bytes[i]) => {
+                    i += 1
+                }
                 State::Key => match self.members(bytes, i, base) {
                     // Nothing for the fast path here: `}`, or not JSON.
                     at if at == i => {
@@ -485,6 +493,23 @@ mod tests {
         assert_eq!(path_at(doc, "4111").unwrap(), "$.user.cards[0].n");
         assert_eq!(path_at(doc, "5500").unwrap(), "$.user.cards[1].n");
         assert_eq!(path_at(doc, "true").unwrap(), "$.z");
+    }
+
+    #[test]
+    fn a_byte_order_mark_before_the_document_is_skipped_however_it_arrives() {
+        let doc = "\u{feff}{\"user\": {\"ssn\": \"531-21-7351\"}}";
+        assert_eq!(path_at(doc, "531").unwrap(), "$.user.ssn");
+        let at = doc.find("531").unwrap();
+        for cut in 1..4 {
+            let mut t = JsonTracker::default();
+            t.advance(&doc.as_bytes()[..cut]);
+            t.advance(&doc.as_bytes()[cut..at]);
+            assert_eq!(t.path().as_deref(), Some("$.user.ssn"), "cut after {cut} bytes");
+        }
+        assert!(path_at("{\"a\": \"\u{feff}x\"}", "x").is_some(), "inside a string it is text");
+        let mut t = JsonTracker::default();
+        t.advance("{\"a\": 1}\u{feff}".as_bytes());
+        assert!(t.failed(), "only before the document");
     }
 
     #[test]

@@ -44,7 +44,7 @@ use crate::policy::{ActionKind, PolicyError, RedactSpec, Severity, ValidatorKind
 pub use builtin::{builtin_detector_ids, BUILTIN_PACKS};
 pub use form::{redact_escaped, redact_form, redact_url, scan_form, Escape, FormFinding};
 pub use glob::{any_matches, GlobSet};
-pub use json::JsonTracker;
+pub use json::{JsonTracker, BOM};
 pub use multipart::{boundary as multipart_boundary, redact_multipart};
 pub use protobuf::{redact_protobuf, scan_protobuf};
 pub use redact::{apply as redact_value, is_same_length, HashKey};

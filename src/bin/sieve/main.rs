@@ -233,15 +233,18 @@ fn detectors(args: &Args) -> Result<ExitCode, Stop> {
 }
 
 /// JSON key paths are tracked for `.json` files (compressed too) and for
-/// anything that starts like JSON once decoded; the tracker falls back to
-/// text on its own.
+/// anything that starts like JSON once decoded (after a byte order mark, if
+/// any); the tracker falls back to text on its own.
 fn options_for(engine: &Engine, input: &Path, reader: &mut dyn BufRead) -> ScanOptions {
     let plain = match input.extension() {
         Some(e) if e == "gz" || e == "zst" => input.file_stem().map(Path::new).unwrap_or(input),
         _ => input,
     };
     let named = plain.extension().is_some_and(|e| e == "json" || e == "jsonl" || e == "har");
-    let first = reader.fill_buf().ok().and_then(|head| head.iter().copied().find(|b| !b.is_ascii_whitespace()));
+    let first = reader.fill_buf().ok().and_then(|head| {
+        let head = head.strip_prefix(&sieve::engine::BOM[..]).unwrap_or(head);
+        head.iter().copied().find(|b| !b.is_ascii_whitespace())
+    });
     if named || first.is_some_and(|b| b == b'{' || b == b'[') {
         ScanOptions::json(engine)
     } else {
