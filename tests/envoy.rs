@@ -42,12 +42,13 @@ fn istios_bootstrap_override_returns_the_heap_as_well() {
     assert_heap_returned(&Bed::start_with_bootstrap_overlay(overlay, POLICY));
 }
 
-/// Once `bed` has served a request, its Envoy's heap holds at most 8 MiB
-/// free (about 20 MB when nothing returns it).
+/// Once `bed` has served a request, its Envoy's heap has returned at least
+/// 8 MiB of the 20 MB or so it held free. Not how little stays free: tcmalloc
+/// keeps what partly used huge pages hold, 8 to 14 MB from run to run.
 fn assert_heap_returned(bed: &Bed) {
     assert_eq!(bed.send("GET", "/", &[], b"").status, 200);
-    let free = bed.free_heap(8 << 20);
-    assert!(free.is_some_and(|f| f <= 8 << 20), "Envoy's heap keeps {free:?} bytes free");
+    let returned = bed.returned_heap(8 << 20);
+    assert!(returned.is_some_and(|r| r >= 8 << 20), "Envoy's heap returned {returned:?} bytes");
 }
 
 #[test]

@@ -582,14 +582,14 @@ impl Bed {
         assert_eq!(reply.map(|r| r.status).ok(), Some(200), "admin /logging");
     }
 
-    /// The bytes Envoy's heap (tcmalloc) holds free and mapped (admin
-    /// `/memory`, `pageheap_free`) once they are `at_most`, or after 15 s.
-    pub fn free_heap(&self, at_most: u64) -> Option<u64> {
+    /// The bytes Envoy's heap (tcmalloc) has returned to the system (admin
+    /// `/memory`, `pageheap_unmapped`) once they are `at_least`, or after 15 s.
+    pub fn returned_heap(&self, at_least: u64) -> Option<u64> {
         let read = || {
             let memory: serde_json::Value = serde_json::from_str(&self.admin_get("/memory")?.text()).ok()?;
-            memory["pageheap_free"].as_str()?.parse::<u64>().ok()
+            memory["pageheap_unmapped"].as_str()?.parse::<u64>().ok()
         };
-        poll(Duration::from_secs(15), read, |free| free.is_some_and(|f| f <= at_most))
+        poll(Duration::from_secs(15), read, |returned| returned.is_some_and(|r| r >= at_least))
     }
 
     fn admin_get(&self, path: &str) -> Option<Reply> {
