@@ -283,6 +283,17 @@ fn compressed_files_are_scanned_as_the_text_they_hold() {
 }
 
 #[test]
+fn a_preview_never_shows_a_value_whole_whatever_the_policy_keeps() {
+    let policy = temp_file("keep.yaml", "overrides: {email: {action: redact, redact: {method: partial, keep: 100}}}\n");
+    for format in ["text", "jsonl"] {
+        let out = sieve(&["scan", "--format", format, "--policy", &policy, "-"], b"mail ann@example.com now\n");
+        assert_eq!(out.status.code(), Some(1));
+        let report = text(&out.stdout);
+        assert!(report.contains("***@****ple.com") && !report.contains("ann@"), "{report}");
+    }
+}
+
+#[test]
 fn json_after_a_byte_order_mark_is_read_as_json() {
     let doc = "\u{feff}{\"customer\": {\"email\": \"ann@example.com\"}}";
     let from_stdin = json_lines(&sieve(&["scan", "--format", "jsonl", "-"], doc.as_bytes()).stdout);

@@ -102,9 +102,13 @@ fn ascii(c: char) -> u8 {
 }
 
 /// Masks all but the last `keep` alphanumerics; other bytes (separators)
-/// stay, so `4111 1111 1111 1111` becomes `**** **** **** 1111`.
+/// stay, so `4111 1111 1111 1111` becomes `**** **** **** 1111`. At most
+/// half of a value's alphanumerics stay, so a value no longer than `keep`
+/// (a short code, a policy's `keep: 100`) is never passed, or shown as a
+/// preview, in clear.
 fn partial(value: &[u8], keep: usize, mask: u8, out: &mut Vec<u8>) {
     let alnum = value.iter().filter(|b| b.is_ascii_alphanumeric()).count();
+    let keep = keep.min(alnum / 2);
     let mut seen = 0;
     for &b in value {
         if b.is_ascii_alphanumeric() {
@@ -142,7 +146,9 @@ mod tests {
     fn mask_and_partial_keep_length_and_shape() {
         assert_eq!(run(RedactSpec::Mask { char: '#' }, "abc"), "###");
         assert_eq!(run(RedactSpec::Partial { keep: 4, char: '*' }, "4111 1111 1111 1234"), "**** **** **** 1234");
-        assert_eq!(run(RedactSpec::Partial { keep: 4, char: '*' }, "12"), "12");
+        assert_eq!(run(RedactSpec::Partial { keep: 4, char: '*' }, "12"), "*2", "at most half stays");
+        assert_eq!(run(RedactSpec::Partial { keep: 100, char: '*' }, "ann@example.com"), "***@****ple.com");
+        assert_eq!(run(RedactSpec::Partial { keep: 4, char: '*' }, "4111111111111111"), "************1111");
         assert_eq!(run(RedactSpec::Mask { char: '*' }, "é").len(), "é".len());
     }
 
