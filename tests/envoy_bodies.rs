@@ -1,5 +1,5 @@
 //! Body kinds and encodings through sieve's `.wasm` in a real Envoy: forms,
-//! XML, text and malformed JSON are read in their own syntax; binary types
+//! XML, text, protobuf messages and malformed JSON are read in their own syntax; binary types
 //! and unknown encodings pass as sent and are counted as skipped; compressed
 //! bodies (gzip, deflate, brotli, zstd, stacked, every gzip member) are
 //! scanned and can be blocked but are never rewritten, and a bomb is read only
@@ -33,9 +33,21 @@ fn last_body(bed: &Bed) -> Vec<u8> {
 }
 
 #[test]
-fn forms_xml_text_yaml_json_lines_and_malformed_json_are_redacted_in_their_own_syntax() {
+fn forms_xml_text_yaml_json_lines_protobuf_and_malformed_json_are_redacted_in_their_own_syntax() {
     let bed = Bed::start(POLICY);
-    let cases: [(&str, &[u8], &[u8]); 7] = [
+    // An OTLP/HTTP logs export, one record whose body holds a card.
+    let otlp = |line: &[u8]| {
+        let record = [wire::int_field(2, 9), wire::field(5, &wire::field(1, line))].concat();
+        wire::field(1, &wire::field(2, &wire::field(2, &record)))
+    };
+    let (otlp_card, otlp_masked) = (otlp(b"paid with 4111 1111 1111 1111"), otlp(b"paid with **** **** **** 1111"));
+    let cases: [(&str, &[u8], &[u8]); 9] = [
+        ("application/x-protobuf", &otlp_card, &otlp_masked),
+        (
+            "application/x-amz-json-1.1",
+            br#"{"TableName": "cards", "Item": {"pan": {"S": "4111 1111 1111 1111"}}}"#,
+            br#"{"TableName": "cards", "Item": {"pan": {"S": "**** **** **** 1111"}}}"#,
+        ),
         (
             "application/x-www-form-urlencoded",
             b"name=Ann&card=4111+1111+1111+1111",

@@ -23,7 +23,7 @@ const POLICIES: [&str; 5] = [
     "default_action: redact\nhttp: {max_scan_bytes: 100, body_redaction: stream, tag_response: true}\n",
 ];
 
-const CONTENT_TYPES: [&str; 12] = [
+const CONTENT_TYPES: [&str; 13] = [
     "application/json",
     "text/plain",
     "text/plain; charset=utf-16",
@@ -31,6 +31,7 @@ const CONTENT_TYPES: [&str; 12] = [
     "multipart/form-data; boundary=x",
     "application/grpc",
     "application/grpc-web-text",
+    "application/x-protobuf",
     "text/event-stream",
     "application/x-ndjson",
     "application/xml",

@@ -28,6 +28,9 @@ pub(super) enum Kind {
     Grpc,
     /// `multipart/form-data`: text parts by field name, file parts by content type.
     Multipart,
+    /// One protobuf message (`application/x-protobuf`: OpenTelemetry's
+    /// OTLP/HTTP, many internal APIs), read without a schema as gRPC's are.
+    Protobuf,
 }
 
 impl Kind {
@@ -46,6 +49,7 @@ impl Kind {
             Ok(Kind::Text)
         } else if is(b"application/json")
             || ends(b"+json")
+            || starts(b"application/x-amz-json")
             || has(b"ndjson")
             || Records::of(essence) == Some(Records::Lines)
         {
@@ -56,6 +60,8 @@ impl Kind {
             Ok(Kind::Multipart)
         } else if is(b"application/x-www-form-urlencoded") {
             Ok(Kind::Form)
+        } else if PROTOBUF_TYPES.iter().any(|t| is(t)) {
+            Ok(Kind::Protobuf)
         } else if starts(b"text/") || ends(b"xml") || TEXT_TYPES.iter().any(|t| is(t)) || ends(b"+yaml") {
             Ok(Kind::Text)
         } else {
@@ -75,6 +81,14 @@ const TEXT_TYPES: [&[u8]; 7] = [
     b"application/yaml",
     b"application/x-yaml",
     b"application/toml",
+];
+
+/// The names a single protobuf message goes by.
+const PROTOBUF_TYPES: [&[u8]; 4] = [
+    b"application/x-protobuf",
+    b"application/protobuf",
+    b"application/vnd.google.protobuf",
+    b"application/x-google-protobuf",
 ];
 
 /// Why a body of a type sieve does not read is skipped: by the policy
@@ -262,7 +276,8 @@ impl Body {
                 Mode::Redact(scanner())
             }
             (_, kind, _) if blocks || redacts || kind == Kind::Form => Mode::Hold(Vec::new()),
-            (Encoding::IDENTITY, Kind::Multipart, _) => Mode::Copy(Vec::new()),
+            // A message or a multipart body is read whole, so it is copied as it passes.
+            (Encoding::IDENTITY, Kind::Multipart | Kind::Protobuf, _) => Mode::Copy(Vec::new()),
             (Encoding::IDENTITY, _, _) => Mode::Stream(scanner()),
             // Nothing of a body that may prove unreadable goes on before it
             // is decoded, but a stream of records, which may never end.
@@ -837,6 +852,7 @@ impl Body {
         let mut sink = body_sink(engine, self.direction, at, outcome);
         let multipart = match self.kind {
             Kind::Form => return redact_form(engine, held, options, &mut sink),
+            Kind::Protobuf => return redact_protobuf(engine, held, options, &mut sink),
             Kind::Multipart => redact_multipart(engine, held, &self.boundary, options, &mut sink),
             Kind::Json | Kind::Text | Kind::Grpc => None,
         };
@@ -954,7 +970,13 @@ mod tests {
             ("Application/JSON; charset=utf-8", Ok(Kind::Json)),
             ("application/vnd.api+JSON", Ok(Kind::Json)),
             ("application/x-NDJSON", Ok(Kind::Json)),
+            ("application/x-amz-json-1.1", Ok(Kind::Json)),
             ("application/grpc+proto", Ok(Kind::Grpc)),
+            ("application/x-protobuf", Ok(Kind::Protobuf)),
+            (
+                "application/protobuf; proto=opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest",
+                Ok(Kind::Protobuf),
+            ),
             ("application/grpc-web-text", Ok(Kind::Grpc)),
             ("Multipart/Form-Data; boundary=x", Ok(Kind::Multipart)),
             ("application/x-www-form-urlencoded", Ok(Kind::Form)),
