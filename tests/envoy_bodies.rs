@@ -41,8 +41,10 @@ fn forms_xml_text_yaml_json_lines_protobuf_and_malformed_json_are_redacted_in_th
         wire::field(1, &wire::field(2, &wire::field(2, &record)))
     };
     let (otlp_card, otlp_masked) = (otlp(b"paid with 4111 1111 1111 1111"), otlp(b"paid with **** **** **** 1111"));
-    let cases: [(&str, &[u8], &[u8]); 9] = [
+    let cases: [(&str, &[u8], &[u8]); 10] = [
         ("application/x-protobuf", &otlp_card, &otlp_masked),
+        // A card as a number: its mask is written as a string, so the JSON stays valid.
+        ("application/json", br#"{"pan": 4111111111111111}"#, br#"{"pan": "************1111"}"#),
         (
             "application/x-amz-json-1.1",
             br#"{"TableName": "cards", "Item": {"pan": {"S": "4111 1111 1111 1111"}}}"#,

@@ -902,6 +902,32 @@ fn a_protobuf_body_is_read_as_a_message_and_redacted_in_it() {
 }
 
 #[test]
+fn a_redacted_json_body_stays_valid_json_whatever_the_values_were() {
+    let policy = "categories:\n  pci: {action: redact, redact: {method: replace, text: 'a \"card\"'}}\n  \
+                  credentials: {action: redact, redact: {method: partial, keep: 4}}\n";
+    let key = "-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\\n-----END PRIVATE KEY-----";
+    let body = format!(r#"{{"pan": 4111111111111111, "cards": [4111111111111111], "note": "{key}"}}"#);
+    for split in [0, 9, 30] {
+        for mode in ["hold", "stream"] {
+            let mut ex = Exchange::new(inspector(&format!("{policy}http: {{body_redaction: {mode}}}\n")));
+            ex.request_headers(&post("application/json"), false);
+            let sent = match mode {
+                "stream" => forwarded(&mut ex, body.as_bytes(), &[split]),
+                _ => match feed(&mut ex, body.as_bytes(), &[split]).pop() {
+                    Some(BodyAction::Replace(whole)) => whole,
+                    other => panic!("{other:?}"),
+                },
+            };
+            let json: serde_json::Value = serde_json::from_slice(&sent)
+                .unwrap_or_else(|e| panic!("{mode}, split at {split}: {e}: {}", String::from_utf8_lossy(&sent)));
+            assert_eq!(json["pan"], "a *card*", "a number's replacement is a string");
+            assert_eq!(json["cards"][0], "a *card*");
+            assert!(!json["note"].as_str().unwrap().contains("MIIE"), "{json}");
+        }
+    }
+}
+
+#[test]
 fn random_input_and_chunking_never_panic() {
     let strict = format!("{REDACT}http: {{on_unreadable: block, max_buffer_bytes: 64, on_limit: block}}");
     let policies = [inspector(REDACT), inspector(&strict)];

@@ -63,6 +63,40 @@ impl Default for JsonTracker {
     }
 }
 
+/// Where a redacted value stands in a JSON document, which its replacement
+/// must fit for the document to stay valid JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slot {
+    /// Not JSON, or between tokens: any bytes fit.
+    Text,
+    /// Inside a string, a key's too: no quote, backslash or control byte of its own.
+    String,
+    /// Where a number or literal starts or runs: a replacement that is not
+    /// a number is written as a string.
+    Scalar,
+}
+
+impl Slot {
+    /// Makes the replacement written at `out[at..]` fit this slot: a
+    /// partial mask of `a\nb` would leave `\*`, a masked card number
+    /// `************1111` where a number stood. Where the length must stay
+    /// (`same_length`), a number's mask cannot be quoted and stays as it is.
+    pub fn fit(self, out: &mut Vec<u8>, at: usize, same_length: bool) {
+        if self == Slot::Text {
+            return;
+        }
+        let replacement = &mut out[at..];
+        let number = replacement.iter().all(u8::is_ascii_digit) && !replacement.starts_with(b"0");
+        for b in replacement.iter_mut().filter(|b| matches!(b, b'"' | b'\\' | 0..=0x1f)) {
+            *b = b'*';
+        }
+        if self == Slot::Scalar && !number && !same_length && !replacement.is_empty() {
+            out.insert(at, b'"');
+            out.push(b'"');
+        }
+    }
+}
+
 /// Where the current value sits, for context that must not leak across values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ValueExtent {
@@ -240,6 +274,15 @@ impl JsonTracker {
             State::ValueStr | State::ValueEscape => ValueExtent::String(self.string_start),
             State::Failed => ValueExtent::Unknown,
             _ => ValueExtent::Scalar,
+        }
+    }
+
+    /// What a rewrite at the current position must fit.
+    pub fn slot(&self) -> Slot {
+        match self.state {
+            State::KeyStr | State::KeyEscape | State::ValueStr | State::ValueEscape => Slot::String,
+            State::Value | State::Scalar => Slot::Scalar,
+            State::Key | State::Colon | State::AfterValue | State::Failed => Slot::Text,
         }
     }
 
@@ -510,6 +553,34 @@ mod tests {
         let mut t = JsonTracker::default();
         t.advance("{\"a\": 1}\u{feff}".as_bytes());
         assert!(t.failed(), "only before the document");
+    }
+
+    #[test]
+    fn a_replacement_is_made_to_fit_where_its_value_stood() {
+        let fit = |slot: Slot, replacement: &str, same_length: bool| {
+            let mut out = b"[".to_vec();
+            out.extend_from_slice(replacement.as_bytes());
+            slot.fit(&mut out, 1, same_length);
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(fit(Slot::Scalar, "************1111", false), r#"["************1111""#);
+        assert_eq!(fit(Slot::Scalar, "************1111", true), "[************1111", "the length must stay");
+        assert_eq!(fit(Slot::Scalar, "4000000000000000", false), "[4000000000000000", "still a number");
+        assert_eq!(fit(Slot::Scalar, "0123", false), r#"["0123""#, "not a JSON number");
+        assert_eq!(fit(Slot::Scalar, r#"a "card""#, false), r#"["a *card*""#);
+        // A partial mask of a PEM key's `\n` escapes keeps their backslashes.
+        assert_eq!(fit(Slot::String, r"-----\*****\n", false), "[-----*******n");
+        assert_eq!(fit(Slot::Text, r#"a "card""#, false), r#"[a "card""#);
+        let slot_at = |doc: &str| {
+            let mut t = JsonTracker::default();
+            t.advance(doc.as_bytes());
+            t.slot()
+        };
+        assert_eq!(slot_at(r#"{"card": "#), Slot::Scalar);
+        assert_eq!(slot_at(r#"{"card": "41"#), Slot::String);
+        assert_eq!(slot_at(r#"{"ann@"#), Slot::String, "a key is a string too");
+        assert_eq!(slot_at(r#"{"a": 1 "#), Slot::Text);
+        assert_eq!(slot_at("card: "), Slot::Text, "not JSON");
     }
 
     #[test]

@@ -25,7 +25,7 @@ use std::sync::Arc;
 
 use regex_automata::{Anchored, Input, Match, PatternID, PatternSet};
 
-use super::json::ValueExtent;
+use super::json::{Slot, ValueExtent};
 use super::redact::{apply, is_same_length};
 use super::scope::DetectorSet;
 use super::validate::{entropy, inside_uuid, validate};
@@ -233,6 +233,15 @@ fn regions(engine: &Engine, text: &[u8], from: usize) -> Vec<Range<usize>> {
     }
 }
 
+/// A finding to rewrite.
+#[derive(Debug)]
+struct Redaction {
+    start: u64,
+    end: u64,
+    detector: usize,
+    slot: Slot,
+}
+
 /// The per-stream state, apart from the engine it runs.
 #[derive(Debug)]
 struct State {
@@ -243,8 +252,8 @@ struct State {
     next: u64,
     /// Output written up to here (redaction).
     emitted: u64,
-    /// Accepted findings to rewrite, not yet written: (start, end, detector).
-    redactions: Vec<(u64, u64, usize)>,
+    /// Accepted findings to rewrite, not yet written.
+    redactions: Vec<Redaction>,
     json: Option<JsonTracker>,
     json_pos: u64,
 }
@@ -356,7 +365,9 @@ impl State {
             at = match self.candidate(engine, &engine.main, options, m.start(), m.pattern(), m.end()) {
                 Some((finding, match_end)) => {
                     if redacting && options.redact.contains(finding.detector) {
-                        self.redactions.push((finding.start, finding.end, finding.detector));
+                        let slot = self.json.as_ref().map_or(Slot::Text, JsonTracker::slot);
+                        let (start, end, detector) = (finding.start, finding.end, finding.detector);
+                        self.redactions.push(Redaction { start, end, detector, slot });
                     }
                     let (vs, ve) = ((finding.start - self.base) as usize, (finding.end - self.base) as usize);
                     sink(finding, &self.buf[vs..ve]);
@@ -558,10 +569,12 @@ impl State {
 
     /// Writes the bytes before `next`, with accepted redactions applied.
     fn emit(&mut self, engine: &Engine, options: &ScanOptions, out: &mut Vec<u8>) {
-        for (start, end, detector) in self.redactions.drain(..) {
+        for Redaction { start, end, detector, slot } in self.redactions.drain(..) {
             out.extend_from_slice(&self.buf[(self.emitted - self.base) as usize..(start - self.base) as usize]);
             let value = &self.buf[(start - self.base) as usize..(end - self.base) as usize];
+            let at = out.len();
             apply(method(engine, options, detector), &engine.hash_key, value, out);
+            slot.fit(out, at, options.same_length);
             self.emitted = end;
         }
         let upto = self.next.max(self.emitted);
